@@ -1,0 +1,134 @@
+//! Server-side enrichment: receive time, clock skew, user-agent families
+//! (the raw user agent is not stored), viewer country, PII hashing.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::{DeviceType, Event, FieldError, StoredDevice, StoredEvent, StoredGeo, STORED_SCHEMA_VERSION};
+use crate::pii::{prop_handling, sanitize_page_url, sanitize_referrer, IdentifierHasher, PropHandling};
+use crate::validate::corrected_ts;
+
+/// What the server knows about the request an event came in.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub received_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    /// `CloudFront-Viewer-Country`, when the request came through CloudFront.
+    pub viewer_country: Option<String>,
+    /// The verified JWT `sub` on the signed-in route; `None` for anonymous traffic.
+    pub verified_subject: Option<String>,
+}
+
+/// Families parsed from a user agent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserAgentFacts {
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub family: Option<String>,
+    pub device_type: Option<DeviceType>,
+    pub bot: bool,
+}
+
+static UA_EXTRACTOR: LazyLock<ua_parser::Extractor<'static>> = LazyLock::new(|| {
+    let regexes: ua_parser::Regexes<'static> =
+        serde_json::from_str(include_str!("../data/uap-regexes.json")).expect("bundled uap-core regexes parse");
+    ua_parser::Extractor::try_from(regexes).expect("bundled uap-core regexes compile")
+});
+
+/// Builds the user-agent parser now instead of on the first event.
+pub fn warm_up_user_agent_parser() {
+    LazyLock::force(&UA_EXTRACTOR);
+}
+
+fn known(family: &str) -> Option<String> {
+    (family != "Other").then(|| family.to_owned())
+}
+
+pub fn parse_user_agent(ua: &str) -> UserAgentFacts {
+    let (browser, os, device) = UA_EXTRACTOR.extract(ua);
+    let family = device.as_ref().and_then(|d| known(&d.device));
+    let bot = family.as_deref() == Some("Spider");
+    UserAgentFacts {
+        browser: browser.as_ref().and_then(|b| known(&b.family)),
+        os: os.as_ref().and_then(|o| known(&o.os)),
+        device_type: Some(device_type_from_user_agent(ua)),
+        family,
+        bot,
+    }
+}
+
+/// Tablets first: Android tablets say "Android" without "Mobile"; iPads say "iPad".
+fn device_type_from_user_agent(ua: &str) -> DeviceType {
+    let has = |needle: &str| ua.contains(needle);
+    if has("iPad") || has("Tablet") || (has("Android") && !has("Mobile")) {
+        DeviceType::Tablet
+    } else if has("Mobi") || has("iPhone") || has("Android") {
+        DeviceType::Mobile
+    } else {
+        DeviceType::Desktop
+    }
+}
+
+/// Turns a validated event into its stored form. Returns warnings for the
+/// `props` entries that were dropped as personal data.
+pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (StoredEvent, Vec<FieldError>) {
+    let ua = meta.user_agent.as_deref().map(parse_user_agent).unwrap_or_default();
+    let mut warnings = Vec::new();
+    let mut props = event.props;
+    props.retain(|key, value| match prop_handling(key, value) {
+        PropHandling::Keep => true,
+        PropHandling::Drop => {
+            warnings.push(FieldError::new(format!("$.props.{key}"), "dropped: personal data is not collected"));
+            false
+        }
+        PropHandling::Hash => {
+            let hashed = match &*value {
+                serde_json::Value::String(s) => hasher.hash(key, s),
+                other => hasher.hash(key, &other.to_string()),
+            };
+            *value = serde_json::Value::String(hashed);
+            true
+        }
+    });
+    // On the signed-in route the verified subject is the user; the body's claim is ignored.
+    let user_id_hash = match &meta.verified_subject {
+        Some(subject) => Some(hasher.hash("user", subject)),
+        None => event.user_id.as_deref().map(|id| hasher.hash("user", id)),
+    };
+    let country = meta
+        .viewer_country
+        .clone()
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        .or(event.country);
+    let stored = StoredEvent {
+        schema_version: STORED_SCHEMA_VERSION,
+        event_id: event.event_id,
+        event_type: event.event_type,
+        ts: corrected_ts(event.ts, event.sent_at, meta.received_at),
+        client_ts: event.ts,
+        received_at: meta.received_at,
+        clock_skew_ms: event.sent_at.map(|sent| (meta.received_at - sent).num_milliseconds()),
+        session_id: event.session_id,
+        anonymous_id_hash: hasher.hash("anonymous", &event.anonymous_id),
+        user_id_hash,
+        page_url: sanitize_page_url(&event.page_url),
+        referrer: event.referrer.as_deref().map(sanitize_referrer),
+        device: StoredDevice {
+            device_type: event.device_type.or(ua.device_type).unwrap_or(DeviceType::Desktop),
+            browser: ua.browser,
+            os: ua.os,
+            family: ua.family,
+            bot: ua.bot,
+        },
+        geo: StoredGeo {
+            country,
+            city: event.city,
+        },
+        ecom: event.ecom,
+        props,
+        request_id: meta.request_id.clone(),
+    };
+    (stored, warnings)
+}

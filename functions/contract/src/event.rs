@@ -1,0 +1,192 @@
+//! Typed events: [`Event`] is what a client sent, once validated;
+//! [`StoredEvent`] is one NDJSON line of the raw store, the ETL's input.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Version of the [`StoredEvent`] layout, written on every line.
+pub const STORED_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    PageView,
+    View,
+    Click,
+    Search,
+    AddToCart,
+    Checkout,
+    Purchase,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 7] = [
+        EventType::PageView,
+        EventType::View,
+        EventType::Click,
+        EventType::Search,
+        EventType::AddToCart,
+        EventType::Checkout,
+        EventType::Purchase,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PageView => "page_view",
+            EventType::View => "view",
+            EventType::Click => "click",
+            EventType::Search => "search",
+            EventType::AddToCart => "add_to_cart",
+            EventType::Checkout => "checkout",
+            EventType::Purchase => "purchase",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EventType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The `ecom` fields this event type must carry.
+    pub fn required_ecom_fields(self) -> &'static [&'static str] {
+        match self {
+            EventType::View => &["product_id"],
+            EventType::AddToCart => &["product_id", "price", "qty"],
+            EventType::Purchase => &["product_id", "currency", "price", "qty"],
+            _ => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceType {
+    Mobile,
+    Desktop,
+    Tablet,
+}
+
+impl DeviceType {
+    pub fn parse(name: &str) -> Option<DeviceType> {
+        match name {
+            "mobile" => Some(DeviceType::Mobile),
+            "desktop" => Some(DeviceType::Desktop),
+            "tablet" => Some(DeviceType::Tablet),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ecom {
+    pub product_id: Option<String>,
+    pub category: Option<String>,
+    pub currency: Option<String>,
+    pub price: Option<Decimal>,
+    pub qty: Option<u32>,
+}
+
+/// A `props` value: props are flat, so only scalars.
+pub type PropValue = serde_json::Value;
+
+/// An event as the client sent it, after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub event_id: Uuid,
+    pub ts: DateTime<Utc>,
+    /// When the client sent the request; with the receive time it gives the clock skew.
+    pub sent_at: Option<DateTime<Utc>>,
+    pub event_type: EventType,
+    pub session_id: Uuid,
+    pub user_id: Option<String>,
+    pub anonymous_id: String,
+    pub page_url: String,
+    pub referrer: Option<String>,
+    pub device_type: Option<DeviceType>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub ecom: Option<Ecom>,
+    pub props: BTreeMap<String, PropValue>,
+}
+
+/// Device facts: the client's `device.type` (or one derived from the user
+/// agent) and the families parsed from the user agent, which is not stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDevice {
+    #[serde(rename = "type")]
+    pub device_type: DeviceType,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub family: Option<String>,
+    pub bot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredGeo {
+    pub country: Option<String>,
+    pub city: Option<String>,
+}
+
+/// One line of an `events-*.ndjson.gz` object: enriched, PII-free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredEvent {
+    pub schema_version: u32,
+    pub event_id: Uuid,
+    pub event_type: EventType,
+    /// Event time corrected by the client clock skew (UTC).
+    pub ts: DateTime<Utc>,
+    /// Event time as the client stamped it.
+    pub client_ts: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    /// `received_at - sent_at` in milliseconds, when the client sent `sent_at`.
+    pub clock_skew_ms: Option<i64>,
+    pub session_id: Uuid,
+    pub anonymous_id_hash: String,
+    pub user_id_hash: Option<String>,
+    pub page_url: String,
+    pub referrer: Option<String>,
+    pub device: StoredDevice,
+    pub geo: StoredGeo,
+    pub ecom: Option<Ecom>,
+    pub props: BTreeMap<String, PropValue>,
+    pub request_id: String,
+}
+
+/// One problem with one field of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSONPath-style location inside the event, `$` for the event itself.
+    pub path: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+/// One line of a `rejects-*.ndjson.gz` object: why an event was refused,
+/// without the event's content, so no PII can reach it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedEvent {
+    pub received_at: DateTime<Utc>,
+    pub request_id: String,
+    pub index: usize,
+    pub event_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub errors: Vec<FieldError>,
+}

@@ -1,0 +1,19 @@
+//! The SBW event contract, shared by the ingest and ETL functions: typed
+//! events and their documented [`limits`], [`validate`]ion with a field path
+//! and reason for every problem, server-side [`enrich`]ment, [`pii`] handling,
+//! and the raw store's key layout ([`rawkey`]).
+//!
+//! `schema/event.schema.json` describes the same event for the SDK and the docs;
+//! a test keeps the two in agreement.
+
+pub mod enrich;
+pub mod event;
+pub mod limits;
+pub mod pii;
+pub mod rawkey;
+pub mod validate;
+
+pub use enrich::{enrich, RequestMeta};
+pub use event::{DeviceType, Ecom, Event, EventType, FieldError, RejectedEvent, StoredEvent};
+pub use pii::IdentifierHasher;
+pub use validate::{parse_batch, validate_event, BatchError};

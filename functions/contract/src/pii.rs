@@ -1,0 +1,194 @@
+//! Personal data handling: identifiers are HMAC-SHA256 hashed with a
+//! per-deployment key, known PII is dropped from `props`, URLs lose the parts
+//! that carry personal data (query strings other than `utm_*`, fragments, user info).
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Shortest accepted hashing key (bytes).
+pub const MIN_HASH_KEY_BYTES: usize = 32;
+
+/// HMAC-SHA256 keyed with the deployment's secret; the same input always
+/// hashes to the same value inside one deployment, so joins keep working.
+#[derive(Clone)]
+pub struct IdentifierHasher {
+    mac: Hmac<Sha256>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the identifier hashing key must be at least {MIN_HASH_KEY_BYTES} bytes, got {0}")]
+pub struct WeakHashKey(pub usize);
+
+impl IdentifierHasher {
+    pub fn new(key: &[u8]) -> Result<Self, WeakHashKey> {
+        if key.len() < MIN_HASH_KEY_BYTES {
+            return Err(WeakHashKey(key.len()));
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+        Ok(IdentifierHasher { mac })
+    }
+
+    /// Hex HMAC of `value`, with a `kind` label so equal strings of different
+    /// kinds (a user id and an order id) hash apart.
+    pub fn hash(&self, kind: &str, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for IdentifierHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentifierHasher(<key hidden>)")
+    }
+}
+
+/// `props` keys that name personal data; compared after [`normalize_key`].
+const PII_KEYS: &[&str] = &[
+    "email", "emailaddress", "mail", "phone", "phonenumber", "tel", "telephone", "mobile", "name", "firstname",
+    "lastname", "fullname", "surname", "username", "address", "streetaddress", "street", "postcode", "zip",
+    "zipcode", "ip", "ipaddress", "password", "passwd", "ssn", "creditcard", "cardnumber", "ccnumber", "cvv",
+    "dob", "dateofbirth", "birthdate", "birthday", "nationalid", "passport",
+];
+
+/// `props` keys that are identifiers: kept, but hashed like `user_id`.
+const IDENTIFIER_KEYS: &[&str] = &["orderid", "customerid", "cartid", "userid", "accountid"];
+
+/// Lower-case, without `_`, `-`, `.` and spaces: `E-Mail` and `e_mail` match `email`.
+fn normalize_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// What to do with one `props` entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PropHandling {
+    Keep,
+    Hash,
+    Drop,
+}
+
+pub fn prop_handling(key: &str, value: &serde_json::Value) -> PropHandling {
+    let key = normalize_key(key);
+    if PII_KEYS.contains(&key.as_str()) || value.as_str().is_some_and(looks_like_email) {
+        PropHandling::Drop
+    } else if IDENTIFIER_KEYS.contains(&key.as_str()) {
+        PropHandling::Hash
+    } else {
+        PropHandling::Keep
+    }
+}
+
+fn looks_like_email(text: &str) -> bool {
+    text.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !local.contains(' ') && domain.contains('.') && !domain.contains(' '))
+}
+
+/// A page URL without its fragment, user info, and query parameters other than `utm_*`.
+pub fn sanitize_page_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return String::new();
+    };
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k.starts_with("utm_"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.set_fragment(None);
+    strip_user_info(&mut url);
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    url.to_string()
+}
+
+/// A referrer reduced to scheme, host and path: other sites' query strings are not ours to keep.
+pub fn sanitize_referrer(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return String::new();
+    };
+    url.set_fragment(None);
+    url.set_query(None);
+    strip_user_info(&mut url);
+    url.to_string()
+}
+
+fn strip_user_info(url: &mut url::Url) {
+    // Both only fail for URLs that cannot have credentials; nothing to strip then.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hasher() -> IdentifierHasher {
+        IdentifierHasher::new(&[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(IdentifierHasher::new(&[1u8; 31]).is_err());
+    }
+
+    #[test]
+    fn hashing_is_deterministic_keyed_and_kind_separated() {
+        let h = hasher();
+        assert_eq!(h.hash("user", "alice"), h.hash("user", "alice"));
+        assert_ne!(h.hash("user", "alice"), h.hash("order", "alice"));
+        let other = IdentifierHasher::new(&[8u8; 32]).unwrap();
+        assert_ne!(h.hash("user", "alice"), other.hash("user", "alice"));
+        let hashed = h.hash("user", "alice");
+        assert_eq!(hashed.len(), 64);
+        assert!(!hashed.contains("alice"));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        assert_eq!(format!("{:?}", hasher()), "IdentifierHasher(<key hidden>)");
+    }
+
+    #[test]
+    fn pii_keys_are_dropped_in_any_spelling() {
+        for key in ["email", "E-Mail", "first_name", "Phone Number", "ip_address", "credit.card"] {
+            assert_eq!(prop_handling(key, &json!("x")), PropHandling::Drop, "{key}");
+        }
+    }
+
+    #[test]
+    fn email_values_are_dropped_under_any_key() {
+        assert_eq!(prop_handling("note", &json!("write to bob@example.com")), PropHandling::Drop);
+        assert_eq!(prop_handling("note", &json!("price @ 10")), PropHandling::Keep);
+    }
+
+    #[test]
+    fn identifier_keys_are_hashed_and_others_kept() {
+        assert_eq!(prop_handling("order_id", &json!("A-1")), PropHandling::Hash);
+        assert_eq!(prop_handling("button", &json!("buy")), PropHandling::Keep);
+    }
+
+    #[test]
+    fn page_urls_keep_only_utm_parameters() {
+        assert_eq!(
+            sanitize_page_url("https://bob:pw@shop.example/p/1?email=a%40b.c&utm_source=news&q=x#top"),
+            "https://shop.example/p/1?utm_source=news"
+        );
+        assert_eq!(sanitize_page_url("https://shop.example/cart?session=1"), "https://shop.example/cart");
+    }
+
+    #[test]
+    fn referrers_lose_query_and_fragment() {
+        assert_eq!(
+            sanitize_referrer("https://www.google.com/search?q=my+name#x"),
+            "https://www.google.com/search"
+        );
+    }
+}

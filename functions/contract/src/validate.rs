@@ -1,0 +1,413 @@
+//! Schema-on-write: turns untrusted JSON into [`Event`]s, reporting every
+//! problem of an event with its field path and a reason.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::event::{DeviceType, Ecom, Event, EventType, FieldError};
+use crate::limits::*;
+
+/// Why a whole request body was refused before looking at single events.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("body is not valid JSON: {0}")]
+    Malformed(String),
+    #[error("body must be one event object or an array of event objects")]
+    NotObjectOrArray,
+    #[error("body holds no events")]
+    Empty,
+    #[error("body holds {count} events, at most {MAX_EVENTS_PER_REQUEST} are allowed per request")]
+    TooManyEvents { count: usize },
+}
+
+/// Parses a decoded body: one event object or an array of them.
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Value>, BatchError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| BatchError::Malformed(e.to_string()))?;
+    let events = match value {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => return Err(BatchError::NotObjectOrArray),
+    };
+    match events.len() {
+        0 => Err(BatchError::Empty),
+        count if count > MAX_EVENTS_PER_REQUEST => Err(BatchError::TooManyEvents { count }),
+        _ => Ok(events),
+    }
+}
+
+const EVENT_FIELDS: &[&str] = &[
+    "event_id",
+    "ts",
+    "sent_at",
+    "event_type",
+    "session_id",
+    "user_id",
+    "anonymous_id",
+    "page_url",
+    "referrer",
+    "device",
+    "geo",
+    "ecom",
+    "props",
+];
+const DEVICE_FIELDS: &[&str] = &["type"];
+const GEO_FIELDS: &[&str] = &["country", "city"];
+const ECOM_FIELDS: &[&str] = &["product_id", "category", "currency", "price", "qty"];
+
+/// Validates one event. `received_at` bounds how old or new its time may be.
+pub fn validate_event(value: &Value, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
+    let mut c = Checker::default();
+    let Some(obj) = value.as_object() else {
+        return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
+    };
+    c.unknown_fields(obj, "$", EVENT_FIELDS);
+
+    let event_id = c.uuid(obj, "event_id");
+    let ts = c.timestamp(obj, "ts", true);
+    let sent_at = c.timestamp(obj, "sent_at", false);
+    let event_type = c.event_type(obj);
+    let session_id = c.uuid(obj, "session_id");
+    let user_id = c.string(obj, "$", "user_id", MAX_ID_CHARS, false);
+    let anonymous_id = c.string(obj, "$", "anonymous_id", MAX_ID_CHARS, true);
+    let page_url = c.url(obj, "page_url", true);
+    let referrer = c.url(obj, "referrer", false);
+    let device_type = c.device(obj);
+    let (country, city) = c.geo(obj);
+    let ecom = c.ecom(obj, event_type);
+    let props = c.props(obj);
+    if let Some(ts) = ts {
+        c.time_window(ts, sent_at, received_at);
+    }
+
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    // Every `None` below for a required field was recorded as an error above.
+    match (event_id, ts, event_type, session_id, anonymous_id, page_url) {
+        (Some(event_id), Some(ts), Some(event_type), Some(session_id), Some(anonymous_id), Some(page_url)) => Ok(Event {
+            event_id,
+            ts,
+            sent_at,
+            event_type,
+            session_id,
+            user_id,
+            anonymous_id,
+            page_url,
+            referrer,
+            device_type,
+            country,
+            city,
+            ecom,
+            props,
+        }),
+        _ => Err(vec![FieldError::new("$", "is incomplete")]),
+    }
+}
+
+/// Applies the client clock-skew correction: `ts + (received_at - sent_at)`.
+pub fn corrected_ts(ts: DateTime<Utc>, sent_at: Option<DateTime<Utc>>, received_at: DateTime<Utc>) -> DateTime<Utc> {
+    match sent_at {
+        Some(sent_at) => ts + (received_at - sent_at),
+        None => ts,
+    }
+}
+
+#[derive(Default)]
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Checker {
+    fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.errors.push(FieldError::new(path, reason));
+    }
+
+    fn unknown_fields(&mut self, obj: &Map<String, Value>, path: &str, known: &[&str]) {
+        for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+            self.error(format!("{path}.{key}"), "is not a field of the event contract");
+        }
+    }
+
+    /// The field's value; `null` counts as absent. Records a missing required field.
+    fn field<'a>(&mut self, obj: &'a Map<String, Value>, parent: &str, key: &str, required: bool) -> Option<&'a Value> {
+        match obj.get(key) {
+            Some(Value::Null) | None => {
+                if required {
+                    self.error(format!("{parent}.{key}"), "is required");
+                }
+                None
+            }
+            Some(value) => Some(value),
+        }
+    }
+
+    fn text(&mut self, path: &str, value: &Value, max_chars: usize) -> Option<String> {
+        let Some(text) = value.as_str() else {
+            self.error(path, format!("must be a string, not {}", type_name(value)));
+            return None;
+        };
+        if text.contains('\0') {
+            self.error(path, "must not contain NUL characters");
+            return None;
+        }
+        let chars = text.chars().count();
+        if chars > max_chars {
+            self.error(path, format!("is {chars} characters long, at most {max_chars} are allowed"));
+            return None;
+        }
+        Some(text.to_owned())
+    }
+
+    fn string(&mut self, obj: &Map<String, Value>, parent: &str, key: &str, max_chars: usize, required: bool) -> Option<String> {
+        let path = format!("{parent}.{key}");
+        let value = self.field(obj, parent, key, required)?;
+        let text = self.text(&path, value, max_chars)?;
+        if text.trim().is_empty() {
+            self.error(path, "must not be empty");
+            return None;
+        }
+        Some(text)
+    }
+
+    /// A required random (version 4) UUID, as `crypto.randomUUID()` makes.
+    fn uuid(&mut self, obj: &Map<String, Value>, key: &str) -> Option<Uuid> {
+        let path = format!("$.{key}");
+        let value = self.field(obj, "$", key, true)?;
+        let text = self.text(&path, value, 36)?;
+        match Uuid::try_parse(&text) {
+            Ok(id) if id.get_version_num() != 4 => {
+                self.error(path, "must be a version 4 UUID");
+                None
+            }
+            Ok(id) => Some(id),
+            Err(_) => {
+                self.error(path, "must be a UUID like 2f1c3c5e-8d1a-4b7e-9c41-0a6f2b8e9d10");
+                None
+            }
+        }
+    }
+
+    fn timestamp(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<DateTime<Utc>> {
+        let path = format!("$.{key}");
+        let value = self.field(obj, "$", key, required)?;
+        let text = self.text(&path, value, 40)?;
+        match DateTime::parse_from_rfc3339(&text) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(_) => {
+                self.error(path, "must be an RFC 3339 timestamp like 2026-11-26T05:16:54.123Z");
+                None
+            }
+        }
+    }
+
+    fn event_type(&mut self, obj: &Map<String, Value>) -> Option<EventType> {
+        let value = self.field(obj, "$", "event_type", true)?;
+        let text = self.text("$.event_type", value, 32)?;
+        let parsed = EventType::parse(&text);
+        if parsed.is_none() {
+            let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            self.error("$.event_type", format!("must be one of {}", names.join(", ")));
+        }
+        parsed
+    }
+
+    fn url(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<String> {
+        let path = format!("$.{key}");
+        let value = self.field(obj, "$", key, required)?;
+        let text = self.text(&path, value, MAX_URL_CHARS)?;
+        if text.is_empty() && !required {
+            return None;
+        }
+        match url::Url::parse(&text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(text),
+            _ => {
+                self.error(path, "must be an absolute http(s) URL");
+                None
+            }
+        }
+    }
+
+    fn object<'a>(&mut self, obj: &'a Map<String, Value>, key: &str, known: &[&str]) -> Option<&'a Map<String, Value>> {
+        let path = format!("$.{key}");
+        let value = self.field(obj, "$", key, false)?;
+        let Some(inner) = value.as_object() else {
+            self.error(path, format!("must be an object, not {}", type_name(value)));
+            return None;
+        };
+        self.unknown_fields(inner, &path, known);
+        Some(inner)
+    }
+
+    fn device(&mut self, obj: &Map<String, Value>) -> Option<DeviceType> {
+        let device = self.object(obj, "device", DEVICE_FIELDS)?;
+        let name = self.string(device, "$.device", "type", 16, false)?;
+        let parsed = DeviceType::parse(&name);
+        if parsed.is_none() {
+            self.error("$.device.type", "must be one of mobile, desktop, tablet");
+        }
+        parsed
+    }
+
+    fn geo(&mut self, obj: &Map<String, Value>) -> (Option<String>, Option<String>) {
+        let Some(geo) = self.object(obj, "geo", GEO_FIELDS) else {
+            return (None, None);
+        };
+        let country = self.string(geo, "$.geo", "country", 2, false);
+        let country = country.filter(|code| {
+            let ok = is_country_code(code);
+            if !ok {
+                self.error("$.geo.country", "must be an ISO 3166-1 alpha-2 code like VN");
+            }
+            ok
+        });
+        let city = self.string(geo, "$.geo", "city", MAX_NAME_CHARS, false);
+        (country, city)
+    }
+
+    fn ecom(&mut self, obj: &Map<String, Value>, event_type: Option<EventType>) -> Option<Ecom> {
+        let required = event_type.map_or(&[][..], EventType::required_ecom_fields);
+        let Some(ecom) = self.object(obj, "ecom", ECOM_FIELDS) else {
+            if !obj.contains_key("ecom") || obj["ecom"].is_null() {
+                for field in required {
+                    self.error(format!("$.ecom.{field}"), format!("is required for {} events", event_type.map_or("", EventType::as_str)));
+                }
+            }
+            return None;
+        };
+        let is_required = |field: &str| required.contains(&field);
+        let product_id = self.string(ecom, "$.ecom", "product_id", MAX_ID_CHARS, is_required("product_id"));
+        let category = self.string(ecom, "$.ecom", "category", MAX_NAME_CHARS, false);
+        let currency = self.string(ecom, "$.ecom", "currency", 3, is_required("currency"));
+        let currency = currency.filter(|code| {
+            let ok = is_currency_code(code);
+            if !ok {
+                self.error("$.ecom.currency", "must be an ISO 4217 currency code like VND or USD");
+            }
+            ok
+        });
+        let price = self
+            .field(ecom, "$.ecom", "price", is_required("price"))
+            .and_then(|v| self.price(v));
+        let qty = self.field(ecom, "$.ecom", "qty", is_required("qty")).and_then(|v| self.qty(v));
+        Some(Ecom {
+            product_id,
+            category,
+            currency,
+            price,
+            qty,
+        })
+    }
+
+    fn price(&mut self, value: &Value) -> Option<Decimal> {
+        const PATH: &str = "$.ecom.price";
+        let Some(number) = value.as_number() else {
+            self.error(PATH, format!("must be a number, not {}", type_name(value)));
+            return None;
+        };
+        let text = number.to_string();
+        let Ok(price) = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text)) else {
+            self.error(PATH, format!("must be at most {MAX_PRICE}"));
+            return None;
+        };
+        if price.is_sign_negative() && !price.is_zero() {
+            self.error(PATH, "must be >= 0");
+        } else if price > Decimal::from(MAX_PRICE) {
+            self.error(PATH, format!("must be at most {MAX_PRICE}"));
+        } else if price.normalize().scale() > MAX_PRICE_SCALE {
+            self.error(PATH, format!("must have at most {MAX_PRICE_SCALE} decimal places"));
+        } else {
+            return Some(price.normalize());
+        }
+        None
+    }
+
+    fn qty(&mut self, value: &Value) -> Option<u32> {
+        const PATH: &str = "$.ecom.qty";
+        match value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => match n.as_i64() {
+                Some(q) if q < 1 => self.error(PATH, "must be >= 1"),
+                Some(q) if q as u64 <= MAX_QTY => return Some(q as u32),
+                _ => self.error(PATH, format!("must be at most {MAX_QTY}")),
+            },
+            Value::Number(_) => self.error(PATH, "must be a whole number"),
+            other => self.error(PATH, format!("must be a number, not {}", type_name(other))),
+        }
+        None
+    }
+
+    fn props(&mut self, obj: &Map<String, Value>) -> BTreeMap<String, Value> {
+        let mut props = BTreeMap::new();
+        let Some(value) = self.field(obj, "$", "props", false) else {
+            return props;
+        };
+        let Some(entries) = value.as_object() else {
+            self.error("$.props", format!("must be an object, not {}", type_name(value)));
+            return props;
+        };
+        if entries.len() > MAX_PROPS {
+            self.error("$.props", format!("has {} entries, at most {MAX_PROPS} are allowed", entries.len()));
+            return props;
+        }
+        for (key, value) in entries {
+            let path = format!("$.props.{key}");
+            if key.is_empty() || key.contains('\0') || key.chars().count() > MAX_PROP_KEY_CHARS {
+                self.error(path, format!("keys must be 1 to {MAX_PROP_KEY_CHARS} characters without NUL"));
+                continue;
+            }
+            let kept = match value {
+                Value::String(_) => self.text(&path, value, MAX_PROP_VALUE_CHARS).map(Value::String),
+                Value::Number(_) | Value::Bool(_) | Value::Null => Some(value.clone()),
+                _ => {
+                    self.error(path, format!("must be a string, number, boolean or null (props are flat), not {}", type_name(value)));
+                    None
+                }
+            };
+            if let Some(kept) = kept {
+                props.insert(key.clone(), kept);
+            }
+        }
+        props
+    }
+
+    fn time_window(&mut self, ts: DateTime<Utc>, sent_at: Option<DateTime<Utc>>, received_at: DateTime<Utc>) {
+        let corrected = corrected_ts(ts, sent_at, received_at);
+        if corrected > received_at + Duration::seconds(MAX_FUTURE_SECS) {
+            self.error("$.ts", "is in the future, even after correcting the client clock");
+        } else if corrected < received_at - Duration::days(MAX_AGE_DAYS) {
+            self.error("$.ts", format!("is more than {MAX_AGE_DAYS} days old"));
+        }
+    }
+}
+
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// ISO 4217 active currency codes.
+const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL \
+BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP \
+GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW \
+KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO \
+NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD \
+SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD \
+XCG XOF XPF YER ZAR ZMW ZWG";
+
+fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && CURRENCIES.split_ascii_whitespace().any(|c| c == code)
+}

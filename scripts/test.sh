@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian/Ubuntu machine: installs what is
+# missing, starts what the tests need, runs every suite. CI runs exactly this.
+set -euo pipefail
+source "$(dirname "$0")/lib/ensure.sh"
+cd "$SBW_ROOT"
+
+ensure_rust
+ensure_apt build-essential pkg-config python3-venv wrk
+ensure_venv .venv scripts/requirements-aws-emulator.txt
+export SBW_MOTO_SERVER="$SBW_ROOT/.venv/bin/moto_server"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+cargo test --workspace --locked
+
+# Suites of other parts of the platform, each with its own installer.
+for suite in scripts/test-*.sh; do
+  [ -e "$suite" ] || continue
+  log "$suite"
+  bash "$suite"
+done
