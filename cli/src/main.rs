@@ -1,1 +1,36 @@
-fn main() {}
+//! `sbwctl`: the SBW operator tool. Parsing lives here; every command is a
+//! thin call into a library crate, so tests call the same code directly.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "sbwctl", version, about = "Deploy and run the SBW clickstream analytics platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The platform on this machine.
+    #[command(subcommand)]
+    Dev(commands::dev::DevCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev(command) => commands::dev::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
