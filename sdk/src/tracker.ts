@@ -1,0 +1,343 @@
+import { KEYS, anonymousId, load, save, sessionId, uuid } from './identity';
+import { openQueue, type PersistentQueue } from './queue';
+import type { Ecom, EventFields, EventType, Options, Props, QueuedEvent, SbwEvent } from './types';
+import { cleanUrl } from './url';
+
+/** Contract limit: events per request. */
+export const MAX_EVENTS_PER_REQUEST = 500;
+/** Body budget of one fetch (the contract allows 512 KiB). */
+export const MAX_FETCH_BYTES = 400_000;
+/** Body budget of one sendBeacon / keepalive fetch (browsers allow 64 KiB in flight). */
+export const MAX_BEACON_BYTES = 60_000;
+/** Longest wait between two retries. */
+export const MAX_RETRY_DELAY_MS = 5 * 60_000;
+
+const ECOM_FIELDS = ['product_id', 'category', 'currency', 'price', 'qty'] as const;
+const LOOKS_LIKE_EMAIL = /\S@\S+\.\S/;
+
+/** Only the contract's ecom fields; prices rounded to 4 decimals (0.1 + 0.2 is 0.3). */
+function cleanEcom(ecom: Ecom): Ecom {
+  const clean: Record<string, unknown> = {};
+  for (const field of ECOM_FIELDS) {
+    const value = ecom[field];
+    if (value != null) clean[field] = field == 'price' ? Math.round(+value * 1e4) / 1e4 : value;
+  }
+  return clean;
+}
+
+/** At most 32 flat entries, strings cut to 512 characters, nothing that looks like an e-mail address. */
+function cleanProps(props: Props | undefined): Props | undefined {
+  let clean: Props | undefined;
+  let count = 0;
+  for (const key in props) {
+    const value = props[key];
+    const kind = typeof value;
+    if (
+      count < 32 &&
+      key.length <= 64 &&
+      (value === null || kind == 'string' || kind == 'number' || kind == 'boolean') &&
+      !LOOKS_LIKE_EMAIL.test(value as string)
+    ) {
+      (clean ||= {})[key] = kind == 'string' ? (value as string).slice(0, 512) : value;
+      count++;
+    }
+  }
+  return clean;
+}
+
+const byteLength = (text: string) => new TextEncoder().encode(text).length;
+
+export type Tracker = ReturnType<typeof createTracker>;
+
+/** One tracker per page; `index.ts` exports a ready-made one. */
+export function createTracker() {
+  let options: Options | undefined;
+  let store: PersistentQueue;
+  /** Waiting events, oldest first; the first `sending.length` are in the request in flight. */
+  let queue: QueuedEvent[] = [];
+  let sending: QueuedEvent[] | null = null;
+  let sendingKeepalive = false;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let failedAttempts = 0;
+  let pageUrl: string | null = null;
+  let pageReferrer: string | null = null;
+  let listeners: AbortController;
+  let restoreHistory: () => void;
+
+  const optedOut = () =>
+    load(KEYS.optedOut) == '1' ||
+    !!(options?.respectGlobalPrivacyControl && (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl);
+
+  const handedOff = (): string[] => JSON.parse(load(KEYS.handedOff) || '[]');
+
+  function record(type: EventType, fields: EventFields = {}): void {
+    if (!options || optedOut()) return;
+    const now = Date.now();
+    const event: SbwEvent = {
+      event_id: uuid(),
+      ts: new Date(now).toISOString(),
+      event_type: type,
+      session_id: sessionId(now),
+      anonymous_id: anonymousId(),
+      page_url: cleanUrl(location.href)!,
+      referrer: pageReferrer,
+    };
+    if (fields.ecom) event.ecom = cleanEcom(fields.ecom);
+    const props = cleanProps(fields.props);
+    if (props) event.props = props;
+    enqueue([{ e: event, u: load(KEYS.signedIn) ? 1 : 0 }]);
+  }
+
+  /** Adds events behind the request in flight; drops the oldest waiting ones beyond maxQueueSize. */
+  function enqueue(items: QueuedEvent[], persist = true): void {
+    const inFlight = sending ? sending.length : 0;
+    if (persist) store.put(items);
+    queue.push(...items);
+    const excess = queue.length - Math.max(options!.maxQueueSize!, inFlight);
+    if (excess > 0) store.remove(queue.splice(inFlight, excess).map((item) => item.e.event_id));
+    schedule();
+  }
+
+  function schedule(): void {
+    if (queue.length - (sending ? sending.length : 0) >= options!.batchSize!) flush();
+    else if (queue.length && !flushTimer) flushTimer = setTimeout(flush, options!.flushInterval);
+  }
+
+  /** The next request: waiting events of one route (anonymous or signed-in), within the byte budget. */
+  function nextBatch(from: QueuedEvent[], maxBytes: number): [QueuedEvent[], string] {
+    const batch: QueuedEvent[] = [];
+    let bytes = 2;
+    for (const item of from) {
+      const size = byteLength(JSON.stringify(item.e)) + 40;
+      if (item.u != from[0].u || batch.length == MAX_EVENTS_PER_REQUEST || (batch.length && bytes + size > maxBytes)) break;
+      batch.push(item);
+      bytes += size;
+    }
+    const sentAt = new Date().toISOString();
+    return [batch, JSON.stringify(batch.map((item) => ({ ...item.e, sent_at: sentAt })))];
+  }
+
+  function routeOf(token: string | null | undefined): string {
+    const { endpoint, siteKey } = options!;
+    return (
+      endpoint.replace(/\/+$/, '') +
+      (token ? '/v1/events/signed-in' : '/v1/events') +
+      (siteKey ? '?site_key=' + encodeURIComponent(siteKey) : '')
+    );
+  }
+
+  /** The ID token for a signed-in batch; null (anonymous route) when there is none. */
+  function tokenFor(batch: QueuedEvent[]): Promise<string | null | undefined> {
+    return Promise.resolve(batch[0].u && options!.getIdToken ? options!.getIdToken() : null).catch(() => null);
+  }
+
+  function post(body: string, token: string | null | undefined, keepalive: boolean): Promise<Response> {
+    const headers: Record<string, string> = { 'Content-Type': 'text/plain;charset=UTF-8' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    return fetch(routeOf(token), { method: 'POST', body, headers, keepalive, credentials: 'omit' });
+  }
+
+  /** The server has the events (or refused them for good): forget them. */
+  function acknowledge(batch: QueuedEvent[]): void {
+    queue = queue.filter((item) => !batch.includes(item));
+    store.remove(batch.map((item) => item.e.event_id));
+  }
+
+  /** Sends the waiting events with fetch, one request at a time, retrying with backoff. */
+  function flush(): void {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (!options || sending || retryTimer || !queue.length || navigator.onLine === false) return;
+    const [batch, body] = nextBatch(queue, MAX_FETCH_BYTES);
+    sending = batch;
+    sendingKeepalive = body.length < MAX_BEACON_BYTES;
+    tokenFor(batch)
+      .then((token) => post(body, token, sendingKeepalive))
+      .then(
+        (response) => {
+          const status = response.status;
+          if (status == 429 || status >= 500) return retryLater(response.headers.get('Retry-After'));
+          failedAttempts = 0;
+          acknowledge(batch);
+          response.json().then(
+            (result) => (result.rejected || result.error) && console.warn('[sbw] events refused', status, result),
+            () => status >= 400 && console.warn('[sbw] events refused', status),
+          );
+        },
+        () => retryLater(null),
+      )
+      .then(() => {
+        sending = null;
+        if (!retryTimer && options) schedule();
+      });
+  }
+
+  /** Exponential backoff with jitter: 1-2 s, 2-4 s, ... up to 32-64 s; longer if the server says so. */
+  function retryLater(retryAfterSeconds: string | null): void {
+    const backoff = 1000 * 2 ** Math.min(failedAttempts++, 5);
+    const delay = Math.max(backoff / 2 + (Math.random() * backoff) / 2, +retryAfterSeconds! * 1000 || 0);
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      flush();
+    }, Math.min(delay, MAX_RETRY_DELAY_MS));
+  }
+
+  /**
+   * The page is going away: hand every waiting event to the browser, which
+   * delivers it after the page is gone (sendBeacon; keepalive fetch for the
+   * signed-in route, which needs a header). The handed-off ids are noted
+   * synchronously in localStorage so the next page load does not send them
+   * again from IndexedDB. Offline, everything stays queued for the next load.
+   */
+  function leave(): void {
+    if (!options || navigator.onLine === false) return;
+    const handed = handedOff();
+    const noteHandedOff = (batch: QueuedEvent[]) => {
+      handed.push(...batch.map((item) => item.e.event_id));
+      save(KEYS.handedOff, JSON.stringify(handed));
+      acknowledge(batch);
+    };
+    if (sending && sendingKeepalive) noteHandedOff(sending);
+    let waiting = queue.slice(sending ? sending.length : 0);
+    while (waiting.length) {
+      const [batch, body] = nextBatch(waiting, MAX_BEACON_BYTES);
+      waiting = waiting.slice(batch.length);
+      if (!batch[0].u) {
+        if (navigator.sendBeacon?.(routeOf(null), body)) noteHandedOff(batch);
+      } else {
+        // Sent only if the token is at hand before the page is gone; otherwise replayed on the next load.
+        tokenFor(batch).then((token) => {
+          post(body, token, true).catch(() => {});
+          noteHandedOff(batch);
+        });
+      }
+    }
+  }
+
+  /** Events a previous page left in IndexedDB (not handed off): send them now. */
+  function replayStoredEvents(): void {
+    const handedAtLoad = handedOff();
+    store.all().then((stored) => {
+      if (!options) return;
+      const known = new Set(queue.map((item) => item.e.event_id));
+      const replay = stored
+        .filter((item) => !handedAtLoad.includes(item.e.event_id) && !known.has(item.e.event_id))
+        .sort((a, b) => (a.e.ts < b.e.ts ? -1 : 1));
+      store.remove(handedAtLoad);
+      save(KEYS.handedOff, JSON.stringify(handedOff().filter((id) => !handedAtLoad.includes(id))));
+      const inFlight = sending ? sending.length : 0;
+      queue.splice(inFlight, 0, ...replay);
+      enqueue([], false);
+      if (replay.length) flush();
+    });
+  }
+
+  function page(props?: Props): void {
+    const url = cleanUrl(location.href);
+    pageReferrer = pageUrl || cleanUrl(document.referrer);
+    pageUrl = url;
+    record('page_view', { props });
+  }
+
+  function onNavigation(): void {
+    if (cleanUrl(location.href) != pageUrl) page();
+  }
+
+  function patchHistory(): () => void {
+    const { pushState, replaceState } = history;
+    history.pushState = function (...args) {
+      pushState.apply(this, args);
+      onNavigation();
+    };
+    history.replaceState = function (...args) {
+      replaceState.apply(this, args);
+      onNavigation();
+    };
+    return () => Object.assign(history, { pushState, replaceState });
+  }
+
+  function forgetQueuedEvents(): void {
+    queue = [];
+    sending = null;
+    store.clear();
+    save(KEYS.handedOff, null);
+  }
+
+  return {
+    /** Starts tracking; the first call wins. */
+    init(config: Options): void {
+      if (options) return;
+      options = { batchSize: 10, flushInterval: 5000, maxQueueSize: 1000, autoPageViews: true, ...config };
+      store = openQueue();
+      listeners = new AbortController();
+      const on = (target: EventTarget, type: string, handler: () => void) =>
+        target.addEventListener(type, handler, { signal: listeners.signal });
+      on(window, 'pagehide', leave);
+      on(document, 'visibilitychange', () => document.visibilityState == 'hidden' && leave());
+      on(window, 'online', () => {
+        clearTimeout(retryTimer);
+        retryTimer = undefined;
+        failedAttempts = 0;
+        flush();
+      });
+      // Before the first event of this page is stored, so only earlier pages' events are replayed.
+      replayStoredEvents();
+      pageReferrer = cleanUrl(document.referrer);
+      restoreHistory = () => {};
+      if (options.autoPageViews) {
+        on(window, 'popstate', onNavigation);
+        restoreHistory = patchHistory();
+        page();
+      }
+    },
+    /** Records a page view of the current URL. */
+    page,
+    /** Records any event of the contract. */
+    track: record,
+    viewProduct: (ecom: Ecom, props?: Props) => record('view', { ecom, props }),
+    click: (props?: Props) => record('click', { props }),
+    search: (query: string, props?: Props) => record('search', { props: { ...props, query } }),
+    addToCart: (ecom: Ecom, props?: Props) => record('add_to_cart', { ecom: { qty: 1, ...ecom }, props }),
+    checkout: (props?: Props, ecom?: Ecom) => record('checkout', { ecom, props }),
+    /** One `purchase` event per line item, all carrying `props.order_id` (hashed by the server). */
+    purchase(orderId: string, items: Ecom[], props?: Props): void {
+      for (const ecom of items) record('purchase', { ecom: { qty: 1, ...ecom }, props: { ...props, order_id: orderId } });
+    },
+    /** The visitor signed in: later events go to the signed-in route with `getIdToken()`. */
+    identify(): void {
+      save(KEYS.signedIn, '1');
+    },
+    /** The visitor signed out: new anonymous id and session, anonymous route again. */
+    reset(): void {
+      save(KEYS.signedIn, null);
+      save(KEYS.anonymousId, null);
+      save(KEYS.session, null);
+    },
+    /** Stops collection in this browser and forgets the ids and every unsent event. */
+    optOut(): void {
+      save(KEYS.optedOut, '1');
+      save(KEYS.anonymousId, null);
+      save(KEYS.session, null);
+      if (options) forgetQueuedEvents();
+    },
+    optIn(): void {
+      save(KEYS.optedOut, null);
+    },
+    isOptedOut: optedOut,
+    /** Sends waiting events now (fetch, with retries). */
+    flush,
+    /** Stops timers and listeners and restores history methods; events stay queued in IndexedDB. */
+    shutdown(): void {
+      if (!options) return;
+      clearTimeout(flushTimer);
+      clearTimeout(retryTimer);
+      flushTimer = retryTimer = undefined;
+      listeners.abort();
+      restoreHistory();
+      options = undefined;
+      queue = [];
+      sending = null;
+    },
+  };
+}
