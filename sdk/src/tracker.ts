@@ -150,6 +150,8 @@ export function createTracker() {
     flushTimer = undefined;
     if (!options || sending || retryTimer || !queue.length || navigator.onLine === false) return;
     const [batch, body] = nextBatch(queue, MAX_FETCH_BYTES);
+    // Everything waiting now is due: what did not fit in this request goes right after it.
+    const backlog = batch.length < queue.length;
     sending = batch;
     sendingKeepalive = body.length < MAX_BEACON_BYTES;
     tokenFor(batch)
@@ -169,13 +171,13 @@ export function createTracker() {
       )
       .then(() => {
         sending = null;
-        if (!retryTimer && options) schedule();
+        if (!retryTimer && options) backlog ? flush() : schedule();
       });
   }
 
   /** Exponential backoff with jitter: 1-2 s, 2-4 s, ... up to 32-64 s; longer if the server says so. */
   function retryLater(retryAfterSeconds: string | null): void {
-    const backoff = 1000 * 2 ** Math.min(failedAttempts++, 5);
+    const backoff = 2000 * 2 ** Math.min(failedAttempts++, 5);
     const delay = Math.max(backoff / 2 + (Math.random() * backoff) / 2, +retryAfterSeconds! * 1000 || 0);
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
