@@ -60,6 +60,8 @@ export function createTracker() {
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let failedAttempts = 0;
+  /** Orders queued events across page loads: milliseconds * 1000, then a counter. */
+  let sequence = 0;
   let pageUrl: string | null = null;
   let pageReferrer: string | null = null;
   let listeners: AbortController;
@@ -86,7 +88,7 @@ export function createTracker() {
     if (fields.ecom) event.ecom = cleanEcom(fields.ecom);
     const props = cleanProps(fields.props);
     if (props) event.props = props;
-    enqueue([{ e: event, u: load(KEYS.signedIn) ? 1 : 0 }]);
+    enqueue([{ e: event, u: load(KEYS.signedIn) ? 1 : 0, n: (sequence = Math.max(sequence + 1, now * 1000)) }]);
   }
 
   /** Adds events behind the request in flight; drops the oldest waiting ones beyond maxQueueSize. */
@@ -200,8 +202,8 @@ export function createTracker() {
       save(KEYS.handedOff, JSON.stringify(handed));
       acknowledge(batch);
     };
-    if (sending && sendingKeepalive) noteHandedOff(sending);
     let waiting = queue.slice(sending ? sending.length : 0);
+    if (sending && sendingKeepalive) noteHandedOff(sending);
     while (waiting.length) {
       const [batch, body] = nextBatch(waiting, MAX_BEACON_BYTES);
       waiting = waiting.slice(batch.length);
@@ -225,7 +227,7 @@ export function createTracker() {
       const known = new Set(queue.map((item) => item.e.event_id));
       const replay = stored
         .filter((item) => !handedAtLoad.includes(item.e.event_id) && !known.has(item.e.event_id))
-        .sort((a, b) => (a.e.ts < b.e.ts ? -1 : 1));
+        .sort((a, b) => a.n - b.n);
       store.remove(handedAtLoad);
       save(KEYS.handedOff, JSON.stringify(handedOff().filter((id) => !handedAtLoad.includes(id))));
       const inFlight = sending ? sending.length : 0;

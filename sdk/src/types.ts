@@ -35,10 +35,11 @@ export interface SbwEvent {
   props?: Props;
 }
 
-/** A queued event; `u` is 1 when it was recorded while the visitor was signed in. */
+/** A queued event; `u` is 1 when it was recorded while the visitor was signed in; `n` orders the queue. */
 export interface QueuedEvent {
   e: SbwEvent;
   u: 0 | 1;
+  n: number;
 }
 
 export interface Options {

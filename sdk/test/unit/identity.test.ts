@@ -12,7 +12,7 @@ describe('uuid', () => {
 
   it('makes version 4 UUIDs with getRandomValues where randomUUID is missing (plain http pages)', () => {
     const realCrypto = globalThis.crypto;
-    const getRandomValues = vi.fn(<T extends ArrayBufferView>(array: T) => realCrypto.getRandomValues(array));
+    const getRandomValues = vi.fn((array: Uint8Array<ArrayBuffer>) => realCrypto.getRandomValues(array));
     vi.stubGlobal('crypto', { getRandomValues });
     const ids = new Set(Array.from({ length: 200 }, uuid));
     expect(ids.size).toBe(200);
