@@ -10,7 +10,7 @@ export const KEYS = {
   handedOff: 'sbw_sent',
 } as const;
 
-/** Used when localStorage is unavailable (blocked cookies, some private modes). */
+/** Holds what localStorage refused to store (blocked storage, some private modes, quota). */
 const fallback: Record<string, string | null> = {};
 
 export function load(key: string): string | null {
@@ -22,10 +22,12 @@ export function load(key: string): string | null {
 }
 
 export function save(key: string, value: string | null): void {
-  fallback[key] = value;
+  delete fallback[key];
   try {
     value == null ? localStorage.removeItem(key) : localStorage.setItem(key, value);
-  } catch {}
+  } catch {
+    fallback[key] = value;
+  }
 }
 
 /** A random (version 4) UUID; getRandomValues where randomUUID is missing (plain http pages). */

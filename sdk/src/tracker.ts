@@ -131,7 +131,9 @@ export function createTracker() {
 
   /** The ID token for a signed-in batch; null (anonymous route) when there is none. */
   function tokenFor(batch: QueuedEvent[]): Promise<string | null | undefined> {
-    return Promise.resolve(batch[0].u && options!.getIdToken ? options!.getIdToken() : null).catch(() => null);
+    return new Promise<string | null | undefined>((resolve) =>
+      resolve(batch[0].u && options!.getIdToken ? options!.getIdToken() : null),
+    ).catch(() => null);
   }
 
   function post(body: string, token: string | null | undefined, keepalive: boolean): Promise<Response> {
