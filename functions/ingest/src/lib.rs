@@ -1,0 +1,23 @@
+//! The ingest function. [`handler::Ingest`] turns one HTTP request into
+//! stored events; [`lambda`] adapts it to API Gateway HTTP API events and
+//! `local` (feature `local-server`) to a plain HTTP server for `sbwctl dev ingest`.
+//!
+//! Request flow: route and method -> [`access`] (site key, Origin, JWT
+//! subject) -> [`body`] (content type, gzip, size) -> contract validation and
+//! enrichment -> [`store`] (one NDJSON.gz object per request), or the
+//! [`dead_letter`] queue when the store fails.
+
+pub mod access;
+pub mod body;
+pub mod dead_letter;
+pub mod handler;
+pub mod lambda;
+#[cfg(feature = "local-server")]
+pub mod local;
+pub mod logging;
+pub mod ndjson;
+pub mod request;
+pub mod store;
+
+pub use handler::Ingest;
+pub use request::{IngestRequest, IngestResponse};

@@ -1,0 +1,15 @@
+//! The ingest Lambda: a thin adapter over [`sbw_ingest::lambda`].
+
+use sbw_ingest::lambda::{IngestFunction, LambdaSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    sbw_ingest::logging::init_json();
+    let settings = LambdaSettings::from_vars(|name| std::env::var(name).ok()).map_err(|e| format!("{e:#}"))?;
+    let function = IngestFunction::new(settings);
+    lambda_http::run(lambda_http::service_fn(move |event| {
+        let function = function.clone();
+        async move { Ok::<_, std::convert::Infallible>(function.handle(event).await) }
+    }))
+    .await
+}

@@ -1,0 +1,126 @@
+//! The last resort when the raw store refuses a write: the accepted events go
+//! to the dead-letter queue (SQS in Lambda, a directory in dev), to be
+//! redriven by `sbwctl dlq redrive`.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::store::write_atomically;
+
+/// Largest SQS message body is 256 KiB; the base64 payload stays below it.
+const MAX_PAYLOAD_BYTES: usize = 180 * 1024;
+
+/// One dead-lettered object: where it should have gone and what it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterMessage {
+    pub request_id: String,
+    /// The raw store key the object was meant for.
+    pub key: String,
+    /// Why the raw store write failed.
+    pub reason: String,
+    /// Part number and count, when the object was split to fit SQS.
+    pub part: usize,
+    pub parts: usize,
+    /// Base64 of gzipped NDJSON lines.
+    pub ndjson_gz_base64: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("dead-lettering {key} failed: {message}")]
+pub struct DeadLetterError {
+    pub key: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum DeadLetter {
+    Sqs { client: aws_sdk_sqs::Client, queue_url: String },
+    Directory(PathBuf),
+}
+
+impl DeadLetter {
+    /// Sends `lines` (NDJSON, one event per line) meant for `key`. Large
+    /// objects are split on line boundaries into messages that fit SQS.
+    pub async fn send(&self, request_id: &str, key: &str, reason: &str, lines: &[Vec<u8>]) -> Result<(), DeadLetterError> {
+        let chunks = split_lines(lines, MAX_PAYLOAD_BYTES);
+        let parts = chunks.len();
+        for (part, chunk) in chunks.into_iter().enumerate() {
+            let message = DeadLetterMessage {
+                request_id: request_id.to_owned(),
+                key: key.to_owned(),
+                reason: reason.to_owned(),
+                part: part + 1,
+                parts,
+                ndjson_gz_base64: base64::engine::general_purpose::STANDARD.encode(crate::ndjson::gzip(chunk)),
+            };
+            let body = serde_json::to_string(&message).expect("messages serialize");
+            self.send_one(key, part + 1, body).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_one(&self, key: &str, part: usize, body: String) -> Result<(), DeadLetterError> {
+        let fail = |message: String| DeadLetterError {
+            key: key.to_owned(),
+            message,
+        };
+        match self {
+            DeadLetter::Sqs { client, queue_url } => client
+                .send_message()
+                .queue_url(queue_url)
+                .message_body(body)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| fail(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())),
+            DeadLetter::Directory(dir) => {
+                let name = format!("{}.part{part}.json", key.replace('/', "_"));
+                write_atomically(&dir.join(name), body.as_bytes())
+                    .await
+                    .map_err(|e| fail(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Groups lines into chunks whose uncompressed size stays under `max_bytes`
+/// (compressed they are smaller still); a single longer line gets a chunk of its own.
+fn split_lines(lines: &[Vec<u8>], max_bytes: usize) -> Vec<Bytes> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    for line in lines {
+        if !current.is_empty() && current.len() + line.len() > max_bytes {
+            chunks.push(Bytes::from(std::mem::take(&mut current)));
+        }
+        current.extend_from_slice(line);
+    }
+    if !current.is_empty() {
+        chunks.push(Bytes::from(current));
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_on_boundaries_and_none_is_lost() {
+        let lines: Vec<Vec<u8>> = (0..10).map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect();
+        let chunks = split_lines(&lines, 20);
+        assert!(chunks.len() > 1);
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        assert_eq!(joined, lines.concat());
+        assert!(chunks.iter().all(|c| c.ends_with(b"\n")));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_gets_its_own_chunk() {
+        let lines = vec![b"short\n".to_vec(), vec![b'x'; 50], b"tail\n".to_vec()];
+        let chunks = split_lines(&lines, 20);
+        assert_eq!(chunks.len(), 3);
+    }
+}

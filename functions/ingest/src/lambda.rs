@@ -1,0 +1,190 @@
+//! The Lambda side: configuration from the environment, AWS clients, and the
+//! conversion between API Gateway HTTP API (payload 2.0) events and the handler.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use sbw_contract::IdentifierHasher;
+use tokio::sync::OnceCell;
+
+use crate::access::AccessPolicy;
+use crate::dead_letter::DeadLetter;
+use crate::handler::Ingest;
+use crate::request::{IngestRequest, IngestResponse, Refusal};
+use crate::store::RawStore;
+
+/// Where the per-deployment identifier hashing key comes from.
+#[derive(Debug, Clone)]
+pub enum HashKeySource {
+    /// Name of an SSM SecureString parameter (deployments).
+    SsmParameter(String),
+    /// The key itself (tests and local runs only).
+    Inline(String),
+}
+
+/// The function's settings, all from environment variables set by the ingest stack.
+#[derive(Debug, Clone)]
+pub struct LambdaSettings {
+    pub raw_bucket: String,
+    pub dead_letter_queue_url: String,
+    pub access: AccessPolicy,
+    pub hash_key: HashKeySource,
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl LambdaSettings {
+    /// Reads `SBW_RAW_BUCKET`, `SBW_DLQ_URL`, `SBW_SITE_KEYS`, `SBW_ALLOWED_ORIGINS`
+    /// and `SBW_HASH_KEY_PARAM` (or `SBW_HASH_KEY`) through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let required = |name: &str| var(name).filter(|v| !v.trim().is_empty()).with_context(|| format!("environment variable {name} is not set"));
+        let access = AccessPolicy {
+            site_keys: list(var("SBW_SITE_KEYS")),
+            allowed_origins: list(var("SBW_ALLOWED_ORIGINS")),
+        };
+        if access.site_keys.is_empty() || access.allowed_origins.is_empty() {
+            bail!("SBW_SITE_KEYS and SBW_ALLOWED_ORIGINS must both list at least one value: anonymous ingest is never left open");
+        }
+        let hash_key = match (var("SBW_HASH_KEY_PARAM"), var("SBW_HASH_KEY")) {
+            (Some(name), _) if !name.is_empty() => HashKeySource::SsmParameter(name),
+            (_, Some(key)) if !key.is_empty() => HashKeySource::Inline(key),
+            _ => bail!("set SBW_HASH_KEY_PARAM to the SSM SecureString that holds the identifier hashing key"),
+        };
+        Ok(LambdaSettings {
+            raw_bucket: required("SBW_RAW_BUCKET")?,
+            dead_letter_queue_url: required("SBW_DLQ_URL")?,
+            access,
+            hash_key,
+        })
+    }
+}
+
+/// Builds the handler: AWS clients from the standard configuration chain
+/// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`), and the hashing key.
+pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
+    let config = aws_config::load_from_env().await;
+    let key = match &settings.hash_key {
+        HashKeySource::Inline(key) => key.clone(),
+        HashKeySource::SsmParameter(name) => aws_sdk_ssm::Client::new(&config)
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_ssm::error::DisplayErrorContext(e)))
+            .with_context(|| format!("reading the hashing key from SSM parameter {name}"))?
+            .parameter
+            .and_then(|p| p.value)
+            .with_context(|| format!("SSM parameter {name} has no value"))?,
+    };
+    let hasher = IdentifierHasher::new(key.as_bytes()).context("the identifier hashing key")?;
+    Ok(Ingest::new(
+        settings.access.clone(),
+        hasher,
+        RawStore::S3 {
+            client: s3_client(&config),
+            bucket: settings.raw_bucket.clone(),
+        },
+        DeadLetter::Sqs {
+            client: aws_sdk_sqs::Client::new(&config),
+            queue_url: settings.dead_letter_queue_url.clone(),
+        },
+    ))
+}
+
+/// An S3 client; with a custom endpoint (S3-compatible stores) it addresses
+/// buckets by path, since such endpoints rarely serve bucket subdomains.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let builder = aws_sdk_s3::config::Builder::from(config);
+    let builder = match config.endpoint_url() {
+        Some(_) => builder.force_path_style(true),
+        None => builder,
+    };
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// The function: settings read once, the handler built on the first request
+/// (so the process reaches its first Runtime API poll at once) and rebuilt
+/// on a later request if building failed.
+pub struct IngestFunction {
+    settings: LambdaSettings,
+    ingest: OnceCell<Ingest>,
+}
+
+impl IngestFunction {
+    pub fn new(settings: LambdaSettings) -> Arc<Self> {
+        Arc::new(IngestFunction {
+            settings,
+            ingest: OnceCell::new(),
+        })
+    }
+
+    pub async fn handle(&self, event: lambda_http::Request) -> lambda_http::Response<Body> {
+        let request = to_ingest_request(event);
+        let response = match self.ingest.get_or_try_init(|| build_ingest(&self.settings)).await {
+            Ok(ingest) => ingest.handle(request).await,
+            Err(error) => {
+                tracing::error!(request_id = %request.request_id, error = format!("{error:#}"), "ingest is not ready");
+                let refusal = Refusal::new(http::StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the service is starting; retry later");
+                let mut response = IngestResponse::refusal(&refusal);
+                response.headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+                response
+            }
+        };
+        to_lambda_response(response)
+    }
+}
+
+pub fn to_ingest_request(event: lambda_http::Request) -> IngestRequest {
+    let (request_id, verified_subject) = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.request_id.clone(),
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .and_then(|jwt| jwt.claims.get("sub").cloned()),
+        ),
+        _ => (None, None),
+    };
+    let (parts, body) = event.into_parts();
+    let body = match body {
+        Body::Empty => bytes::Bytes::new(),
+        Body::Text(text) => bytes::Bytes::from(text),
+        Body::Binary(data) => bytes::Bytes::from(data),
+        _ => bytes::Bytes::new(),
+    };
+    IngestRequest {
+        request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+        verified_subject,
+    }
+}
+
+pub fn to_lambda_response(response: IngestResponse) -> lambda_http::Response<Body> {
+    let body = if response.body.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(response.body.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(bytes) => Body::Binary(bytes.into_bytes()),
+        }
+    };
+    let mut out = lambda_http::Response::new(body);
+    *out.status_mut() = response.status;
+    *out.headers_mut() = response.headers;
+    out
+}

@@ -1,0 +1,65 @@
+//! Where objects go: S3 in Lambda, a local directory with the same keys in dev.
+//! Writes are all-or-nothing: an S3 PUT, or a temporary file renamed into place.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("writing s3://{bucket}/{key} failed: {message}")]
+    S3 { bucket: String, key: String, message: String },
+    #[error("writing {path} failed: {source}")]
+    Directory { path: PathBuf, source: std::io::Error },
+}
+
+/// The raw event store.
+#[derive(Debug, Clone)]
+pub enum RawStore {
+    S3 { client: aws_sdk_s3::Client, bucket: String },
+    Directory(PathBuf),
+}
+
+impl RawStore {
+    /// Stores one gzipped NDJSON object under `key`.
+    pub async fn put(&self, key: &str, gzipped_ndjson: Bytes) -> Result<(), StoreError> {
+        match self {
+            RawStore::S3 { client, bucket } => client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .content_type("application/x-ndjson")
+                .content_encoding("gzip")
+                .body(ByteStream::from(gzipped_ndjson))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| StoreError::S3 {
+                    bucket: bucket.clone(),
+                    key: key.to_owned(),
+                    message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                }),
+            RawStore::Directory(root) => write_atomically(&root.join(key), &gzipped_ndjson).await,
+        }
+    }
+}
+
+/// Writes to a hidden temporary file beside `path`, then renames: readers
+/// (the ETL) never see half an object.
+pub async fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
+    let fail = |source| StoreError::Directory {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path.parent().expect("object keys have a directory");
+    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
+    tokio::fs::write(&temporary, contents).await.map_err(fail)?;
+    if let Err(error) = tokio::fs::rename(&temporary, path).await {
+        let _ = tokio::fs::remove_file(&temporary).await;
+        return Err(fail(error));
+    }
+    Ok(())
+}
