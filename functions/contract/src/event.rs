@@ -138,9 +138,12 @@ pub struct StoredEvent {
     pub event_id: Uuid,
     pub event_type: EventType,
     /// Event time corrected by the client clock skew (UTC).
+    #[serde(with = "crate::time_format")]
     pub ts: DateTime<Utc>,
     /// Event time as the client stamped it.
+    #[serde(with = "crate::time_format")]
     pub client_ts: DateTime<Utc>,
+    #[serde(with = "crate::time_format")]
     pub received_at: DateTime<Utc>,
     /// `received_at - sent_at` in milliseconds, when the client sent `sent_at`.
     pub clock_skew_ms: Option<i64>,
@@ -183,6 +186,7 @@ impl std::fmt::Display for FieldError {
 /// without the event's content, so no PII can reach it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RejectedEvent {
+    #[serde(with = "crate::time_format")]
     pub received_at: DateTime<Utc>,
     pub request_id: String,
     pub index: usize,

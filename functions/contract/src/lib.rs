@@ -11,6 +11,7 @@ pub mod event;
 pub mod limits;
 pub mod pii;
 pub mod rawkey;
+pub mod time_format;
 pub mod validate;
 
 pub use enrich::{enrich, RequestMeta};
