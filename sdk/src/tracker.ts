@@ -274,7 +274,14 @@ export function createTracker() {
     /** Starts tracking; the first call wins. */
     init(config: Options): void {
       if (options) return;
-      options = { batchSize: 10, flushInterval: 5000, maxQueueSize: 1000, autoPageViews: true, ...config };
+      // Options left undefined (e.g. read from an optional config) get their defaults.
+      options = {
+        ...config,
+        batchSize: config.batchSize || 10,
+        flushInterval: config.flushInterval ?? 5000,
+        maxQueueSize: config.maxQueueSize || 1000,
+        autoPageViews: config.autoPageViews != false,
+      };
       store = openQueue();
       listeners = new AbortController();
       const on = (target: EventTarget, type: string, handler: () => void) =>

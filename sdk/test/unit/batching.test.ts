@@ -34,6 +34,21 @@ describe('batching', () => {
     expect(network.requests[0].events).toHaveLength(2);
   });
 
+  it('uses the defaults (10 events, 5 s) for options given as undefined', async () => {
+    const network = fakeNetwork();
+    const sbw = await startTracker({ batchSize: undefined, flushInterval: undefined, autoPageViews: undefined });
+    for (let i = 0; i < 8; i++) sbw.click({ i });
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(network.requests).toHaveLength(0);
+    sbw.click({ i: 8 }); // with the automatic page view, the tenth event
+    await settle();
+    expect(network.requests.map((r) => r.events.length)).toEqual([10]);
+    sbw.click({ i: 9 });
+    await vi.advanceTimersByTimeAsync(5000);
+    await settle();
+    expect(network.requests.map((r) => r.events.length)).toEqual([10, 1]);
+  });
+
   it('posts to the anonymous route with the site key in the query and JSON as text/plain', async () => {
     const network = fakeNetwork();
     const sbw = await startTracker({ batchSize: 1, autoPageViews: false });
