@@ -121,8 +121,14 @@ describe('events built by the helpers', () => {
     const ajv = new Ajv2020({ allErrors: true, strict: false });
     addFormats(ajv);
     const validate = ajv.compile(schema);
-    for (const event of await everyKindOfEvent()) {
+    const events = await everyKindOfEvent();
+    for (const event of events) {
       expect(validate(event) ? [] : validate.errors).toEqual([]);
     }
+    // The schema does catch what the SDK must never send.
+    const addToCart = events.find((e) => e.event_type == 'add_to_cart')!;
+    expect(validate({ ...addToCart, ecom: { ...addToCart.ecom, price: -1 } })).toBe(false);
+    expect(validate({ ...addToCart, email: 'a@b.vn' })).toBe(false);
+    expect(validate({ ...addToCart, event_id: 'not-a-uuid' })).toBe(false);
   });
 });
