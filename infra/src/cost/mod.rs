@@ -1,0 +1,622 @@
+//! `sbwctl cost`: the estimated monthly bill of a deployment, per service,
+//! before anything is deployed.
+//!
+//! Two inputs: the resolved config (sizes and traffic assumptions) and the
+//! [`Footprint`] of the rendered templates (how many NAT gateways, load
+//! balancers, alarms, WAF rules ... the stacks really create), so the estimate
+//! cannot drift from what is deployed. Every line says how it was computed.
+//! AWS's always-free allowances are shown separately: they are per account.
+
+pub mod prices;
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::{Architecture, Deployment};
+pub use prices::PriceTable;
+
+pub const HOURS_PER_MONTH: f64 = 730.0;
+/// Root disk of the warehouse instance (the Ubuntu AMI's size); data has its own volume.
+pub const ROOT_VOLUME_GB: u64 = 8;
+
+/// Assumptions about how the software behaves, stated once.
+pub mod assumptions {
+    /// Average ingest Lambda duration per request (validate, gzip, one S3 PUT).
+    pub const INGEST_MS_PER_REQUEST: f64 = 40.0;
+    /// Lambda START/END/REPORT lines plus one JSON log line per request.
+    pub const INGEST_LOG_BYTES_PER_REQUEST: f64 = 600.0;
+    /// One HTTP API access log line per request.
+    pub const API_LOG_BYTES_PER_REQUEST: f64 = 350.0;
+    /// Fixed cost of one ETL run (connect, list, record the run), seconds.
+    pub const ETL_SECONDS_PER_RUN: f64 = 5.0;
+    /// Events the ETL loads per second once running.
+    pub const ETL_EVENTS_PER_SECOND: f64 = 2_000.0;
+    /// Log volume of one ETL run.
+    pub const ETL_LOG_BYTES_PER_RUN: f64 = 4_000.0;
+    /// PostgreSQL bytes per event (row, sessions, rollups, indexes).
+    pub const WAREHOUSE_BYTES_PER_EVENT: f64 = 600.0;
+    /// The estimate describes month 12: a year of raw events and warehouse rows.
+    pub const MONTHS_OF_DATA: f64 = 12.0;
+    /// Dashboard traffic leaving AWS per hour of use.
+    pub const DASHBOARD_MB_PER_HOUR: f64 = 20.0;
+    /// Average size of a page of the static site served by CloudFront.
+    pub const SITE_KB_PER_PAGE_VIEW: f64 = 300.0;
+    /// Traffic through the NAT gateway: OS and package updates, Session Manager.
+    pub const NAT_GB_PER_MONTH: f64 = 3.0;
+    /// Average ALB load-balancer capacity units while idle and per dashboard hour.
+    pub const ALB_IDLE_LCU: f64 = 0.02;
+    pub const ALB_LCU_PER_DASHBOARD_HOUR: f64 = 1.0;
+    /// Compute Savings Plan (1 year, no upfront) and reserved instance
+    /// (3 years, all upfront) prices as a share of on-demand for t4g/t3.
+    pub const SAVINGS_PLAN_1Y_SHARE: f64 = 0.72;
+    pub const RESERVED_3Y_SHARE: f64 = 0.40;
+}
+use assumptions as a;
+
+/// What the rendered stacks create that has a monthly price of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Footprint {
+    pub nat_gateways: u32,
+    pub load_balancers: u32,
+    /// Public IPv4 addresses AWS bills per hour (Elastic IPs, ALB nodes, instances).
+    pub public_ipv4: u32,
+    pub alarms: u32,
+    pub dashboards: u32,
+    pub custom_metrics: u32,
+    pub waf_web_acls: u32,
+    /// Rules and managed rule groups across the web ACLs (billed per rule).
+    pub waf_rules: u32,
+    pub bot_control: bool,
+}
+
+/// One line of the bill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineItem {
+    pub service: &'static str,
+    pub item: String,
+    pub quantity: f64,
+    pub unit: &'static str,
+    pub unit_usd: f64,
+    /// quantity x unit price.
+    pub list_usd: f64,
+    /// The part covered by an always-free allowance (0 or negative).
+    pub free_tier_usd: f64,
+    pub usd: f64,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Saving {
+    pub option: &'static str,
+    pub monthly_usd: f64,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub project: String,
+    pub environment: String,
+    pub profile: &'static str,
+    pub region: String,
+    pub price_region: &'static str,
+    pub price_date: &'static str,
+    pub price_source: &'static str,
+    pub assumptions: Vec<String>,
+    pub lines: Vec<LineItem>,
+    pub list_total_usd: f64,
+    pub free_tier_usd: f64,
+    pub total_usd: f64,
+    pub savings: Vec<Saving>,
+    pub notes: Vec<String>,
+}
+
+/// An always-free monthly allowance of one unit.
+struct Allowance(f64);
+
+struct Bill {
+    lines: Vec<LineItem>,
+}
+
+impl Bill {
+    fn add(
+        &mut self,
+        service: &'static str,
+        item: String,
+        (quantity, unit, unit_usd): (f64, &'static str, f64),
+        free: Option<Allowance>,
+        explanation: String,
+    ) {
+        if quantity <= 0.0 {
+            return;
+        }
+        let list_usd = quantity * unit_usd;
+        let free_quantity = free.map_or(0.0, |Allowance(q)| q.min(quantity));
+        let free_tier_usd = -(free_quantity * unit_usd);
+        self.lines.push(LineItem {
+            service,
+            item,
+            quantity,
+            unit,
+            unit_usd,
+            list_usd,
+            free_tier_usd,
+            usd: list_usd + free_tier_usd,
+            explanation,
+        });
+    }
+}
+
+/// The estimated monthly bill of `deployment` whose stacks create `footprint`.
+pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
+    let prices = prices::table_for(deployment.region.as_str());
+    let t = &deployment.traffic;
+    let events = t.events_per_month.get() as f64;
+    let requests = (events / t.events_per_request.get() as f64).ceil();
+    let runs = (HOURS_PER_MONTH * 60.0 / deployment.etl_every_minutes as f64).ceil();
+    let events_per_run = events / runs;
+    let mut bill = Bill { lines: Vec::new() };
+
+    // Warehouse: the one always-on server.
+    let hourly = prices::lookup(prices.ec2_hourly, &deployment.instance_type).unwrap_or(0.0);
+    bill.add(
+        "EC2",
+        format!("warehouse instance {}", deployment.instance_type),
+        (HOURS_PER_MONTH, "hours", hourly),
+        None,
+        "PostgreSQL, the Shiny dashboards and nginx on one instance, on all month".to_owned(),
+    );
+    let disk_gb = (ROOT_VOLUME_GB + deployment.data_volume_gb) as f64;
+    bill.add(
+        "EBS",
+        "gp3 volumes (root + data)".to_owned(),
+        (disk_gb, "GB-month", prices.gp3_gb_month),
+        None,
+        format!(
+            "{ROOT_VOLUME_GB} GB root disk + {} GB encrypted data volume, baseline IOPS",
+            deployment.data_volume_gb
+        ),
+    );
+    let warehouse_gb = events * a::MONTHS_OF_DATA * a::WAREHOUSE_BYTES_PER_EVENT / 1e9;
+    bill.add("EBS", "daily snapshots (DLM)".to_owned(), (warehouse_gb, "GB-month", prices.snapshot_gb_month), None, format!(
+            "incremental snapshots kept {} days ~ one copy of the {:.1} GB of warehouse data after {} months",
+            deployment.snapshot_retain_days,
+            warehouse_gb,
+            a::MONTHS_OF_DATA
+        ));
+
+    // Network.
+    let ipv4 = footprint.public_ipv4 as f64 + if deployment.public_ipv4 { 1.0 } else { 0.0 };
+    bill.add("VPC", "public IPv4 addresses".to_owned(), (ipv4 * HOURS_PER_MONTH, "address-hours", prices.public_ipv4_hour), None, format!("{ipv4} address(es): NAT gateway Elastic IP, one per ALB node, the instance's if enabled"));
+    let nat = footprint.nat_gateways as f64;
+    bill.add("VPC", "NAT gateway".to_owned(), (nat * HOURS_PER_MONTH, "hours", prices.nat_gateway_hour), None, "lets the private subnets reach the internet (packages, Session Manager); one, not one per AZ".to_owned());
+    bill.add("VPC", "NAT gateway data processed".to_owned(), (nat * a::NAT_GB_PER_MONTH, "GB", prices.nat_gateway_gb), None, format!("~{} GB of updates and Session Manager traffic; S3 goes through the free gateway endpoint", a::NAT_GB_PER_MONTH));
+    let albs = footprint.load_balancers as f64;
+    bill.add(
+        "ELB",
+        "application load balancer".to_owned(),
+        (albs * HOURS_PER_MONTH, "hours", prices.alb_hour),
+        None,
+        "TLS and Cognito sign-in in front of the dashboard".to_owned(),
+    );
+    let lcu_hours = albs
+        * (HOURS_PER_MONTH * a::ALB_IDLE_LCU
+            + t.dashboard_hours_per_month.get() as f64 * a::ALB_LCU_PER_DASHBOARD_HOUR);
+    bill.add(
+        "ELB",
+        "load balancer capacity units".to_owned(),
+        (lcu_hours, "LCU-hours", prices.alb_lcu_hour),
+        None,
+        format!(
+            "{} LCU idle + {} LCU per dashboard hour",
+            a::ALB_IDLE_LCU,
+            a::ALB_LCU_PER_DASHBOARD_HOUR
+        ),
+    );
+
+    // Ingest path.
+    bill.add(
+        "CloudFront",
+        "HTTPS requests".to_owned(),
+        (
+            (requests + t.site_page_views_per_month.get() as f64) / 10_000.0,
+            "10k requests",
+            prices.cloudfront_https_per_10k,
+        ),
+        Some(Allowance(1_000.0)),
+        format!(
+            "{requests} event POSTs + {} site page views; always free: 10 M requests/month",
+            t.site_page_views_per_month.get()
+        ),
+    );
+    let site_gb = t.site_page_views_per_month.get() as f64 * a::SITE_KB_PER_PAGE_VIEW / 1e6;
+    bill.add(
+        "CloudFront",
+        "data out to viewers".to_owned(),
+        (site_gb, "GB", prices.cloudfront_gb_out),
+        Some(Allowance(1_000.0)),
+        format!(
+            "{} KB per site page view; always free: 1 TB/month",
+            a::SITE_KB_PER_PAGE_VIEW
+        ),
+    );
+    bill.add(
+        "API Gateway",
+        "HTTP API requests".to_owned(),
+        (
+            requests / 1e6,
+            "million requests",
+            prices.http_api_per_million,
+        ),
+        None,
+        format!(
+            "{events} events / {} per request (SDK batching)",
+            t.events_per_request.get()
+        ),
+    );
+    if footprint.waf_web_acls > 0 {
+        bill.add(
+            "WAF",
+            "web ACLs".to_owned(),
+            (
+                footprint.waf_web_acls as f64,
+                "web ACL-months",
+                prices.waf_web_acl_month,
+            ),
+            None,
+            "one CLOUDFRONT web ACL in us-east-1".to_owned(),
+        );
+        bill.add(
+            "WAF",
+            "rules and managed rule groups".to_owned(),
+            (
+                footprint.waf_rules as f64,
+                "rule-months",
+                prices.waf_rule_month,
+            ),
+            None,
+            "AWS managed rule groups (core, known bad inputs, IP reputation) and the rate limit"
+                .to_owned(),
+        );
+        bill.add(
+            "WAF",
+            "requests inspected".to_owned(),
+            (
+                (requests + t.site_page_views_per_month.get() as f64) / 1e6,
+                "million requests",
+                prices.waf_per_million,
+            ),
+            None,
+            "every request CloudFront receives".to_owned(),
+        );
+    }
+    if footprint.bot_control {
+        bill.add(
+            "WAF",
+            "Bot Control subscription".to_owned(),
+            (1.0, "month", prices.bot_control_month),
+            None,
+            "the common Bot Control rule group".to_owned(),
+        );
+        bill.add(
+            "WAF",
+            "Bot Control requests".to_owned(),
+            (
+                (requests + t.site_page_views_per_month.get() as f64) / 1e6,
+                "million requests",
+                prices.bot_control_per_million,
+            ),
+            None,
+            "requests Bot Control inspects".to_owned(),
+        );
+    }
+
+    // Lambda: ingest per request, ETL per run.
+    let gb_second = match deployment.ingest.architecture {
+        Architecture::Arm64 => prices.lambda_gb_second_arm64,
+        Architecture::X86_64 => prices.lambda_gb_second_x86_64,
+    };
+    let etl_seconds = a::ETL_SECONDS_PER_RUN + events_per_run / a::ETL_EVENTS_PER_SECOND;
+    let ingest_gbs = requests * a::INGEST_MS_PER_REQUEST / 1000.0
+        * deployment.ingest.memory_mb.get() as f64
+        / 1024.0;
+    let etl_gbs = runs * etl_seconds * deployment.etl_memory_mb as f64 / 1024.0;
+    bill.add(
+        "Lambda",
+        "requests".to_owned(),
+        (
+            (requests + runs) / 1e6,
+            "million requests",
+            prices.lambda_per_million_requests,
+        ),
+        Some(Allowance(1.0)),
+        format!("{requests} ingest invocations + {runs} ETL runs; always free: 1 M/month"),
+    );
+    bill.add("Lambda", "compute".to_owned(), (ingest_gbs + etl_gbs, "GB-seconds", gb_second), Some(Allowance(400_000.0)), format!(
+            "ingest {} ms x {} MB per request + ETL {etl_seconds:.1} s x {} MB per run; always free: 400,000 GB-s/month",
+            a::INGEST_MS_PER_REQUEST,
+            deployment.ingest.memory_mb.get(),
+            deployment.etl_memory_mb
+        ));
+
+    // Raw store.
+    let etl_writes = runs * 2.0;
+    bill.add(
+        "S3",
+        "PUT and LIST requests".to_owned(),
+        (
+            (requests + etl_writes + runs) / 1000.0,
+            "1k requests",
+            prices.s3_put_per_thousand,
+        ),
+        None,
+        "one raw object per ingest request, ETL state writes and one listing per run".to_owned(),
+    );
+    bill.add(
+        "S3",
+        "GET requests".to_owned(),
+        (requests / 1000.0, "1k requests", prices.s3_get_per_thousand),
+        None,
+        "the ETL reads each raw object once".to_owned(),
+    );
+    let raw_gb = events * a::MONTHS_OF_DATA * t.stored_bytes_per_event.get() as f64 / 1e9;
+    bill.add("S3", "raw event storage".to_owned(), (raw_gb, "GB-month", prices.s3_standard_gb_month), None, format!(
+            "{} months of gzip NDJSON at {} bytes/event; small objects stay in Standard (lifecycle moves objects > 128 KB only)",
+            a::MONTHS_OF_DATA,
+            t.stored_bytes_per_event.get()
+        ));
+
+    // Observability.
+    let log_gb = (requests * (a::INGEST_LOG_BYTES_PER_REQUEST + a::API_LOG_BYTES_PER_REQUEST)
+        + runs * a::ETL_LOG_BYTES_PER_RUN)
+        / 1e9;
+    bill.add(
+        "CloudWatch",
+        "log ingestion".to_owned(),
+        (log_gb, "GB", prices.logs_ingest_gb),
+        Some(Allowance(5.0)),
+        format!(
+            "{} B/request (ingest), {} B/request (API access log), {} B/ETL run; always free: 5 GB",
+            a::INGEST_LOG_BYTES_PER_REQUEST,
+            a::API_LOG_BYTES_PER_REQUEST,
+            a::ETL_LOG_BYTES_PER_RUN
+        ),
+    );
+    bill.add(
+        "CloudWatch",
+        "alarms".to_owned(),
+        (footprint.alarms as f64, "alarm-months", prices.alarm_month),
+        Some(Allowance(10.0)),
+        "standard-resolution alarms of the observability stack; always free: 10".to_owned(),
+    );
+    bill.add(
+        "CloudWatch",
+        "dashboard".to_owned(),
+        (
+            footprint.dashboards as f64,
+            "dashboard-months",
+            prices.dashboard_month,
+        ),
+        Some(Allowance(3.0)),
+        "the operations dashboard; always free: 3 dashboards".to_owned(),
+    );
+    bill.add(
+        "CloudWatch",
+        "custom metrics".to_owned(),
+        (
+            footprint.custom_metrics as f64,
+            "metric-months",
+            prices.custom_metric_month,
+        ),
+        Some(Allowance(10.0)),
+        "DWFreshnessMinutes (EMF from the ETL); always free: 10 metrics".to_owned(),
+    );
+    bill.add(
+        "Data transfer",
+        "dashboard traffic out".to_owned(),
+        (
+            t.dashboard_hours_per_month.get() as f64 * a::DASHBOARD_MB_PER_HOUR / 1000.0,
+            "GB",
+            prices.data_out_gb,
+        ),
+        Some(Allowance(100.0)),
+        format!(
+            "{} MB per dashboard hour; always free: 100 GB/month",
+            a::DASHBOARD_MB_PER_HOUR
+        ),
+    );
+
+    let lines = bill.lines;
+    let list_total_usd: f64 = lines.iter().map(|l| l.list_usd).sum();
+    let free_tier_usd: f64 = lines.iter().map(|l| l.free_tier_usd).sum();
+    let total_usd = list_total_usd + free_tier_usd;
+    let ec2 = lines.first().map_or(0.0, |l| l.usd);
+    let savings = vec![
+        Saving {
+            option: "Compute Savings Plan, 1 year, no upfront",
+            monthly_usd: total_usd - ec2 * (1.0 - a::SAVINGS_PLAN_1Y_SHARE),
+            explanation: format!(
+                "the EC2 line drops to ~{:.0}% of on-demand ({:.2} USD); nothing else changes",
+                a::SAVINGS_PLAN_1Y_SHARE * 100.0,
+                ec2 * a::SAVINGS_PLAN_1Y_SHARE
+            ),
+        },
+        Saving {
+            option: "Reserved instance, 3 years, all upfront",
+            monthly_usd: total_usd - ec2 * (1.0 - a::RESERVED_3Y_SHARE),
+            explanation: format!(
+                "the EC2 line drops to ~{:.0}% of on-demand ({:.2} USD/month, paid upfront); the proposal's 2.65 USD total assumes such a commitment on a smaller instance",
+                a::RESERVED_3Y_SHARE * 100.0,
+                ec2 * a::RESERVED_3Y_SHARE
+            ),
+        },
+    ];
+    let mut notes = vec![
+        "Free-tier column: AWS's always-free monthly allowances, assuming this deployment is their only user in the account.".to_owned(),
+        "Not counted: taxes, Route 53 hosted zone (0.50 USD/month if you create one), Cognito (free up to 10,000 monthly active users), AWS Budgets (first two budgets free), SNS e-mail (first 1,000 free), SQS dead-letter traffic.".to_owned(),
+    ];
+    if prices.region != deployment.region.as_str() {
+        notes.push(format!(
+            "No price table for {}: {} prices are shown; expect differences of 10-30%.",
+            deployment.region, prices.region
+        ));
+    }
+    Estimate {
+        project: deployment.project.clone(),
+        environment: deployment.environment.clone(),
+        profile: deployment.profile.as_str(),
+        region: deployment.region.to_string(),
+        price_region: prices.region,
+        price_date: prices::PRICE_DATE,
+        price_source: prices::SOURCE,
+        assumptions: vec![
+            format!(
+                "{events} events/month in batches of {} ({requests} requests)",
+                t.events_per_request.get()
+            ),
+            format!(
+                "ETL every {} minutes ({runs} runs/month)",
+                deployment.etl_every_minutes
+            ),
+            format!(
+                "{} dashboard hours/month",
+                t.dashboard_hours_per_month.get()
+            ),
+            format!(
+                "{} static site page views/month",
+                t.site_page_views_per_month.get()
+            ),
+            format!(
+                "storage and snapshots as in month {} of operation",
+                a::MONTHS_OF_DATA
+            ),
+        ],
+        lines,
+        list_total_usd,
+        free_tier_usd,
+        total_usd,
+        savings,
+        notes,
+    }
+}
+
+impl Estimate {
+    /// The estimate as an aligned table with an explanation under each line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Estimated monthly bill of {}-{} (profile {}, region {})",
+            self.project, self.environment, self.profile, self.region
+        );
+        let _ = writeln!(
+            out,
+            "Prices: {} {}, {}",
+            self.price_region, self.price_date, self.price_source
+        );
+        let _ = writeln!(out, "Assumptions: {}", self.assumptions.join("; "));
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<14} {:<34} {:>28} {:>9} {:>10} {:>8}",
+            "SERVICE", "ITEM", "QUANTITY x UNIT PRICE", "LIST USD", "FREE TIER", "USD"
+        );
+        for line in &self.lines {
+            let quantity = format!(
+                "{} {} x {}",
+                trim_number(line.quantity),
+                line.unit,
+                trim_number(line.unit_usd)
+            );
+            let _ = writeln!(
+                out,
+                "{:<14} {:<34} {:>28} {:>9.2} {:>10.2} {:>8.2}",
+                line.service, line.item, quantity, line.list_usd, line.free_tier_usd, line.usd
+            );
+            let _ = writeln!(out, "{:<14}   {}", "", line.explanation);
+        }
+        let _ = writeln!(
+            out,
+            "{:<14} {:<34} {:>28} {:>9.2} {:>10.2} {:>8.2}",
+            "TOTAL", "", "", self.list_total_usd, self.free_tier_usd, self.total_usd
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "With a commitment on the warehouse instance:");
+        for saving in &self.savings {
+            let _ = writeln!(
+                out,
+                "  {:<42} {:>8.2} USD/month: {}",
+                saving.option, saving.monthly_usd, saving.explanation
+            );
+        }
+        let _ = writeln!(out);
+        for note in &self.notes {
+            let _ = writeln!(out, "Note: {note}");
+        }
+        out
+    }
+}
+
+/// Up to 10 decimals, without trailing zeros.
+fn trim_number(value: f64) -> String {
+    let text = if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.10}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_number_drops_trailing_zeros() {
+        assert_eq!(trim_number(730.0), "730");
+        assert_eq!(trim_number(0.0084), "0.0084");
+        assert_eq!(trim_number(0.5), "0.5");
+        assert_eq!(trim_number(0.000_013_333_4), "0.0000133334");
+    }
+
+    #[test]
+    fn free_allowance_never_exceeds_the_quantity() {
+        let mut bill = Bill { lines: Vec::new() };
+        bill.add(
+            "X",
+            "a".into(),
+            (4.0, "u", 0.5),
+            Some(Allowance(10.0)),
+            String::new(),
+        );
+        bill.add(
+            "X",
+            "b".into(),
+            (14.0, "u", 0.5),
+            Some(Allowance(10.0)),
+            String::new(),
+        );
+        bill.add("X", "zero".into(), (0.0, "u", 0.5), None, String::new());
+        assert_eq!(bill.lines.len(), 2);
+        assert_eq!(
+            (
+                bill.lines[0].list_usd,
+                bill.lines[0].free_tier_usd,
+                bill.lines[0].usd
+            ),
+            (2.0, -2.0, 0.0)
+        );
+        assert_eq!(
+            (
+                bill.lines[1].list_usd,
+                bill.lines[1].free_tier_usd,
+                bill.lines[1].usd
+            ),
+            (7.0, -5.0, 2.0)
+        );
+    }
+}

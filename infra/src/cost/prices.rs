@@ -1,0 +1,191 @@
+//! The price table `sbwctl cost` multiplies by: public on-demand list prices
+//! in USD, per region, with the date they were taken. Update the table and
+//! its date together; the cost tests pin the arithmetic, not these numbers.
+
+/// Where the numbers come from and when they were read.
+pub const SOURCE: &str =
+    "AWS public on-demand list prices (aws.amazon.com/pricing), Linux, no free tier";
+pub const PRICE_DATE: &str = "2025-06";
+
+/// On-demand USD per hour of the EC2 instance types the warehouse may use (us-east-1).
+const EC2_US_EAST_1: &[(&str, f64)] = &[
+    ("t4g.micro", 0.0084),
+    ("t4g.small", 0.0168),
+    ("t4g.medium", 0.0336),
+    ("t4g.large", 0.0672),
+    ("t3.micro", 0.0104),
+    ("t3.small", 0.0208),
+    ("t3.medium", 0.0416),
+    ("m7g.medium", 0.0408),
+    ("m7g.large", 0.0816),
+];
+
+/// The same instance types in ap-southeast-1 (Singapore).
+const EC2_AP_SOUTHEAST_1: &[(&str, f64)] = &[
+    ("t4g.micro", 0.0106),
+    ("t4g.small", 0.0212),
+    ("t4g.medium", 0.0424),
+    ("t4g.large", 0.0848),
+    ("t3.micro", 0.0132),
+    ("t3.small", 0.0264),
+    ("t3.medium", 0.0528),
+    ("m7g.medium", 0.0502),
+    ("m7g.large", 0.1004),
+];
+
+/// The instance types the config accepts (those with a price in every table).
+pub const EC2_INSTANCE_TYPES: &[&str] = &[
+    "t4g.micro",
+    "t4g.small",
+    "t4g.medium",
+    "t4g.large",
+    "t3.micro",
+    "t3.small",
+    "t3.medium",
+    "m7g.medium",
+    "m7g.large",
+];
+
+/// Unit prices of one region. Field names carry the unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceTable {
+    pub region: &'static str,
+    pub ec2_hourly: &'static [(&'static str, f64)],
+    pub gp3_gb_month: f64,
+    pub snapshot_gb_month: f64,
+    pub public_ipv4_hour: f64,
+    pub nat_gateway_hour: f64,
+    pub nat_gateway_gb: f64,
+    pub alb_hour: f64,
+    pub alb_lcu_hour: f64,
+    pub lambda_per_million_requests: f64,
+    pub lambda_gb_second_arm64: f64,
+    pub lambda_gb_second_x86_64: f64,
+    pub http_api_per_million: f64,
+    pub s3_standard_gb_month: f64,
+    pub s3_put_per_thousand: f64,
+    pub s3_get_per_thousand: f64,
+    pub sqs_per_million: f64,
+    pub logs_ingest_gb: f64,
+    pub logs_storage_gb_month: f64,
+    pub alarm_month: f64,
+    pub dashboard_month: f64,
+    pub custom_metric_month: f64,
+    /// CloudFront prices depend on where viewers are; these are North America/Europe.
+    pub cloudfront_https_per_10k: f64,
+    pub cloudfront_gb_out: f64,
+    pub cloudfront_gb_to_origin: f64,
+    pub waf_web_acl_month: f64,
+    pub waf_rule_month: f64,
+    pub waf_per_million: f64,
+    pub bot_control_month: f64,
+    pub bot_control_per_million: f64,
+    pub data_out_gb: f64,
+}
+
+pub const US_EAST_1: PriceTable = PriceTable {
+    region: "us-east-1",
+    ec2_hourly: EC2_US_EAST_1,
+    gp3_gb_month: 0.08,
+    snapshot_gb_month: 0.05,
+    public_ipv4_hour: 0.005,
+    nat_gateway_hour: 0.045,
+    nat_gateway_gb: 0.045,
+    alb_hour: 0.0225,
+    alb_lcu_hour: 0.008,
+    lambda_per_million_requests: 0.20,
+    lambda_gb_second_arm64: 0.000_013_333_4,
+    lambda_gb_second_x86_64: 0.000_016_666_7,
+    http_api_per_million: 1.00,
+    s3_standard_gb_month: 0.023,
+    s3_put_per_thousand: 0.005,
+    s3_get_per_thousand: 0.0004,
+    sqs_per_million: 0.40,
+    logs_ingest_gb: 0.50,
+    logs_storage_gb_month: 0.03,
+    alarm_month: 0.10,
+    dashboard_month: 3.00,
+    custom_metric_month: 0.30,
+    cloudfront_https_per_10k: 0.01,
+    cloudfront_gb_out: 0.085,
+    cloudfront_gb_to_origin: 0.02,
+    waf_web_acl_month: 5.00,
+    waf_rule_month: 1.00,
+    waf_per_million: 0.60,
+    bot_control_month: 10.00,
+    bot_control_per_million: 1.00,
+    data_out_gb: 0.09,
+};
+
+pub const AP_SOUTHEAST_1: PriceTable = PriceTable {
+    region: "ap-southeast-1",
+    ec2_hourly: EC2_AP_SOUTHEAST_1,
+    gp3_gb_month: 0.096,
+    snapshot_gb_month: 0.05,
+    public_ipv4_hour: 0.005,
+    nat_gateway_hour: 0.059,
+    nat_gateway_gb: 0.059,
+    alb_hour: 0.0252,
+    alb_lcu_hour: 0.008,
+    lambda_per_million_requests: 0.20,
+    lambda_gb_second_arm64: 0.000_013_333_4,
+    lambda_gb_second_x86_64: 0.000_016_666_7,
+    http_api_per_million: 1.00,
+    s3_standard_gb_month: 0.025,
+    s3_put_per_thousand: 0.005,
+    s3_get_per_thousand: 0.0004,
+    sqs_per_million: 0.40,
+    logs_ingest_gb: 0.70,
+    logs_storage_gb_month: 0.033,
+    alarm_month: 0.10,
+    dashboard_month: 3.00,
+    custom_metric_month: 0.30,
+    cloudfront_https_per_10k: 0.01,
+    cloudfront_gb_out: 0.085,
+    cloudfront_gb_to_origin: 0.02,
+    waf_web_acl_month: 5.00,
+    waf_rule_month: 1.00,
+    waf_per_million: 0.60,
+    bot_control_month: 10.00,
+    bot_control_per_million: 1.00,
+    data_out_gb: 0.12,
+};
+
+/// The table for `region`, or us-east-1's (the estimate then says so).
+pub fn table_for(region: &str) -> &'static PriceTable {
+    match region {
+        "ap-southeast-1" => &AP_SOUTHEAST_1,
+        _ => &US_EAST_1,
+    }
+}
+
+/// On-demand USD per hour of `instance_type` in us-east-1, if it is supported.
+pub fn ec2_hourly(instance_type: &str) -> Option<f64> {
+    lookup(EC2_US_EAST_1, instance_type)
+}
+
+pub(crate) fn lookup(table: &[(&str, f64)], instance_type: &str) -> Option<f64> {
+    table
+        .iter()
+        .find(|(name, _)| *name == instance_type)
+        .map(|(_, price)| *price)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_supported_instance_type_has_a_price_in_every_table() {
+        for table in [&US_EAST_1, &AP_SOUTHEAST_1] {
+            for instance in EC2_INSTANCE_TYPES {
+                assert!(
+                    lookup(table.ec2_hourly, instance).is_some(),
+                    "{instance} in {}",
+                    table.region
+                );
+            }
+            assert_eq!(table.ec2_hourly.len(), EC2_INSTANCE_TYPES.len());
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! SBW infrastructure as code: the deployment config (`sbw.yaml`), the
+//! CloudFormation templates rendered from `templates/`, the checks run on
+//! them, and the monthly cost estimate. `sbwctl render|validate|cost` are
+//! thin wrappers over this crate.
+
+pub mod checks;
+pub mod config;
+pub mod cost;
+pub mod render;

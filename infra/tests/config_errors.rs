@@ -1,0 +1,406 @@
+//! Config errors: each case breaks a valid file in one place and asserts the
+//! message (in the user's words) and the line it points at.
+
+use sbw_infra::config::{self, Profile};
+
+/// A valid file; cases replace one line of it. Line numbers are 1-based.
+const BASE: &str = "\
+project: shop
+environments:
+  dev:
+    account_id: \"123456789012\"
+    region: us-east-1
+    profile: minimal
+    site:
+      origins: [https://shop.example.com]
+      site_keys: [pk_test_12345678]
+    alerts:
+      emails: [ops@example.com]
+    budget:
+      monthly_usd: 10
+    network:
+      vpc_cidr: 10.42.0.0/16
+    etl:
+      every_minutes: 60
+    retention:
+      raw_glacier_days: 365
+    features:
+      bot_control: false
+";
+
+fn with_line(line: usize, replacement: &str) -> String {
+    let mut lines: Vec<&str> = BASE.lines().collect();
+    lines[line - 1] = replacement;
+    lines.join("\n") + "\n"
+}
+
+#[track_caller]
+fn assert_error(text: &str, line: u64, expected: &str) {
+    let error =
+        config::resolve(text, "sbw.yaml", "dev", None).expect_err("the config should be rejected");
+    assert!(
+        error.message.contains(expected),
+        "message {:?} does not contain {expected:?}",
+        error.message
+    );
+    assert_eq!(error.line, line, "wrong line for {error}");
+    assert_eq!(error.file, "sbw.yaml");
+    assert!(
+        error.to_string().starts_with(&format!("sbw.yaml:{line}:")),
+        "{error}"
+    );
+}
+
+#[test]
+fn base_is_valid() {
+    let d = config::resolve(BASE, "sbw.yaml", "dev", None).unwrap();
+    assert_eq!(d.profile, Profile::Minimal);
+    assert_eq!(d.instance_type, "t4g.micro");
+    assert_eq!(d.freshness_alarm_minutes, 135);
+    assert!(!d.waf);
+}
+
+fn remove_line(line: usize) -> String {
+    let mut lines: Vec<&str> = BASE.lines().collect();
+    lines.remove(line - 1);
+    lines.join("\n") + "\n"
+}
+
+fn insert_after(line: usize, text: &str) -> String {
+    let mut lines: Vec<&str> = BASE.lines().collect();
+    lines.insert(line, text);
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn unknown_key_in_an_environment() {
+    assert_error(
+        &insert_after(5, "    colour: blue"),
+        6,
+        "unknown field `colour`, expected one of account_id, region, profile",
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    assert_error(
+        &insert_after(1, "owner: me"),
+        2,
+        "unknown field `owner`, expected one of project, environments",
+    );
+}
+
+#[test]
+fn misspelt_nested_key() {
+    assert_error(
+        &with_line(17, "      every_minute: 60"),
+        17,
+        "unknown field `every_minute`",
+    );
+}
+
+#[test]
+fn wrong_type_text_for_a_number() {
+    assert_error(
+        &with_line(13, "      monthly_usd: ten"),
+        13,
+        "must be a whole number from 1 to 100000, got \"ten\"",
+    );
+}
+
+#[test]
+fn wrong_type_text_for_a_list() {
+    assert_error(
+        &with_line(8, "      origins: https://shop.example.com"),
+        8,
+        "expected a list here: write [a, b]",
+    );
+}
+
+#[test]
+fn missing_required_key_points_at_its_section() {
+    assert_error(
+        &remove_line(4),
+        3,
+        "`dev` is missing the required key `account_id`",
+    );
+}
+
+#[test]
+fn missing_nested_required_key() {
+    assert_error(
+        &remove_line(9),
+        7,
+        "`site` is missing the required key `site_keys`",
+    );
+}
+
+#[test]
+fn missing_project() {
+    let text = BASE.replacen("project: shop\n", "", 1);
+    let error = config::resolve(&text, "sbw.yaml", "dev", None).unwrap_err();
+    assert!(
+        error.message.contains("missing the required key `project`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_region_with_a_suggestion() {
+    assert_error(
+        &with_line(5, "    region: us_east_1"),
+        5,
+        "\"us_east_1\" is not a supported AWS region (did you mean us-east-1?)",
+    );
+}
+
+#[test]
+fn unknown_region() {
+    assert_error(
+        &with_line(5, "    region: mars-north-1"),
+        5,
+        "is not a supported AWS region; supported: us-east-1",
+    );
+}
+
+#[test]
+fn cidr_that_does_not_parse() {
+    assert_error(
+        &with_line(15, "      vpc_cidr: 10.42.0/16"),
+        15,
+        "\"10.42.0/16\" is not an IPv4 CIDR block like 10.42.0.0/16",
+    );
+}
+
+#[test]
+fn cidr_with_host_bits() {
+    assert_error(
+        &with_line(15, "      vpc_cidr: 10.42.7.0/16"),
+        15,
+        "has host bits set: the network is 10.42.0.0/16",
+    );
+}
+
+#[test]
+fn vpc_too_large() {
+    assert_error(
+        &with_line(15, "      vpc_cidr: 10.0.0.0/8"),
+        15,
+        "network.vpc_cidr 10.0.0.0/8 must be between /16 and /24",
+    );
+}
+
+#[test]
+fn bad_email() {
+    assert_error(
+        &with_line(11, "      emails: [ops-at-example.com]"),
+        11,
+        "\"ops-at-example.com\" is not an e-mail address",
+    );
+}
+
+#[test]
+fn email_with_a_space() {
+    assert_error(
+        &with_line(11, "      emails: [\"ops @example.com\"]"),
+        11,
+        "is not an e-mail address",
+    );
+}
+
+#[test]
+fn origin_with_a_path() {
+    assert_error(
+        &with_line(8, "      origins: [https://shop.example.com/]"),
+        8,
+        "an origin has no path, query or trailing slash",
+    );
+}
+
+#[test]
+fn plain_http_origin() {
+    assert_error(
+        &with_line(8, "      origins: [http://shop.example.com]"),
+        8,
+        "only https origins are allowed",
+    );
+}
+
+#[test]
+fn wildcard_origin() {
+    assert_error(
+        &with_line(8, "      origins: [\"*\"]"),
+        8,
+        "a wildcard would let any web site send events",
+    );
+}
+
+#[test]
+fn empty_origins() {
+    assert_error(
+        &with_line(8, "      origins: []"),
+        8,
+        "`site.origins` is empty: list at least one",
+    );
+}
+
+#[test]
+fn short_account_id() {
+    assert_error(
+        &with_line(4, "    account_id: \"12345678901\""),
+        4,
+        "is not an AWS account id: it must be exactly 12 digits",
+    );
+}
+
+#[test]
+fn unquoted_account_id_is_accepted() {
+    let text = with_line(4, "    account_id: 123456789012");
+    assert_eq!(
+        config::resolve(&text, "sbw.yaml", "dev", None)
+            .unwrap()
+            .account_id
+            .to_string(),
+        "123456789012"
+    );
+}
+
+#[test]
+fn etl_cadence_out_of_range() {
+    assert_error(
+        &with_line(17, "      every_minutes: 90"),
+        17,
+        "must be a whole number from 5 to 60, got 90",
+    );
+}
+
+#[test]
+fn log_retention_cloudwatch_does_not_offer() {
+    assert_error(
+        &insert_after(19, "      log_days: 45"),
+        20,
+        "CloudWatch Logs cannot keep logs for 45 days; choose one of 1, 3, 5",
+    );
+}
+
+#[test]
+fn unknown_profile() {
+    assert_error(&with_line(6, "    profile: medium"), 6, "medium");
+}
+
+#[test]
+fn hardened_needs_a_domain() {
+    assert_error(
+        &with_line(6, "    profile: hardened"),
+        6,
+        "the hardened profile serves the dashboard through an ALB with TLS",
+    );
+}
+
+#[test]
+fn bot_control_needs_waf() {
+    assert_error(
+        &with_line(21, "      bot_control: true"),
+        21,
+        "features.bot_control is a WAF rule group: it needs features.waf: true",
+    );
+}
+
+#[test]
+fn glacier_before_infrequent_access() {
+    assert_error(
+        &with_line(19, "      raw_glacier_days: 30"),
+        19,
+        "must be a whole number from 31 to 3650, got 30",
+    );
+    assert_error(
+        &insert_after(18, "      raw_infrequent_access_days: 400"),
+        20,
+        "retention.raw_glacier_days (365) must be later than raw_infrequent_access_days (400)",
+    );
+}
+
+#[test]
+fn unsupported_instance_type() {
+    assert_error(
+        &insert_after(15, "    warehouse:\n      instance_type: x1e.32xlarge"),
+        17,
+        "warehouse.instance_type \"x1e.32xlarge\" is not supported; choose one of t4g.micro",
+    );
+}
+
+#[test]
+fn dashboard_cidrs_need_a_public_address_on_minimal() {
+    assert_error(
+        &insert_after(15, "      dashboard_cidrs: [203.0.113.0/24]"),
+        16,
+        "network.dashboard_cidrs needs warehouse.public_ipv4: true",
+    );
+}
+
+#[test]
+fn dashboard_open_to_the_world_on_minimal() {
+    let text = insert_after(
+        15,
+        "      dashboard_cidrs: [0.0.0.0/0]\n    warehouse:\n      public_ipv4: true",
+    );
+    assert_error(&text, 16, "the dashboard has no sign-in in front of it");
+}
+
+#[test]
+fn environment_name_must_be_lowercase() {
+    assert_error(&with_line(3, "  Dev:"), 3, "\"Dev\" is not a valid name");
+}
+
+#[test]
+fn duplicate_key() {
+    assert_error(&insert_after(5, "    region: eu-west-1"), 6, "duplicate");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    assert_error(
+        &with_line(8, "      origins: [https://shop.example.com"),
+        9,
+        "",
+    );
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let error = config::resolve(BASE, "sbw.yaml", "staging", None).unwrap_err();
+    assert_eq!(
+        error.message,
+        "there is no environment \"staging\"; this file defines: dev"
+    );
+}
+
+#[test]
+fn profile_override_applies_its_rules() {
+    let error = config::resolve(BASE, "sbw.yaml", "dev", Some(Profile::Hardened)).unwrap_err();
+    assert_eq!(error.line, 6);
+    assert!(error.message.contains("needs a certificate"));
+}
+
+#[test]
+fn unreadable_file() {
+    let error =
+        config::load(std::path::Path::new("/nonexistent/sbw.yaml"), "dev", None).unwrap_err();
+    assert_eq!(error.line, 0);
+    assert!(
+        error.message.starts_with("cannot read the config file"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_example_file_is_valid_for_every_environment() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(config::environments(&text, path).unwrap(), ["dev", "prod"]);
+    let prod = config::resolve(&text, path, "prod", None).unwrap();
+    assert_eq!(prod.profile, Profile::Hardened);
+    assert!(prod.waf);
+    assert_eq!(prod.instance_type, "t4g.small");
+    assert_eq!(prod.etl_every_minutes, 15);
+}
