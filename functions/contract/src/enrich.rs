@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::event::{DeviceType, Event, FieldError, StoredDevice, StoredEvent, StoredGeo, STORED_SCHEMA_VERSION};
 use crate::pii::{prop_handling, sanitize_page_url, sanitize_referrer, IdentifierHasher, PropHandling};
@@ -75,6 +75,8 @@ fn device_type_from_user_agent(ua: &str) -> DeviceType {
 /// `props` entries that were dropped as personal data.
 pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (StoredEvent, Vec<FieldError>) {
     let ua = meta.user_agent.as_deref().map(parse_user_agent).unwrap_or_default();
+    // Stored times have millisecond precision; derive everything from the same instant.
+    let received_at = meta.received_at.trunc_subsecs(3);
     let mut warnings = Vec::new();
     let mut props = event.props;
     props.retain(|key, value| match prop_handling(key, value) {
@@ -106,10 +108,10 @@ pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (S
         schema_version: STORED_SCHEMA_VERSION,
         event_id: event.event_id,
         event_type: event.event_type,
-        ts: corrected_ts(event.ts, event.sent_at, meta.received_at),
-        client_ts: event.ts,
-        received_at: meta.received_at,
-        clock_skew_ms: event.sent_at.map(|sent| (meta.received_at - sent).num_milliseconds()),
+        ts: corrected_ts(event.ts, event.sent_at, received_at).trunc_subsecs(3),
+        client_ts: event.ts.trunc_subsecs(3),
+        received_at,
+        clock_skew_ms: event.sent_at.map(|sent| (received_at - sent).num_milliseconds()),
         session_id: event.session_id,
         anonymous_id_hash: hasher.hash("anonymous", &event.anonymous_id),
         user_id_hash,

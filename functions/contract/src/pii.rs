@@ -83,9 +83,14 @@ pub fn prop_handling(key: &str, value: &serde_json::Value) -> PropHandling {
     }
 }
 
+/// True when any word of `text` has the shape `local@domain.tld`.
 fn looks_like_email(text: &str) -> bool {
-    text.split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && !local.contains(' ') && domain.contains('.') && !domain.contains(' '))
+    text.split_whitespace().any(|word| {
+        word.split_once('@').is_some_and(|(local, domain)| {
+            let domain = domain.trim_end_matches(['.', ',', ';', ')', '>']);
+            !local.is_empty() && domain.split('.').filter(|part| !part.is_empty()).count() >= 2
+        })
+    })
 }
 
 /// A page URL without its fragment, user info, and query parameters other than `utm_*`.

@@ -1,0 +1,109 @@
+//! Every validation rule, judged by the validator and by the JSON Schema file.
+
+use chrono::{Duration, Utc};
+use sbw_contract::limits::MAX_EVENTS_PER_REQUEST;
+use sbw_contract::{parse_batch, validate_event, BatchError};
+use sbw_testkit::events::{event_cases, valid_event, Verdict};
+use serde_json::{json, Value};
+
+fn schema() -> jsonschema::Validator {
+    let text = include_str!("../schema/event.schema.json");
+    let schema: Value = serde_json::from_str(text).expect("the schema file is JSON");
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema file is a valid JSON Schema")
+}
+
+#[test]
+fn the_validator_judges_every_case_as_expected() {
+    let now = Utc::now();
+    let cases = event_cases(now);
+    assert!(cases.len() >= 60, "the table shrank to {}", cases.len());
+    for case in cases {
+        let result = validate_event(&case.event, now);
+        match (&case.verdict, result) {
+            (Verdict::Valid, Ok(_)) => {}
+            (Verdict::Valid, Err(errors)) => panic!("{}: expected valid, got {errors:?}", case.name),
+            (Verdict::Invalid(path), Ok(_)) => panic!("{}: expected an error at {path}, got valid", case.name),
+            (Verdict::Invalid(path), Err(errors)) => assert!(
+                errors.iter().any(|e| &e.path == path && !e.reason.is_empty()),
+                "{}: expected an error at {path}, got {errors:?}",
+                case.name
+            ),
+        }
+    }
+}
+
+#[test]
+fn the_schema_file_agrees_with_the_validator() {
+    let schema = schema();
+    let now = Utc::now();
+    for case in event_cases(now) {
+        let schema_valid = schema.is_valid(&case.event);
+        let expected = case.verdict == Verdict::Valid || !case.schema_states_it;
+        assert_eq!(
+            schema_valid, expected,
+            "{}: the schema says valid={schema_valid}; expected {expected} (schema_states_it={})",
+            case.name, case.schema_states_it
+        );
+    }
+}
+
+#[test]
+fn every_problem_of_an_event_is_reported() {
+    let mut event = valid_event(Utc::now());
+    event["event_id"] = json!("nope");
+    event["ecom"]["price"] = json!(-5);
+    event["ecom"]["qty"] = json!(0);
+    event["props"] = json!({"nested": {"a": 1}});
+    let errors = validate_event(&event, Utc::now()).unwrap_err();
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["$.event_id", "$.ecom.price", "$.ecom.qty", "$.props.nested"]);
+}
+
+#[test]
+fn valid_events_come_out_typed_and_exact() {
+    let now = "2026-11-26T05:00:01Z".parse().unwrap();
+    let mut event = valid_event(now);
+    event["ecom"]["price"] = json!(19.99);
+    event["ts"] = json!("2026-11-26T12:00:00.123+07:00");
+    let parsed = validate_event(&event, now).unwrap();
+    assert_eq!(parsed.ts.to_rfc3339(), "2026-11-26T05:00:00.123+00:00");
+    assert_eq!(parsed.ecom.unwrap().price.unwrap().to_string(), "19.99");
+    assert_eq!(parsed.props.len(), 4);
+    let mut event = valid_event(now);
+    event["ecom"]["price"] = json!(1.5e3);
+    assert_eq!(validate_event(&event, now).unwrap().ecom.unwrap().price.unwrap().to_string(), "1500");
+}
+
+#[test]
+fn batches_are_one_object_or_an_array_within_limits() {
+    let one = serde_json::to_vec(&valid_event(Utc::now())).unwrap();
+    assert_eq!(parse_batch(&one).unwrap().len(), 1);
+    assert_eq!(parse_batch(b"[{},{}]").unwrap().len(), 2);
+    assert_eq!(parse_batch(b"[]"), Err(BatchError::Empty));
+    assert_eq!(parse_batch(b"42"), Err(BatchError::NotObjectOrArray));
+    assert_eq!(parse_batch(b"\"x\""), Err(BatchError::NotObjectOrArray));
+    assert!(matches!(parse_batch(b"{\"a\":"), Err(BatchError::Malformed(_))));
+    assert!(matches!(parse_batch(b""), Err(BatchError::Malformed(_))));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(matches!(parse_batch(deep.as_bytes()), Err(BatchError::Malformed(_))));
+    let many = format!("[{}]", vec!["{}"; MAX_EVENTS_PER_REQUEST + 1].join(","));
+    assert_eq!(parse_batch(many.as_bytes()), Err(BatchError::TooManyEvents { count: MAX_EVENTS_PER_REQUEST + 1 }));
+    let max = format!("[{}]", vec!["{}"; MAX_EVENTS_PER_REQUEST].join(","));
+    assert_eq!(parse_batch(max.as_bytes()).unwrap().len(), MAX_EVENTS_PER_REQUEST);
+}
+
+#[test]
+fn the_time_window_applies_after_clock_skew_correction() {
+    let now = Utc::now();
+    let mut event = valid_event(now);
+    // The client clock is 3 days slow: ts and sent_at both lag; corrected, the event is recent.
+    event["ts"] = json!(sbw_testkit::events::rfc3339(now - Duration::days(3) - Duration::seconds(5)));
+    event["sent_at"] = json!(sbw_testkit::events::rfc3339(now - Duration::days(3)));
+    assert!(validate_event(&event, now).is_ok());
+    // Without sent_at the same ts is just 3 days old: still inside the 30-day window.
+    event.as_object_mut().unwrap().remove("sent_at");
+    assert!(validate_event(&event, now).is_ok());
+}
