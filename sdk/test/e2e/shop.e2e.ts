@@ -1,0 +1,353 @@
+// The SDK in real headless Chromium, driving the demo shop against `sbwctl dev ingest`.
+// Every test checks the raw store the server wrote: each event there exactly once,
+// and, through the proxy, that the SDK never re-sent an event the server had accepted.
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Platform, type PlatformOptions, eventually, launchChromium, startPlatform } from './support/platform';
+import { type StoredEvent, rawStoreText, storedTwice } from './support/raw-store';
+
+let browser: Browser;
+let platform: Platform | undefined;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+afterEach(async () => {
+  await platform?.stop();
+  platform = undefined;
+});
+
+/** Quick sends (0.5 s) unless a test asks otherwise. */
+async function start(options: PlatformOptions = {}): Promise<Platform> {
+  platform = await startPlatform(browser, { ...options, shop: { flushInterval: 500, ...options.shop } });
+  return platform;
+}
+
+const pathOf = (url: string | null) => (url ? new URL(url).pathname : null);
+
+/** A readable summary of an event: type, page, and what it is about. */
+function describeEvent(event: StoredEvent): string {
+  const about = event.ecom?.product_id ?? (event.props.target as string | undefined) ?? (event.props.query as string | undefined) ?? '';
+  return [event.event_type, pathOf(event.page_url), about].filter(Boolean).join(' ');
+}
+
+/**
+ * The end state every test wants: nothing left in the browser's queue, no event
+ * stored twice, and no event the server accepted ever sent to it again.
+ */
+async function expectDeliveredExactlyOnce(p: Platform, expectedCount: number) {
+  await eventually('the SDK queue in IndexedDB to be empty', async () => (await p.queuedInBrowser()) == 0);
+  await eventually('the proxy to be idle', () => p.proxy.inFlight() == 0);
+  const stored = p.stored();
+  expect(stored).toHaveLength(expectedCount);
+  expect(storedTwice(stored)).toEqual([]);
+  const resent = [...p.proxy.forwardedCopies()].filter(([, copies]) => copies > 1);
+  expect(resent).toEqual([]);
+  for (const post of p.proxy.posts()) expect(post.response?.duplicates ?? 0).toBe(0);
+}
+
+describe('demo shop in Chromium against sbwctl dev ingest', () => {
+  it('records page views, clicks, a product view and a search while browsing', async () => {
+    const p = await start();
+    await p.open('/index.html');
+    await Promise.all([p.page.waitForURL('**/category.html?c=laptops'), p.page.click('a.tile[href="category.html?c=laptops"]')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+    await Promise.all([p.page.waitForURL('**/product.html?id=*'), p.page.click('#products .card-link >> nth=0')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+    const productId = new URL(p.page.url()).searchParams.get('id');
+    await p.page.fill('input[name="q"]', 'mouse');
+    await Promise.all([p.page.waitForURL('**/search.html?q=mouse'), p.page.press('input[name="q"]', 'Enter')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+
+    const stored = await p.waitForStored(8);
+    expect(stored.map(describeEvent)).toEqual([
+      'page_view /index.html',
+      'click /index.html category-tile',
+      'page_view /category.html',
+      'click /category.html product-card',
+      'page_view /product.html',
+      `view /product.html ${productId}`,
+      'page_view /search.html',
+      'search /search.html mouse',
+    ]);
+    const pageViews = stored.filter((e) => e.event_type == 'page_view');
+    expect(pageViews.map((e) => pathOf(e.referrer))).toEqual([null, '/index.html', '/category.html', '/product.html']);
+    // Query strings are stripped: the product id and the search words stay out of the URLs.
+    expect(stored.every((e) => !e.page_url.includes('?'))).toBe(true);
+    expect(stored.find((e) => e.event_type == 'search')!.props).toMatchObject({ query: 'mouse', results: 1 });
+    expect(new Set(stored.map((e) => e.session_id)).size).toBe(1);
+    expect(new Set(stored.map((e) => e.anonymous_id_hash)).size).toBe(1);
+    expect(stored.every((e) => e.user_id_hash == null)).toBe(true);
+    // Anonymous requests carry the site key in the query string (sendBeacon cannot set headers).
+    expect(p.proxy.posts().every((r) => r.path == '/v1/events' && r.query.get('site_key') == 'demo-shop')).toBe(true);
+    await expectDeliveredExactlyOnce(p, 8);
+  });
+
+  it('records a product view and an add to cart with price, currency and quantity', async () => {
+    const p = await start();
+    await p.open('/product.html?id=lap-asus-g14-2024');
+    await p.page.fill('#qty', '2');
+    await p.page.click('#add-to-cart');
+
+    const stored = await p.waitForStored(3);
+    expect(stored.map(describeEvent)).toEqual(['page_view /product.html', 'view /product.html lap-asus-g14-2024', 'add_to_cart /product.html lap-asus-g14-2024']);
+    const addToCart = stored[2].ecom!;
+    expect({ ...addToCart, price: Number(addToCart.price) }).toEqual({
+      product_id: 'lap-asus-g14-2024',
+      category: 'laptops',
+      currency: 'VND',
+      price: 49_990_000,
+      qty: 2,
+    });
+    await expectDeliveredExactlyOnce(p, 3);
+  });
+
+  it('records checkout and one purchase event per line item, without the shopper\u2019s personal data', async () => {
+    const p = await start();
+    await p.open('/product.html?id=mon-dell-u2723qe');
+    await p.page.click('#add-to-cart');
+    await p.open('/product.html?id=mouse-logitech-mx-master-3s');
+    await p.page.fill('#qty', '3');
+    await p.page.click('#add-to-cart');
+    await p.open('/cart.html');
+    await Promise.all([p.page.waitForURL('**/checkout.html'), p.page.click('#to-checkout')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+    await p.page.fill('input[name="name"]', 'Nguyễn Văn An');
+    await p.page.fill('input[name="phone"]', '0901234567');
+    await p.page.fill('input[name="email"]', 'an.nguyen@example.vn');
+    await p.page.fill('textarea[name="address"]', '12 Nguyễn Huệ, Quận 1');
+    await Promise.all([p.page.waitForURL('**/order.html'), p.page.click('#place-order')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+    const orderId = await p.page.textContent('#order-id');
+
+    const stored = await p.waitForStored(12);
+    const purchases = stored.filter((e) => e.event_type == 'purchase');
+    expect(purchases.map((e) => [e.ecom!.product_id, e.ecom!.qty, Number(e.ecom!.price), e.ecom!.currency])).toEqual([
+      ['mon-dell-u2723qe', 1, 13_990_000, 'VND'],
+      ['mouse-logitech-mx-master-3s', 3, 2_490_000, 'VND'],
+    ]);
+    // Both line items carry the same order id, hashed by the server.
+    expect(purchases[0].props.order_id).toBeTruthy();
+    expect(purchases[1].props.order_id).toBe(purchases[0].props.order_id);
+    expect(purchases[0].props.order_id).not.toBe(orderId);
+    const checkout = stored.find((e) => e.event_type == 'checkout')!;
+    expect(checkout.props).toMatchObject({ items: 4, value: 13_990_000 + 3 * 2_490_000, currency: 'VND' });
+    expect(stored.map((e) => e.event_type)).toEqual([
+      'page_view', 'view', 'add_to_cart',
+      'page_view', 'view', 'add_to_cart',
+      'page_view', 'page_view', 'checkout', 'purchase', 'purchase', 'page_view',
+    ]);
+    // What the shopper typed never leaves the page; the raw order id never reaches the store.
+    const sent = p.proxy.requests.map((r) => r.body + r.path + r.query).join('');
+    const rawStore = rawStoreText(p.rawDir);
+    for (const personal of ['Nguy', '0901234567', 'an.nguyen', 'example.vn']) {
+      expect(sent).not.toContain(personal);
+      expect(rawStore).not.toContain(personal);
+    }
+    expect(sent).toContain(orderId);
+    expect(rawStore).not.toContain(orderId);
+    await expectDeliveredExactlyOnce(p, 12);
+  });
+
+  it('records history navigation (quick view with pushState, then Back) as page views', async () => {
+    const p = await start();
+    await p.open('/category.html?c=monitors');
+    await p.page.click('#products [data-quick-view] >> nth=0');
+    await p.page.waitForSelector('#quick-view');
+    expect(p.page.url()).toContain('/product.html?id=');
+    await p.page.goBack();
+    await p.page.waitForSelector('#quick-view', { state: 'detached' });
+
+    const stored = await p.waitForStored(4);
+    expect(stored.map((e) => [e.event_type, pathOf(e.page_url), pathOf(e.referrer)])).toEqual([
+      ['page_view', '/category.html', null],
+      ['page_view', '/product.html', '/category.html'],
+      ['view', '/product.html', '/category.html'],
+      ['page_view', '/category.html', '/product.html'],
+    ]);
+    expect(stored[2].props).toEqual({ source: 'quick-view' });
+    await expectDeliveredExactlyOnce(p, 4);
+  });
+
+  it('delivers a burst of 500 events, at most 500 per request, each exactly once', async () => {
+    const p = await start();
+    await p.open('/index.html');
+    await p.page.evaluate(() => {
+      const sbw = (window as unknown as { sbw: { track(type: string, fields: object): void } }).sbw;
+      for (let i = 0; i < 500; i++) sbw.track('click', { props: { burst: i } });
+    });
+
+    const stored = await p.waitForStored(501);
+    const burst = stored.filter((e) => e.props.burst != null).map((e) => e.props.burst);
+    expect(new Set(burst).size).toBe(500);
+    for (const post of p.proxy.posts()) expect(post.eventIds.length).toBeLessThanOrEqual(500);
+    await expectDeliveredExactlyOnce(p, 501);
+  });
+
+  it('keeps events while offline and sends them when the browser is online again', async () => {
+    const p = await start();
+    await p.open('/product.html?id=kb-keychron-k2-pro');
+    await p.waitForStored(2);
+    const postsBefore = p.proxy.posts().length;
+
+    await p.context.setOffline(true);
+    await p.page.click('#add-to-cart');
+    await p.page.click('#add-to-cart');
+    await eventually('both offline events in IndexedDB', async () => (await p.queuedInBrowser()) == 2);
+    expect(p.proxy.posts()).toHaveLength(postsBefore);
+    expect(p.stored()).toHaveLength(2);
+
+    await p.context.setOffline(false);
+    const stored = await p.waitForStored(4);
+    expect(stored.map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart', 'add_to_cart']);
+    await expectDeliveredExactlyOnce(p, 4);
+  });
+
+  it('replays on the next page load what an offline page left behind', async () => {
+    const p = await start();
+    await p.open('/index.html');
+    await p.waitForStored(1);
+    await p.context.setOffline(true);
+    await p.page.click('.card [data-add] >> nth=0');
+    await eventually('the offline event in IndexedDB', async () => (await p.queuedInBrowser()) == 1);
+    await p.page.goto('about:blank'); // pagehide while offline: nothing can be sent
+    await p.context.setOffline(false);
+    expect(p.stored()).toHaveLength(1);
+
+    await p.open('/cart.html');
+    const stored = await p.waitForStored(3);
+    expect(stored.map((e) => [e.event_type, pathOf(e.page_url)])).toEqual([
+      ['page_view', '/index.html'],
+      ['add_to_cart', '/index.html'],
+      ['page_view', '/cart.html'],
+    ]);
+    await expectDeliveredExactlyOnce(p, 3);
+  });
+
+  it('flushes with sendBeacon when the page is left, and the next page does not send those events again', async () => {
+    const p = await start({ shop: { batchSize: 1000, flushInterval: 600_000 } });
+    await p.open('/product.html?id=hp-sony-wh1000xm5');
+    await p.page.click('#add-to-cart');
+    await eventually('three events in IndexedDB', async () => (await p.queuedInBrowser()) == 3);
+    expect(p.proxy.posts()).toHaveLength(0);
+
+    await p.page.goto('about:blank');
+    const stored = await p.waitForStored(3);
+    expect(stored.map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
+    const [beacon] = p.proxy.posts();
+    expect(beacon.headers['content-type']).toBe('text/plain;charset=UTF-8');
+    expect(beacon.headers['sec-fetch-mode']).toBe('no-cors'); // sendBeacon, not fetch
+    expect(beacon.eventIds).toHaveLength(3);
+
+    await p.open('/index.html');
+    await p.page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
+    const after = await p.waitForStored(4);
+    expect(after.map((e) => [e.event_type, pathOf(e.page_url)]).at(-1)).toEqual(['page_view', '/index.html']);
+    await expectDeliveredExactlyOnce(p, 4);
+  });
+
+  it('retries after a 503 and a dropped connection, then delivers each event once', async () => {
+    const p = await start();
+    p.proxy.failNext(1, 503, 1);
+    p.proxy.dropNext(1);
+    await p.open('/product.html?id=acc-samsung-t7-1tb');
+    await p.page.click('#add-to-cart');
+    await eventually('the first failed request', () => p.proxy.posts().length >= 1);
+    expect(await p.queuedInBrowser()).toBe(3);
+
+    const stored = await p.waitForStored(3);
+    expect(stored.map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
+    const posts = p.proxy.posts();
+    expect(posts.map((r) => r.outcome)).toEqual([503, 'dropped', 202]);
+    expect(posts[1].eventIds).toEqual(posts[0].eventIds);
+    expect(posts[2].eventIds).toEqual(posts[0].eventIds);
+    await expectDeliveredExactlyOnce(p, 3);
+  });
+
+  it('sends a signed-in visitor\u2019s events to the signed-in route with the ID token', async () => {
+    const p = await start();
+    await p.open('/index.html');
+    await p.waitForStored(1);
+    await p.page.click('#account-button'); // demo sign-in: identify()
+    await p.page.waitForSelector('text=Sign out');
+    await p.open('/product.html?id=kb-logitech-mx-keys-s');
+    await p.page.click('#add-to-cart');
+
+    const stored = await p.waitForStored(4);
+    expect(stored.map((e) => [e.event_type, e.user_id_hash != null])).toEqual([
+      ['page_view', false],
+      ['page_view', true],
+      ['view', true],
+      ['add_to_cart', true],
+    ]);
+    expect(new Set(stored.map((e) => e.anonymous_id_hash)).size).toBe(1);
+    const signedIn = p.proxy.posts().filter((r) => r.path == '/v1/events/signed-in');
+    expect(signedIn.length).toBeGreaterThan(0);
+    for (const post of signedIn) expect(post.headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.$/);
+    for (const post of p.proxy.posts()) expect(post.body).not.toContain('user_id');
+    await expectDeliveredExactlyOnce(p, 4);
+  });
+
+  it('drops events the server rejects and keeps the valid ones of the same request, without retrying', async () => {
+    const p = await start({ shop: { batchSize: 3, flushInterval: 600_000 } });
+    await p.open('/index.html');
+    const badEventId = await p.page.evaluate(() => {
+      const sbw = (window as unknown as { sbw: { addToCart(ecom: object): void; click(props: object): void } }).sbw;
+      sbw.addToCart({ product_id: 'acc-laptop-stand-alu', price: -5, currency: 'VND', qty: 1 });
+      sbw.click({ target: 'after-the-bad-one' });
+      return 'sent';
+    });
+    expect(badEventId).toBe('sent');
+
+    const stored = await p.waitForStored(2);
+    expect(stored.map(describeEvent)).toEqual(['page_view /index.html', 'click /index.html after-the-bad-one']);
+    const [post] = p.proxy.posts();
+    expect(post.outcome).toBe(202);
+    expect(post.response).toMatchObject({ accepted: 2, rejected: 1 });
+    await expectDeliveredExactlyOnce(p, 2);
+    expect(p.proxy.posts()).toHaveLength(1);
+  });
+
+  it('drops, without retrying, what the server refuses for a wrong site key', async () => {
+    const p = await start({ shop: { siteKey: 'not-this-shop', batchSize: 2 } });
+    await p.open('/product.html?id=pad-steelseries-qck-l');
+    await eventually('the refused request', () => p.proxy.posts().length == 1 && p.proxy.posts()[0].outcome != 'dropped');
+    expect([401, 403]).toContain(p.proxy.posts()[0].outcome);
+    await eventually('the refused events to leave the queue', async () => (await p.queuedInBrowser()) == 0);
+
+    // Later events are still sent (and refused) normally: the refusal did not start a retry loop.
+    await p.page.click('#add-to-cart');
+    await p.page.click('#add-to-cart');
+    await eventually('the second refused request', () => p.proxy.posts().length == 2);
+    expect(p.proxy.posts()[1].eventIds).toHaveLength(2);
+    expect(p.stored()).toEqual([]);
+  });
+
+  it('stops all collection after the visitor opts out, across pages, until they opt in again', async () => {
+    const p = await start();
+    await p.open('/index.html');
+    await p.waitForStored(1);
+    await p.page.click('#privacy-toggle'); // optOut()
+    await p.open('/product.html?id=hp-bose-qc-ultra');
+    await p.page.click('#add-to-cart');
+    await p.open('/cart.html');
+    expect(await p.queuedInBrowser()).toBe(0);
+    await p.page.click('#privacy-toggle'); // optIn()
+    await p.open('/product.html?id=hp-jbl-tune-520bt');
+
+    const stored = await p.waitForStored(3);
+    expect(stored.map(describeEvent)).toEqual([
+      'page_view /index.html',
+      'page_view /product.html',
+      'view /product.html hp-jbl-tune-520bt',
+    ]);
+    // Opting out forgot the anonymous id: the visitor comes back as someone new.
+    expect(stored[1].anonymous_id_hash).not.toBe(stored[0].anonymous_id_hash);
+    await expectDeliveredExactlyOnce(p, 3);
+  });
+});
