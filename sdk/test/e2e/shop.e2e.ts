@@ -328,6 +328,23 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(p.stored()).toEqual([]);
   });
 
+  // Server gap: `sbwctl dev ingest` answers a disallowed Origin with 403 but without
+  // Access-Control-Allow-Origin, so the browser hides the status and fetch fails like a
+  // network error: the SDK must then keep the events and retry with backoff (it cannot know
+  // better). Once the server adds CORS headers to its refusals, this test fails: expect the
+  // wrong-site-key behaviour above instead (dropped, not retried).
+  it('keeps and retries events when the browser cannot read the refusal of a disallowed origin', async () => {
+    const p = await start({ allowedOrigins: () => ['https://another-shop.example'], shop: { batchSize: 2 } });
+    await p.open('/product.html?id=pad-steelseries-qck-l');
+    await eventually('a retry of the refused request', () => p.proxy.posts().length == 2);
+    const [first, retry] = p.proxy.posts();
+    expect([first.outcome, retry.outcome]).toEqual([403, 403]);
+    expect(first.response).toMatchObject({ error: { code: 'origin_not_allowed' } });
+    expect(retry.eventIds).toEqual(first.eventIds);
+    expect(await p.queuedInBrowser()).toBe(2);
+    expect(p.stored()).toEqual([]);
+  });
+
   it('stops all collection after the visitor opts out, across pages, until they opt in again', async () => {
     const p = await start();
     await p.open('/index.html');
