@@ -1,4 +1,20 @@
-//! Test peers for SBW's own tests: a table of good and bad events shared by
-//! the contract and ingest suites.
+//! Test peers for SBW's own tests, real enough to run the shipped code
+//! against: a table of good and bad events shared by the contract and ingest
+//! suites ([`events`]), a local Lambda Runtime API ([`runtime_api`]) that
+//! runs a function binary as Lambda would, a launcher for moto's AWS API
+//! emulator ([`moto`]), and API Gateway HTTP API events ([`http_api`]).
 
 pub mod events;
+pub mod http_api;
+pub mod moto;
+pub mod runtime_api;
+
+pub use http_api::{HttpApiRequest, HttpApiResponse};
+pub use moto::Moto;
+pub use runtime_api::{InvocationOutcome, RuntimeApi};
+
+/// The region of every test peer.
+pub const AWS_REGION: &str = "us-east-1";
+/// Credentials moto accepts; they open nothing anywhere else.
+pub const FAKE_ACCESS_KEY_ID: &str = "testing";
+pub const FAKE_SECRET_ACCESS_KEY: &str = "testing";
