@@ -94,10 +94,11 @@ export async function startPlatform(browser: Browser, options: PlatformOptions =
       if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     },
     stored: () => storedEvents(rawDir),
-    waitForStored: (count) => eventually(`${count} events in the raw store`, () => {
-      const events = storedEvents(rawDir);
-      return events.length >= count && events;
-    }),
+    waitForStored: (count) =>
+      eventually(`${count} events in the raw store`, () => {
+        const events = storedEvents(rawDir);
+        return events.length >= count ? events : undefined;
+      }),
     queuedInBrowser: (target = page) =>
       target.evaluate(
         () =>

@@ -93,7 +93,7 @@ export async function startProxy(target: string): Promise<Proxy> {
       }
       const headers = { ...request.headers };
       delete headers.host;
-      const upstream = await fetch(target + request.url, { method: request.method, headers: headers as Record<string, string>, body: request.method == 'POST' ? raw : undefined });
+      const upstream = await fetch(target + request.url, { method: request.method, headers: headers as Record<string, string>, body: request.method == 'POST' ? new Uint8Array(raw) : undefined });
       const answer = Buffer.from(await upstream.arrayBuffer());
       record.outcome = upstream.status;
       if (upstream.status < 300) for (const id of record.eventIds) copies.set(id, (copies.get(id) ?? 0) + 1);
