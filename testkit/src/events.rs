@@ -34,7 +34,7 @@ pub fn valid_event(now: DateTime<Utc>) -> Value {
 pub enum Verdict {
     Valid,
     /// Rejected, with (at least) an error at this path.
-    Invalid(&'static str),
+    Invalid(String),
 }
 
 pub struct EventCase {
@@ -63,11 +63,22 @@ pub fn with(now: DateTime<Utc>, path: &str, value: Option<Value>) -> Value {
 }
 
 pub fn event_cases(now: DateTime<Utc>) -> Vec<EventCase> {
-    let case = |name, event, verdict| EventCase { name, event, verdict, schema_states_it: true };
-    let server_only = |name, event, verdict| EventCase { name, event, verdict, schema_states_it: false };
+    let case = |name, event, verdict| EventCase {
+        name,
+        event,
+        verdict,
+        schema_states_it: true,
+    };
+    let server_only = |name, event, verdict| EventCase {
+        name,
+        event,
+        verdict,
+        schema_states_it: false,
+    };
     let set = |path: &str, value: Value| with(now, path, Some(value));
     let drop = |path: &str| with(now, path, None);
-    use Verdict::*;
+    let bad = |path: &str| Verdict::Invalid(path.to_owned());
+    use Verdict::Valid;
     let long = |n: usize| "x".repeat(n);
     let mut many_props = serde_json::Map::new();
     for i in 0..33 {
@@ -75,103 +86,344 @@ pub fn event_cases(now: DateTime<Utc>) -> Vec<EventCase> {
     }
     vec![
         case("valid add_to_cart", valid_event(now), Valid),
-        case("valid page_view without ecom", {
-            let mut e = drop("ecom");
-            e["event_type"] = json!("page_view");
-            e
-        }, Valid),
-        case("valid unicode everywhere", set("props", json!({"ghi_chú": "Bàn phím cơ 🎹", "日本": "キーボード"})), Valid),
-        case("valid null optionals", {
-            let mut e = set("referrer", Value::Null);
-            e["device"] = Value::Null;
-            e["geo"] = Value::Null;
-            e["props"] = Value::Null;
-            e
-        }, Valid),
+        case(
+            "valid page_view without ecom",
+            {
+                let mut e = drop("ecom");
+                e["event_type"] = json!("page_view");
+                e
+            },
+            Valid,
+        ),
+        case(
+            "valid unicode everywhere",
+            set(
+                "props",
+                json!({"ghi_chú": "Bàn phím cơ 🎹", "日本": "キーボード"}),
+            ),
+            Valid,
+        ),
+        case(
+            "valid null optionals",
+            {
+                let mut e = set("referrer", Value::Null);
+                e["device"] = Value::Null;
+                e["geo"] = Value::Null;
+                e["props"] = Value::Null;
+                e
+            },
+            Valid,
+        ),
         case("valid empty referrer", set("referrer", json!("")), Valid),
         case("valid price zero", set("ecom.price", json!(0)), Valid),
-        case("valid price with 4 decimals", set("ecom.price", json!(19.9999)), Valid),
-        case("event is not an object", json!("hello"), Invalid("$")),
-        case("event is an array", json!([1, 2]), Invalid("$")),
-        case("unknown top-level field", set("email", json!("a@b.c")), Invalid("$.email")),
-        case("unknown ecom field", set("ecom.discount", json!(5)), Invalid("$.ecom.discount")),
-        case("missing event_id", drop("event_id"), Invalid("$.event_id")),
-        case("event_id not a UUID", set("event_id", json!("12345")), Invalid("$.event_id")),
-        case("event_id UUID v1", set("event_id", json!("c232ab00-9414-11ec-b3c8-9f6bdeced846")), Invalid("$.event_id")),
-        case("event_id a number", set("event_id", json!(42)), Invalid("$.event_id")),
-        case("missing ts", drop("ts"), Invalid("$.ts")),
-        case("ts not RFC 3339", set("ts", json!("26/11/2026 05:00")), Invalid("$.ts")),
-        case("ts without time zone", set("ts", json!("2026-11-26T05:00:00.000")), Invalid("$.ts")),
-        case("ts a number", set("ts", json!(1764134214000u64)), Invalid("$.ts")),
-        server_only("ts in the future", {
-            let mut e = set("ts", json!(rfc3339(now + Duration::hours(1))));
-            e.as_object_mut().unwrap().remove("sent_at");
-            e
-        }, Invalid("$.ts")),
-        server_only("ts too old", {
-            let mut e = set("ts", json!(rfc3339(now - Duration::days(40))));
-            e.as_object_mut().unwrap().remove("sent_at");
-            e
-        }, Invalid("$.ts")),
-        server_only("client clock a day fast is corrected by sent_at", {
-            let mut e = set("ts", json!(rfc3339(now + Duration::days(1))));
-            e["sent_at"] = json!(rfc3339(now + Duration::days(1) + Duration::seconds(1)));
-            e
-        }, Valid),
-        case("sent_at garbage", set("sent_at", json!("yesterday")), Invalid("$.sent_at")),
-        case("missing event_type", drop("event_type"), Invalid("$.event_type")),
-        case("unknown event_type", set("event_type", json!("hover")), Invalid("$.event_type")),
-        case("event_type wrong case", set("event_type", json!("PAGE_VIEW")), Invalid("$.event_type")),
-        case("missing session_id", drop("session_id"), Invalid("$.session_id")),
-        case("session_id with braces", set("session_id", json!("{3f1c3c5e-8d1a-4b7e-9c41-0a6f2b8e9d10}")), Invalid("$.session_id")),
-        case("missing anonymous_id", drop("anonymous_id"), Invalid("$.anonymous_id")),
-        case("empty anonymous_id", set("anonymous_id", json!("")), Invalid("$.anonymous_id")),
-        case("blank anonymous_id", set("anonymous_id", json!("   ")), Invalid("$.anonymous_id")),
-        case("anonymous_id too long", set("anonymous_id", json!(long(129))), Invalid("$.anonymous_id")),
-        case("anonymous_id an object", set("anonymous_id", json!({"id": 1})), Invalid("$.anonymous_id")),
-        case("user_id with NUL", set("user_id", json!("bob\u{0}")), Invalid("$.user_id")),
-        case("user_id a number", set("user_id", json!(42)), Invalid("$.user_id")),
-        case("missing page_url", drop("page_url"), Invalid("$.page_url")),
-        case("page_url relative", set("page_url", json!("/p/laptop-14")), Invalid("$.page_url")),
-        case("page_url javascript scheme", set("page_url", json!("javascript:alert(1)")), Invalid("$.page_url")),
-        case("page_url too long", set("page_url", json!(format!("https://shop.example/{}", long(2100)))), Invalid("$.page_url")),
-        case("referrer not a URL", set("referrer", json!("google")), Invalid("$.referrer")),
-        case("device type unknown", set("device.type", json!("smartwatch")), Invalid("$.device.type")),
-        case("device a string", set("device", json!("desktop")), Invalid("$.device")),
-        case("country lower case", set("geo.country", json!("vn")), Invalid("$.geo.country")),
-        case("country three letters", set("geo.country", json!("VNM")), Invalid("$.geo.country")),
-        case("city too long", set("geo.city", json!(long(65))), Invalid("$.geo.city")),
-        case("ecom an array", set("ecom", json!([1])), Invalid("$.ecom")),
-        case("add_to_cart without ecom", drop("ecom"), Invalid("$.ecom.product_id")),
-        case("add_to_cart without qty", drop("ecom.qty"), Invalid("$.ecom.qty")),
-        case("view without product_id", {
-            let mut e = drop("ecom.product_id");
-            e["event_type"] = json!("view");
-            e
-        }, Invalid("$.ecom.product_id")),
-        case("purchase without currency", {
-            let mut e = drop("ecom.currency");
-            e["event_type"] = json!("purchase");
-            e
-        }, Invalid("$.ecom.currency")),
-        case("negative price", set("ecom.price", json!(-1)), Invalid("$.ecom.price")),
-        case("price too large", set("ecom.price", json!(1e12)), Invalid("$.ecom.price")),
-        case("price as string", set("ecom.price", json!("19.99")), Invalid("$.ecom.price")),
-        server_only("price with 5 decimals", set("ecom.price", json!(1.23456)), Invalid("$.ecom.price")),
-        case("zero qty", set("ecom.qty", json!(0)), Invalid("$.ecom.qty")),
-        case("negative qty", set("ecom.qty", json!(-2)), Invalid("$.ecom.qty")),
-        case("fractional qty", set("ecom.qty", json!(1.5)), Invalid("$.ecom.qty")),
-        case("qty too large", set("ecom.qty", json!(10_001)), Invalid("$.ecom.qty")),
-        case("unknown currency", set("ecom.currency", json!("XYZ")), Invalid("$.ecom.currency")),
-        case("currency lower case", set("ecom.currency", json!("usd")), Invalid("$.ecom.currency")),
-        case("product_id too long", set("ecom.product_id", json!(long(129))), Invalid("$.ecom.product_id")),
-        case("category with NUL", set("ecom.category", json!("lap\u{0}tops")), Invalid("$.ecom.category")),
-        case("props an array", set("props", json!(["a"])), Invalid("$.props")),
-        case("props nested object", set("props", json!({"cart": {"items": 2}})), Invalid("$.props.cart")),
-        case("props nested array", set("props", json!({"tags": ["a", "b"]})), Invalid("$.props.tags")),
-        case("props too many", set("props", Value::Object(many_props)), Invalid("$.props")),
-        case("props key too long", set("props", json!({ long(65): 1 })), Invalid(Box::leak(format!("$.props.{}", long(65)).into_boxed_str()))),
-        case("props value too long", set("props", json!({"note": long(513)})), Invalid("$.props.note")),
-        case("props value with NUL", set("props", json!({"note": "a\u{0}b"})), Invalid("$.props.note")),
+        case(
+            "valid price with 4 decimals",
+            set("ecom.price", json!(19.9999)),
+            Valid,
+        ),
+        case("event is not an object", json!("hello"), bad("$")),
+        case("event is an array", json!([1, 2]), bad("$")),
+        case(
+            "unknown top-level field",
+            set("email", json!("a@b.c")),
+            bad("$.email"),
+        ),
+        case(
+            "unknown ecom field",
+            set("ecom.discount", json!(5)),
+            bad("$.ecom.discount"),
+        ),
+        case("missing event_id", drop("event_id"), bad("$.event_id")),
+        case(
+            "event_id not a UUID",
+            set("event_id", json!("12345")),
+            bad("$.event_id"),
+        ),
+        case(
+            "event_id UUID v1",
+            set("event_id", json!("c232ab00-9414-11ec-b3c8-9f6bdeced846")),
+            bad("$.event_id"),
+        ),
+        case(
+            "event_id a number",
+            set("event_id", json!(42)),
+            bad("$.event_id"),
+        ),
+        case("missing ts", drop("ts"), bad("$.ts")),
+        case(
+            "ts not RFC 3339",
+            set("ts", json!("26/11/2026 05:00")),
+            bad("$.ts"),
+        ),
+        case(
+            "ts without time zone",
+            set("ts", json!("2026-11-26T05:00:00.000")),
+            bad("$.ts"),
+        ),
+        case(
+            "ts a number",
+            set("ts", json!(1764134214000u64)),
+            bad("$.ts"),
+        ),
+        server_only(
+            "ts in the future",
+            {
+                let mut e = set("ts", json!(rfc3339(now + Duration::hours(1))));
+                e.as_object_mut().unwrap().remove("sent_at");
+                e
+            },
+            bad("$.ts"),
+        ),
+        server_only(
+            "ts too old",
+            {
+                let mut e = set("ts", json!(rfc3339(now - Duration::days(40))));
+                e.as_object_mut().unwrap().remove("sent_at");
+                e
+            },
+            bad("$.ts"),
+        ),
+        server_only(
+            "client clock a day fast is corrected by sent_at",
+            {
+                let mut e = set("ts", json!(rfc3339(now + Duration::days(1))));
+                e["sent_at"] = json!(rfc3339(now + Duration::days(1) + Duration::seconds(1)));
+                e
+            },
+            Valid,
+        ),
+        case(
+            "sent_at garbage",
+            set("sent_at", json!("yesterday")),
+            bad("$.sent_at"),
+        ),
+        case(
+            "missing event_type",
+            drop("event_type"),
+            bad("$.event_type"),
+        ),
+        case(
+            "unknown event_type",
+            set("event_type", json!("hover")),
+            bad("$.event_type"),
+        ),
+        case(
+            "event_type wrong case",
+            set("event_type", json!("PAGE_VIEW")),
+            bad("$.event_type"),
+        ),
+        case(
+            "missing session_id",
+            drop("session_id"),
+            bad("$.session_id"),
+        ),
+        case(
+            "session_id with braces",
+            set(
+                "session_id",
+                json!("{3f1c3c5e-8d1a-4b7e-9c41-0a6f2b8e9d10}"),
+            ),
+            bad("$.session_id"),
+        ),
+        case(
+            "missing anonymous_id",
+            drop("anonymous_id"),
+            bad("$.anonymous_id"),
+        ),
+        case(
+            "empty anonymous_id",
+            set("anonymous_id", json!("")),
+            bad("$.anonymous_id"),
+        ),
+        case(
+            "blank anonymous_id",
+            set("anonymous_id", json!("   ")),
+            bad("$.anonymous_id"),
+        ),
+        case(
+            "anonymous_id too long",
+            set("anonymous_id", json!(long(129))),
+            bad("$.anonymous_id"),
+        ),
+        case(
+            "anonymous_id an object",
+            set("anonymous_id", json!({"id": 1})),
+            bad("$.anonymous_id"),
+        ),
+        case(
+            "user_id with NUL",
+            set("user_id", json!("bob\u{0}")),
+            bad("$.user_id"),
+        ),
+        case(
+            "user_id a number",
+            set("user_id", json!(42)),
+            bad("$.user_id"),
+        ),
+        case("missing page_url", drop("page_url"), bad("$.page_url")),
+        case(
+            "page_url relative",
+            set("page_url", json!("/p/laptop-14")),
+            bad("$.page_url"),
+        ),
+        case(
+            "page_url javascript scheme",
+            set("page_url", json!("javascript:alert(1)")),
+            bad("$.page_url"),
+        ),
+        case(
+            "page_url too long",
+            set(
+                "page_url",
+                json!(format!("https://shop.example/{}", long(2100))),
+            ),
+            bad("$.page_url"),
+        ),
+        case(
+            "referrer not a URL",
+            set("referrer", json!("google")),
+            bad("$.referrer"),
+        ),
+        case(
+            "device type unknown",
+            set("device.type", json!("smartwatch")),
+            bad("$.device.type"),
+        ),
+        case(
+            "device a string",
+            set("device", json!("desktop")),
+            bad("$.device"),
+        ),
+        case(
+            "country lower case",
+            set("geo.country", json!("vn")),
+            bad("$.geo.country"),
+        ),
+        case(
+            "country three letters",
+            set("geo.country", json!("VNM")),
+            bad("$.geo.country"),
+        ),
+        case(
+            "city too long",
+            set("geo.city", json!(long(65))),
+            bad("$.geo.city"),
+        ),
+        case("ecom an array", set("ecom", json!([1])), bad("$.ecom")),
+        case(
+            "add_to_cart without ecom",
+            drop("ecom"),
+            bad("$.ecom.product_id"),
+        ),
+        case(
+            "add_to_cart without qty",
+            drop("ecom.qty"),
+            bad("$.ecom.qty"),
+        ),
+        case(
+            "view without product_id",
+            {
+                let mut e = drop("ecom.product_id");
+                e["event_type"] = json!("view");
+                e
+            },
+            bad("$.ecom.product_id"),
+        ),
+        case(
+            "purchase without currency",
+            {
+                let mut e = drop("ecom.currency");
+                e["event_type"] = json!("purchase");
+                e
+            },
+            bad("$.ecom.currency"),
+        ),
+        case(
+            "negative price",
+            set("ecom.price", json!(-1)),
+            bad("$.ecom.price"),
+        ),
+        case(
+            "price too large",
+            set("ecom.price", json!(1e12)),
+            bad("$.ecom.price"),
+        ),
+        case(
+            "price as string",
+            set("ecom.price", json!("19.99")),
+            bad("$.ecom.price"),
+        ),
+        server_only(
+            "price with 5 decimals",
+            set("ecom.price", json!(1.23456)),
+            bad("$.ecom.price"),
+        ),
+        case("zero qty", set("ecom.qty", json!(0)), bad("$.ecom.qty")),
+        case(
+            "negative qty",
+            set("ecom.qty", json!(-2)),
+            bad("$.ecom.qty"),
+        ),
+        case(
+            "fractional qty",
+            set("ecom.qty", json!(1.5)),
+            bad("$.ecom.qty"),
+        ),
+        case(
+            "qty too large",
+            set("ecom.qty", json!(10_001)),
+            bad("$.ecom.qty"),
+        ),
+        case(
+            "unknown currency",
+            set("ecom.currency", json!("XYZ")),
+            bad("$.ecom.currency"),
+        ),
+        case(
+            "currency lower case",
+            set("ecom.currency", json!("usd")),
+            bad("$.ecom.currency"),
+        ),
+        case(
+            "product_id too long",
+            set("ecom.product_id", json!(long(129))),
+            bad("$.ecom.product_id"),
+        ),
+        case(
+            "category with NUL",
+            set("ecom.category", json!("lap\u{0}tops")),
+            bad("$.ecom.category"),
+        ),
+        case("props an array", set("props", json!(["a"])), bad("$.props")),
+        case(
+            "props nested object",
+            set("props", json!({"cart": {"items": 2}})),
+            bad("$.props.cart"),
+        ),
+        case(
+            "props nested array",
+            set("props", json!({"tags": ["a", "b"]})),
+            bad("$.props.tags"),
+        ),
+        case(
+            "props too many",
+            set("props", Value::Object(many_props)),
+            bad("$.props"),
+        ),
+        case(
+            "props key too long",
+            set("props", json!({ long(65): 1 })),
+            bad(&format!("$.props.{}", long(65))),
+        ),
+        case(
+            "props value too long",
+            set("props", json!({"note": long(513)})),
+            bad("$.props.note"),
+        ),
+        case(
+            "props value with NUL",
+            set("props", json!({"note": "a\u{0}b"})),
+            bad("$.props.note"),
+        ),
     ]
 }
