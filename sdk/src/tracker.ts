@@ -71,7 +71,14 @@ export function createTracker() {
     load(KEYS.optedOut) == '1' ||
     !!(options?.respectGlobalPrivacyControl && (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl);
 
-  const handedOff = (): string[] => JSON.parse(load(KEYS.handedOff) || '[]');
+  const handedOff = (): string[] => {
+    try {
+      const ids = JSON.parse(load(KEYS.handedOff)!);
+      return Array.isArray(ids) ? ids : [];
+    } catch {
+      return [];
+    }
+  };
 
   function record(type: EventType, fields: EventFields = {}): void {
     if (!options || optedOut()) return;

@@ -162,6 +162,23 @@ describe('signed-in visitors', () => {
     ]);
   });
 
+  it('replays signed-in events of a previous page on the signed-in route', async () => {
+    const network = fakeNetwork();
+    network.online = false;
+    const first = await startTracker({ autoPageViews: false, getIdToken: () => 'tok' });
+    first.identify();
+    first.click({ page: 1 });
+    await settle();
+    shutdownTrackers();
+
+    network.online = true;
+    await startTracker({ autoPageViews: false, getIdToken: () => 'tok-2' });
+    await settle();
+    expect(network.requests.map((r) => [r.route, r.headers.Authorization, r.events.map((e) => e.props!.page)])).toEqual([
+      ['/v1/events/signed-in', 'Bearer tok-2', [1]],
+    ]);
+  });
+
   it('reset() signs out and starts a new anonymous id and session', async () => {
     const network = fakeNetwork();
     const sbw = await startTracker({ batchSize: 1, autoPageViews: false, getIdToken: () => 'tok' });

@@ -164,6 +164,17 @@ describe('flush when the page is hidden or closed', () => {
     expect(await queuedInIndexedDb()).toEqual([]);
   });
 
+  it('survives a corrupt hand-off list in localStorage', async () => {
+    const network = fakeNetwork();
+    localStorage.setItem(KEYS.handedOff, '{not json');
+    const sbw = await startTracker({ autoPageViews: false });
+    sbw.click();
+    await settle();
+    firePageHide();
+    expect(network.requests.map((r) => r.via)).toEqual(['beacon']);
+    expect(JSON.parse(localStorage.getItem(KEYS.handedOff)!)).toHaveLength(1);
+  });
+
   it('flushes when the tab becomes hidden', async () => {
     const network = fakeNetwork();
     const sbw = await startTracker({ autoPageViews: false });

@@ -14,8 +14,8 @@ export interface ProxiedRequest {
   body: string;
   /** Event ids in the body (POST only). */
   eventIds: string[];
-  /** What the browser got: the server's status, the injected status, or 'dropped'. */
-  outcome: number | 'dropped';
+  /** What the browser got: the server's status, the injected status, 'dropped', or 'pending' until then. */
+  outcome: number | 'dropped' | 'pending';
   /** The server's JSON answer, when it answered. */
   response?: { accepted?: number; duplicates?: number; rejected?: number; results?: Array<{ status: string }> };
 }
@@ -27,6 +27,8 @@ export interface Proxy {
   requests: ProxiedRequest[];
   /** POST requests only. */
   posts(): ProxiedRequest[];
+  /** POST requests, once every one of them has its outcome. */
+  answeredPosts(): Promise<ProxiedRequest[]>;
   /** Answers the next `count` POSTs with `status` instead of forwarding them. */
   failNext(count: number, status: number, retryAfter?: number): void;
   /** Closes the connection of the next `count` POSTs without an answer. */
@@ -74,11 +76,12 @@ export async function startProxy(target: string): Promise<Proxy> {
         headers: request.headers,
         body,
         eventIds: request.method == 'POST' ? eventIdsOf(body) : [],
-        outcome: 'dropped',
+        outcome: 'pending',
       };
       requests.push(record);
       const fault = request.method == 'POST' ? faults.shift() : undefined;
       if (fault?.kind == 'drop') {
+        record.outcome = 'dropped';
         request.socket.destroy();
         return;
       }
@@ -114,13 +117,18 @@ export async function startProxy(target: string): Promise<Proxy> {
     }
   }
 
+  const posts = () => requests.filter((r) => r.method == 'POST');
   const server = http.createServer((request, response) => void handle(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    posts: () => requests.filter((r) => r.method == 'POST'),
+    posts,
+    answeredPosts: async () => {
+      while (posts().some((r) => r.outcome == 'pending')) await new Promise((resolve) => setTimeout(resolve, 50));
+      return posts();
+    },
     failNext: (count, status, retryAfter) => faults.push(...Array.from({ length: count }, () => ({ kind: 'status' as const, status, retryAfter }))),
     dropNext: (count) => faults.push(...Array.from({ length: count }, () => ({ kind: 'drop' as const }))),
     forwardedCopies: () => copies,
