@@ -67,15 +67,27 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}: is another server using it?", args.listen))?;
+        let stop = stop_requested()?;
         eprintln!(
             "ingest listening on http://{}/v1/events, writing {}",
             listener.local_addr()?,
             settings.raw_dir.display()
         );
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        sbw_ingest::local::serve(listener, &settings, shutdown).await
+        sbw_ingest::local::serve(listener, &settings, stop).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
+/// The handlers are installed now, before anyone is told the server is up.
+fn stop_requested() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
