@@ -1,0 +1,204 @@
+//! The AWS side of the ingest tests, served by the test binary's one moto:
+//! a bucket, queue and parameter of each test's own, and readers of what the
+//! function left in them.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ssm::types::ParameterType;
+use base64::Engine;
+use flate2::read::MultiGzDecoder;
+use sbw_contract::rawkey::{hour_prefix, ObjectKind};
+use sbw_contract::StoredEvent;
+use sbw_ingest::dead_letter::DeadLetterMessage;
+use sbw_testkit::Moto;
+
+pub const ORIGIN: &str = "https://shop.example";
+pub const SITE_KEY: &str = "pk_test_shop";
+/// The identifier hashing key, kept in SSM in deployments.
+pub const HASH_KEY: &str = "test-hashing-key-of-at-least-32-bytes";
+pub const USER_AGENT: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+/// A name no other test uses, valid for buckets, queues and parameters.
+pub fn unique_name(what: &str) -> String {
+    format!(
+        "sbw-test-{what}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+/// NDJSON lines as stored events; panics on a line that is not one.
+pub fn stored_events(ndjson: &[u8]) -> Vec<StoredEvent> {
+    let text = std::str::from_utf8(ndjson).expect("NDJSON is UTF-8");
+    assert!(text.ends_with('\n'), "NDJSON ends with a newline");
+    text.lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a stored event ({e}): {line}"))
+        })
+        .collect()
+}
+
+/// Whether `key` is a raw-store key of `kind` for an hour between `from` and `to`.
+pub fn is_hour_key(
+    key: &str,
+    kind: ObjectKind,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let name_is_uuid = |name: &str| {
+        name.strip_prefix(&format!("{}-", kind.prefix()))
+            .and_then(|rest| rest.strip_suffix(".ndjson.gz"))
+            .is_some_and(|id| uuid::Uuid::try_parse(id).is_ok())
+    };
+    [from, to].iter().any(|at| {
+        key.strip_prefix(&hour_prefix(kind, *at))
+            .is_some_and(|name| name_is_uuid(name) && !name.contains('/'))
+    })
+}
+
+/// S3, SQS and SSM clients for the shared moto.
+pub struct Aws {
+    pub config: aws_config::SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Aws {
+    pub async fn connect() -> Self {
+        let config = Moto::shared().sdk_config().await;
+        Aws {
+            s3: sbw_ingest::lambda::s3_client(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            config,
+        }
+    }
+
+    pub async fn create_bucket(&self) -> String {
+        let bucket = unique_name("raw");
+        self.s3
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        bucket
+    }
+
+    /// A queue's URL.
+    pub async fn create_queue(&self) -> String {
+        let created = self
+            .sqs
+            .create_queue()
+            .queue_name(unique_name("dlq"))
+            .send()
+            .await
+            .expect("create queue");
+        created.queue_url.expect("queue URL")
+    }
+
+    /// An SSM SecureString holding `value`; returns its name.
+    pub async fn create_secure_parameter(&self, value: &str) -> String {
+        let name = format!("/{}/hash-key", unique_name("ssm"));
+        aws_sdk_ssm::Client::new(&self.config)
+            .put_parameter()
+            .name(&name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .send()
+            .await
+            .expect("put parameter");
+        name
+    }
+
+    /// Every object under `prefix`: its key and content.
+    pub async fn objects(&self, bucket: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("list objects");
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        let mut objects = Vec::new();
+        for key in keys {
+            let object = self
+                .s3
+                .get_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("get object");
+            let body = object
+                .body
+                .collect()
+                .await
+                .expect("read object")
+                .into_bytes()
+                .to_vec();
+            objects.push((key, body));
+        }
+        objects
+    }
+
+    /// The events stored in `bucket`, in object order.
+    pub async fn events_in(&self, bucket: &str) -> Vec<StoredEvent> {
+        let objects = self.objects(bucket, "events/").await;
+        objects
+            .iter()
+            .flat_map(|(_, body)| stored_events(&gunzip(body)))
+            .collect()
+    }
+
+    /// Receives dead-letter messages until `expected` arrived or the deadline passed.
+    pub async fn dead_letters(&self, queue_url: &str, expected: usize) -> Vec<DeadLetterMessage> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut messages = Vec::new();
+        while messages.len() < expected && Instant::now() < deadline {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive messages");
+            for message in received.messages() {
+                let body = message.body().expect("message body");
+                messages.push(
+                    serde_json::from_str(body)
+                        .unwrap_or_else(|e| panic!("not a dead-letter message ({e}): {body}")),
+                );
+            }
+        }
+        messages
+    }
+}
+
+/// The events a dead-letter message holds.
+pub fn dead_lettered_events(message: &DeadLetterMessage) -> Vec<StoredEvent> {
+    let gzipped = base64::engine::general_purpose::STANDARD
+        .decode(&message.ndjson_gz_base64)
+        .expect("ndjson_gz_base64 is base64");
+    stored_events(&gunzip(&gzipped))
+}

@@ -1,0 +1,496 @@
+//! The built `ingest` binary run as Lambda runs it: a clean Lambda
+//! environment, the local Runtime API handing it API Gateway HTTP API
+//! (payload 2.0) events, and moto serving S3, SQS and SSM.
+
+mod aws_peers;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_peers::{
+    dead_lettered_events, gunzip, is_hour_key, stored_events, unique_name, Aws, HASH_KEY, ORIGIN,
+    SITE_KEY, USER_AGENT,
+};
+use chrono::Utc;
+use flate2::write::GzEncoder;
+use sbw_contract::rawkey::ObjectKind;
+use sbw_contract::IdentifierHasher;
+use sbw_testkit::events::valid_event;
+use sbw_testkit::{HttpApiRequest, HttpApiResponse, InvocationOutcome, Moto, RuntimeApi};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Child;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_ingest");
+const SIGNED_IN_PATH: &str = "/v1/events/signed-in";
+
+/// One deployment's resources in moto and the function's environment for them.
+struct Deployment {
+    aws: Aws,
+    bucket: String,
+    queue_url: String,
+    hash_key_parameter: String,
+}
+
+impl Deployment {
+    async fn create() -> Self {
+        let aws = Aws::connect().await;
+        Deployment {
+            bucket: aws.create_bucket().await,
+            queue_url: aws.create_queue().await,
+            hash_key_parameter: aws.create_secure_parameter(HASH_KEY).await,
+            aws,
+        }
+    }
+
+    fn function_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SBW_RAW_BUCKET", self.bucket.clone()),
+            ("SBW_DLQ_URL", self.queue_url.clone()),
+            ("SBW_SITE_KEYS", format!("pk_other, {SITE_KEY}")),
+            (
+                "SBW_ALLOWED_ORIGINS",
+                format!("https://other.example,{ORIGIN}"),
+            ),
+            ("SBW_HASH_KEY_PARAM", self.hash_key_parameter.clone()),
+        ]
+    }
+
+    async fn start_function(&self) -> Function {
+        Function::start(&self.function_env()).await
+    }
+}
+
+/// A running `ingest` process and the Runtime API it polls.
+struct Function {
+    runtime: RuntimeApi,
+    process: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Function {
+    async fn start(function_env: &[(&'static str, String)]) -> Self {
+        let runtime = RuntimeApi::start("sbw-ingest", Duration::from_secs(30))
+            .await
+            .expect("runtime API");
+        let mut process = runtime
+            .command(BINARY)
+            .env("AWS_ENDPOINT_URL", Moto::shared().endpoint())
+            .envs(function_env.iter().map(|(name, value)| (name, value)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the ingest binary");
+        let output = Arc::new(Mutex::new(String::new()));
+        collect_lines(process.stdout.take().expect("piped stdout"), output.clone());
+        collect_lines(process.stderr.take().expect("piped stderr"), output.clone());
+        Function {
+            runtime,
+            process,
+            output,
+        }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().expect("output lock").clone()
+    }
+
+    /// Invokes the function with `event` and returns API Gateway's view of its answer.
+    async fn call(&mut self, event: Value) -> HttpApiResponse {
+        let outcome = tokio::select! {
+            outcome = self.runtime.invoke(event) => outcome,
+            status = self.process.wait() => panic!("ingest exited ({status:?}) during an invocation:\n{}", self.output()),
+        };
+        match outcome {
+            Ok(InvocationOutcome::Response(response)) => {
+                HttpApiResponse::from_json(&response).expect("an HTTP API response")
+            }
+            other => panic!(
+                "expected a response, got {other:?}; ingest output:\n{}",
+                self.output()
+            ),
+        }
+    }
+
+    /// Sends `request`, checks the status, and returns the response.
+    async fn expect(&mut self, request: HttpApiRequest, status: u16) -> HttpApiResponse {
+        let response = self.call(request.to_event()).await;
+        assert_eq!(
+            response.status,
+            status,
+            "body: {}\ningest output:\n{}",
+            String::from_utf8_lossy(&response.body),
+            self.output()
+        );
+        response
+    }
+
+    /// The JSON log line of one request, waiting for it to be read.
+    async fn request_log(&self, request_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = self
+                .output()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .find(|log| log["request_id"] == request_id && log["message"] == "ingest request");
+            if let Some(log) = found {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line for {request_id}:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn collect_lines(stream: impl AsyncRead + Unpin + Send + 'static, output: Arc<Mutex<String>>) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut output = output.lock().expect("output lock");
+            output.push_str(&line);
+            output.push('\n');
+        }
+    });
+}
+
+/// An anonymous POST of `events` from the shop's pages, as `sendBeacon` sends it.
+fn post_events(events: &Value) -> HttpApiRequest {
+    HttpApiRequest::new("POST", "/v1/events")
+        .query(&format!("site_key={SITE_KEY}"))
+        .header("origin", ORIGIN)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header("user-agent", USER_AGENT)
+        .body(events.to_string())
+}
+
+fn event_ids(events: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .as_array()
+        .expect("a batch")
+        .iter()
+        .map(|e| e["event_id"].as_str().expect("event_id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn stored_ids(events: &[sbw_contract::StoredEvent]) -> Vec<String> {
+    let mut ids: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_valid_batch_is_stored_under_its_receive_hour_hashed_and_without_pii() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let now = Utc::now();
+    let mut with_pii = valid_event(now);
+    with_pii["user_id"] = json!("jane.doe@example.com");
+    with_pii["page_url"] =
+        json!("https://shop.example/p/laptop-14?utm_source=newsletter&email=jane%40example.com");
+    with_pii["props"] =
+        json!({"email": "jane@example.com", "order_id": "ORD-7731", "button": "buy"});
+    let batch = json!([valid_event(now), with_pii]);
+    let request = post_events(&batch);
+    let event = request.to_event();
+    let request_id = event["requestContext"]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let from = Utc::now();
+    let response = function.call(event).await;
+    let to = Utc::now();
+
+    assert_eq!(response.status, 202, "{}", function.output());
+    assert_eq!(response.json()["accepted"], 2);
+    assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
+    let objects = deployment.aws.objects(&deployment.bucket, "events/").await;
+    assert_eq!(objects.len(), 1, "one object per request");
+    let (key, body) = &objects[0];
+    assert!(is_hour_key(key, ObjectKind::Events, from, to), "{key}");
+    let ndjson = gunzip(body);
+    let text = String::from_utf8(ndjson.clone()).unwrap();
+    for secret in [
+        "jane.doe@example.com",
+        "jane@example.com",
+        "ORD-7731",
+        "a1b2c3d4-anon",
+        USER_AGENT,
+        "Windows NT",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} reached the raw store: {text}"
+        );
+    }
+    let stored = stored_events(&ndjson);
+    assert_eq!(stored_ids(&stored), event_ids(&batch));
+    let hasher = IdentifierHasher::new(HASH_KEY.as_bytes()).unwrap();
+    for event in &stored {
+        assert_eq!(
+            event.anonymous_id_hash,
+            hasher.hash("anonymous", "a1b2c3d4-anon"),
+            "hashed with the key from SSM"
+        );
+        assert_eq!(event.request_id, request_id);
+        assert_eq!(event.device.browser.as_deref(), Some("Chrome"));
+    }
+    let hashed_user = stored
+        .iter()
+        .find(|e| e.user_id_hash.is_some())
+        .expect("the event with a user_id");
+    assert_eq!(
+        hashed_user.user_id_hash,
+        Some(hasher.hash("user", "jane.doe@example.com"))
+    );
+    assert!(!hashed_user.props.contains_key("email"));
+    assert_eq!(
+        hashed_user.props["order_id"],
+        json!(hasher.hash("order_id", "ORD-7731"))
+    );
+
+    let log = function.request_log(&request_id).await;
+    assert_eq!(
+        (log["status"].as_u64(), log["accepted"].as_u64()),
+        (Some(202), Some(2)),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_mixed_batch_stores_the_valid_events_and_reports_the_rejected_one() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let now = Utc::now();
+    let mut teleport = valid_event(now);
+    teleport["event_type"] = json!("teleport");
+    let valid = json!([valid_event(now), valid_event(now)]);
+    let batch = json!([valid[0], teleport, valid[1]]);
+
+    let response = function.expect(post_events(&batch), 202).await;
+
+    let body = response.json();
+    assert_eq!(
+        (body["accepted"].as_u64(), body["rejected"].as_u64()),
+        (Some(2), Some(1)),
+        "{body}"
+    );
+    let rejected = &body["results"][1];
+    assert_eq!(rejected["status"], "rejected");
+    assert!(
+        rejected["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "$.event_type"),
+        "{rejected}"
+    );
+    assert_eq!(
+        stored_ids(&deployment.aws.events_in(&deployment.bucket).await),
+        event_ids(&valid)
+    );
+    let rejects = deployment.aws.objects(&deployment.bucket, "rejects/").await;
+    assert_eq!(rejects.len(), 1);
+    let record: Value = serde_json::from_slice(gunzip(&rejects[0].1).trim_ascii_end()).unwrap();
+    assert_eq!(record["index"], 1);
+}
+
+#[tokio::test]
+async fn a_malformed_body_is_a_400_and_stores_nothing() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+
+    let request = post_events(&json!(null)).body("[{\"event_id\": ");
+    let response = function.expect(request, 400).await;
+
+    assert_eq!(response.json()["error"]["code"], "malformed_json");
+    assert!(deployment
+        .aws
+        .objects(&deployment.bucket, "")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_gzipped_body_arrives_base64_encoded_and_is_stored() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let batch = json!([valid_event(Utc::now()), valid_event(Utc::now())]);
+    let mut gzip = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gzip, batch.to_string().as_bytes()).unwrap();
+
+    let request = post_events(&batch)
+        .header("content-encoding", "gzip")
+        .binary_body(&gzip.finish().unwrap());
+    function.expect(request, 202).await;
+
+    assert_eq!(
+        stored_ids(&deployment.aws.events_in(&deployment.bucket).await),
+        event_ids(&batch)
+    );
+}
+
+#[tokio::test]
+async fn the_signed_in_route_takes_the_user_from_the_verified_claims_never_from_the_body() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let mut event = valid_event(Utc::now());
+    event["user_id"] = json!("someone-else");
+    let request = HttpApiRequest::new("POST", SIGNED_IN_PATH)
+        .header("origin", ORIGIN)
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig")
+        .body(json!([event]).to_string())
+        .jwt_claims([
+            ("sub", "user-42"),
+            ("iss", "https://cognito-idp.example"),
+            ("exp", "1893456000"),
+        ]);
+
+    function.expect(request, 202).await;
+
+    let stored = deployment.aws.events_in(&deployment.bucket).await;
+    let hasher = IdentifierHasher::new(HASH_KEY.as_bytes()).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].user_id_hash, Some(hasher.hash("user", "user-42")));
+}
+
+#[tokio::test]
+async fn access_is_refused_without_claims_site_key_or_allowed_origin() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let batch = json!([valid_event(Utc::now())]);
+    let signed_in_without_claims = HttpApiRequest::new("POST", SIGNED_IN_PATH)
+        .header("origin", ORIGIN)
+        .header("content-type", "application/json")
+        .body(batch.to_string());
+    let unknown_origin = post_events(&batch).header("origin", "https://evil.example");
+    let no_site_key = post_events(&batch).query("");
+
+    let cases = [
+        (signed_in_without_claims, 401, "not_signed_in"),
+        (unknown_origin, 403, "origin_not_allowed"),
+        (no_site_key, 401, "site_key_missing"),
+    ];
+    for (request, status, code) in cases {
+        let response = function.expect(request, status).await;
+        assert_eq!(response.json()["error"]["code"], code);
+        assert_ne!(
+            response.header("access-control-allow-origin"),
+            Some("https://evil.example")
+        );
+    }
+    assert!(deployment
+        .aws
+        .objects(&deployment.bucket, "")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn preflights_are_answered_for_allowed_origins_only() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let preflight = |origin: &str| {
+        HttpApiRequest::new("OPTIONS", "/v1/events")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+    };
+
+    let allowed = function.expect(preflight(ORIGIN), 204).await;
+    let refused = function
+        .expect(preflight("https://evil.example"), 403)
+        .await;
+
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(ORIGIN));
+    assert!(allowed
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+    assert!(allowed.header("access-control-allow-credentials").is_none());
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn a_failed_store_write_dead_letters_the_events_and_asks_for_a_retry() {
+    let deployment = Deployment::create().await;
+    let missing_bucket = unique_name("missing");
+    let mut env = deployment.function_env();
+    env.retain(|(name, _)| *name != "SBW_RAW_BUCKET");
+    env.push(("SBW_RAW_BUCKET", missing_bucket.clone()));
+    let mut function = Function::start(&env).await;
+    let batch = json!([
+        valid_event(Utc::now()),
+        valid_event(Utc::now()),
+        valid_event(Utc::now())
+    ]);
+
+    let response = function.expect(post_events(&batch), 503).await;
+
+    assert!(
+        response
+            .header("retry-after")
+            .is_some_and(|s| s.parse::<u32>().is_ok()),
+        "{:?}",
+        response.headers
+    );
+    assert_eq!(response.json()["error"]["code"], "storage_unavailable");
+    let messages = deployment.aws.dead_letters(&deployment.queue_url, 1).await;
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!((message.part, message.parts), (1, 1));
+    assert!(message.key.starts_with("events/year="), "{}", message.key);
+    assert!(
+        message.reason.contains(&missing_bucket),
+        "{}",
+        message.reason
+    );
+    assert_eq!(
+        stored_ids(&dead_lettered_events(message)),
+        event_ids(&batch)
+    );
+}
+
+#[tokio::test]
+async fn a_missing_setting_stops_the_binary_with_its_name() {
+    let deployment = Deployment::create().await;
+    for missing in [
+        "SBW_RAW_BUCKET",
+        "SBW_DLQ_URL",
+        "SBW_SITE_KEYS",
+        "SBW_ALLOWED_ORIGINS",
+        "SBW_HASH_KEY_PARAM",
+    ] {
+        let mut env = deployment.function_env();
+        env.retain(|(name, _)| *name != missing);
+        let runtime = RuntimeApi::start("sbw-ingest", Duration::from_secs(5))
+            .await
+            .unwrap();
+        let run = runtime
+            .command(BINARY)
+            .envs(env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .unwrap_or_else(|_| panic!("ingest kept running without {missing}"))
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "ingest started without {missing}");
+        assert!(said.contains(missing), "without {missing} it said: {said}");
+    }
+}
