@@ -78,6 +78,23 @@ describe('offline queue in IndexedDB', () => {
     expect(network.delivered.map((e) => e.props!.i)).toEqual([3, 4, 5, 6, 7]);
   });
 
+  it('never drops the events of the request in flight to make room', async () => {
+    const network = fakeNetwork();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', async (...args: Parameters<typeof fetch>) => (await gate, realFetch(...args)));
+    const sbw = await startTracker({ batchSize: 3, maxQueueSize: 4, autoPageViews: false });
+    for (let i = 0; i < 3; i++) sbw.click({ i }); // in flight
+    for (let i = 3; i < 9; i++) sbw.click({ i }); // only one of these fits
+    release();
+    await settle();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(network.delivered.map((e) => e.props!.i)).toEqual([0, 1, 2, 8]);
+    expect(await queuedInIndexedDb()).toEqual([]);
+  });
+
   it('caps the queue on the next load too, keeping the newest events', async () => {
     const network = fakeNetwork();
     network.online = false;
