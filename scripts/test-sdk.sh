@@ -42,10 +42,13 @@ if [ "$size" -gt "$SIZE_BUDGET" ]; then
   exit 1
 fi
 
-log "sdk: building sbwctl for the end-to-end tests"
-ensure_rust
-(cd "$SBW_ROOT" && cargo build -q -p sbwctl)
-export SBW_SBWCTL="$SBW_ROOT/target/debug/sbwctl"
+# The ingest server under test: SBW_SBWCTL if set, else a fresh debug build.
+if [ -z "${SBW_SBWCTL:-}" ]; then
+  log "sdk: building sbwctl for the end-to-end tests"
+  ensure_rust
+  (cd "$SBW_ROOT" && cargo build -q -p sbwctl)
+  export SBW_SBWCTL="$SBW_ROOT/target/debug/sbwctl"
+fi
 
 log "sdk: end-to-end tests (headless Chromium, sbwctl dev ingest)"
 npx vitest run --config vitest.e2e.config.ts
