@@ -8,6 +8,7 @@ export const KEYS = {
   optedOut: 'sbw_out',
   signedIn: 'sbw_in',
   handedOff: 'sbw_sent',
+  tab: 'sbw_tab',
 } as const;
 
 /** Holds what localStorage refused to store (blocked storage, some private modes, quota). */
@@ -52,4 +53,18 @@ export function sessionId(now: number): string {
   const current = id && now - +lastSeen < SESSION_IDLE_MS ? id : uuid();
   save(KEYS.session, current + '|' + now);
   return current;
+}
+
+/**
+ * This tab's id, kept in sessionStorage: the same across the pages a tab shows,
+ * different in every other tab. Empty when sessionStorage is unavailable.
+ */
+export function tabId(): string {
+  try {
+    let id = sessionStorage.getItem(KEYS.tab);
+    if (!id) sessionStorage.setItem(KEYS.tab, (id = uuid()));
+    return id;
+  } catch {
+    return '';
+  }
 }

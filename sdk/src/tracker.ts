@@ -1,4 +1,4 @@
-import { KEYS, anonymousId, load, save, sessionId, uuid } from './identity';
+import { KEYS, anonymousId, load, save, sessionId, tabId, uuid } from './identity';
 import { openQueue, type PersistentQueue } from './queue';
 import type { Ecom, EventFields, EventType, Options, Props, QueuedEvent, SbwEvent } from './types';
 import { cleanUrl } from './url';
@@ -11,6 +11,11 @@ export const MAX_FETCH_BYTES = 400_000;
 export const MAX_BEACON_BYTES = 60_000;
 /** Longest wait between two retries. */
 export const MAX_RETRY_DELAY_MS = 5 * 60_000;
+/**
+ * Age after which a page load sends events another tab left in IndexedDB. Younger
+ * ones may still be on their way from that tab, which is probably open.
+ */
+export const OTHER_TAB_GRACE_MS = 2 * 60_000;
 
 const ECOM_FIELDS = ['product_id', 'category', 'currency', 'price', 'qty'] as const;
 const LOOKS_LIKE_EMAIL = /\S@\S+\.\S/;
@@ -62,6 +67,7 @@ export function createTracker() {
   let failedAttempts = 0;
   /** Orders queued events across page loads: milliseconds * 1000, then a counter. */
   let sequence = 0;
+  let tab = '';
   let pageUrl: string | null = null;
   let pageReferrer: string | null = null;
   let listeners: AbortController;
@@ -95,7 +101,7 @@ export function createTracker() {
     if (fields.ecom) event.ecom = cleanEcom(fields.ecom);
     const props = cleanProps(fields.props);
     if (props) event.props = props;
-    enqueue([{ e: event, u: load(KEYS.signedIn) ? 1 : 0, n: (sequence = Math.max(sequence + 1, now * 1000)) }]);
+    enqueue([{ e: event, u: load(KEYS.signedIn) ? 1 : 0, n: (sequence = Math.max(sequence + 1, now * 1000)), t: tab }]);
   }
 
   /** Adds events behind the request in flight; drops the oldest waiting ones beyond maxQueueSize. */
@@ -228,14 +234,23 @@ export function createTracker() {
     }
   }
 
-  /** Events a previous page left in IndexedDB (not handed off): send them now. */
+  /**
+   * Events earlier pages left in IndexedDB and did not hand off: send them now. Those of
+   * this tab's earlier pages at once; another tab's only when old (that tab may be open
+   * and about to send them itself).
+   */
   function replayStoredEvents(): void {
     const handedAtLoad = handedOff();
     store.all().then((stored) => {
       if (!options) return;
       const known = new Set(queue.map((item) => item.e.event_id));
       const replay = stored
-        .filter((item) => !handedAtLoad.includes(item.e.event_id) && !known.has(item.e.event_id))
+        .filter(
+          (item) =>
+            !handedAtLoad.includes(item.e.event_id) &&
+            !known.has(item.e.event_id) &&
+            (item.t == tab || Date.now() - (item.n / 1000 || 0) > OTHER_TAB_GRACE_MS),
+        )
         .sort((a, b) => a.n - b.n);
       store.remove(handedAtLoad);
       save(KEYS.handedOff, JSON.stringify(handedOff().filter((id) => !handedAtLoad.includes(id))));
@@ -290,6 +305,7 @@ export function createTracker() {
         autoPageViews: config.autoPageViews != false,
       };
       store = openQueue();
+      tab = tabId();
       listeners = new AbortController();
       const on = (target: EventTarget, type: string, handler: () => void) =>
         target.addEventListener(type, handler, { signal: listeners.signal });

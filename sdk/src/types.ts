@@ -35,11 +35,15 @@ export interface SbwEvent {
   props?: Props;
 }
 
-/** A queued event; `u` is 1 when it was recorded while the visitor was signed in; `n` orders the queue. */
+/**
+ * A queued event. `u` is 1 when it was recorded while the visitor was signed in;
+ * `n` orders the queue (milliseconds * 1000 + a counter); `t` is the tab that recorded it.
+ */
 export interface QueuedEvent {
   e: SbwEvent;
   u: 0 | 1;
   n: number;
+  t?: string;
 }
 
 export interface Options {

@@ -251,6 +251,25 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await expectDeliveredExactlyOnce(p, 4);
   });
 
+  it('a second tab does not send the events the first tab has yet to send', async () => {
+    const p = await start({ shop: { batchSize: 1000, flushInterval: 600_000 } });
+    const flush = (page = p.page) => page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
+    await p.open('/product.html?id=mon-lg-27gp850');
+    await eventually('the first tab\u2019s two events in IndexedDB', async () => (await p.queuedInBrowser()) == 2);
+
+    const secondTab = await p.context.newPage();
+    await p.open('/index.html', secondTab);
+    await flush(secondTab);
+    const [fromSecondTab] = await p.waitForStored(1);
+    expect(describeEvent(fromSecondTab)).toBe('page_view /index.html');
+    expect(p.proxy.posts().map((r) => r.eventIds.length)).toEqual([1]);
+
+    await flush();
+    const stored = await p.waitForStored(3);
+    expect(stored.map(describeEvent)).toEqual(['page_view /product.html', 'view /product.html mon-lg-27gp850', 'page_view /index.html']);
+    await expectDeliveredExactlyOnce(p, 3);
+  });
+
   it('retries after a 503 and a dropped connection, then delivers each event once', async () => {
     // The three events of the page fill one batch: every attempt carries exactly them.
     const p = await start({ shop: { batchSize: 3, flushInterval: 600_000 } });

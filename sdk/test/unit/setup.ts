@@ -6,6 +6,7 @@ beforeEach(() => {
   // Every test starts from a browser that never saw the SDK.
   globalThis.indexedDB = new IDBFactory();
   localStorage.clear();
+  sessionStorage.clear();
   history.replaceState(null, '', 'https://shop.example/');
 });
 
