@@ -307,7 +307,7 @@ export function createTracker() {
       store = openQueue();
       tab = tabId();
       listeners = new AbortController();
-      const on = (target: EventTarget, type: string, handler: () => void) =>
+      const on = (target: EventTarget, type: string, handler: (event: Event) => void) =>
         target.addEventListener(type, handler, { signal: listeners.signal });
       on(window, 'pagehide', leave);
       on(document, 'visibilitychange', () => document.visibilityState == 'hidden' && leave());
@@ -323,6 +323,13 @@ export function createTracker() {
       restoreHistory = () => {};
       if (options.autoPageViews) {
         on(window, 'popstate', onNavigation);
+        // Back/Forward to a page kept in the back/forward cache: the page is shown again.
+        on(window, 'pageshow', (event) => {
+          if ((event as PageTransitionEvent).persisted) {
+            pageUrl = null;
+            page();
+          }
+        });
         restoreHistory = patchHistory();
         page();
       }

@@ -174,6 +174,24 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await expectDeliveredExactlyOnce(p, 4);
   });
 
+  it('counts a page view when Back returns to a page, restored from the back/forward cache or not', async () => {
+    const p = await start();
+    await p.open('/index.html');
+    await Promise.all([p.page.waitForURL('**/category.html?c=keyboards'), p.page.click('a.tile[href="category.html?c=keyboards"]')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+    await p.page.goBack();
+    await p.page.waitForSelector('html[data-ready="true"]');
+
+    const stored = await p.waitForStored(4);
+    expect(stored.map(describeEvent)).toEqual([
+      'page_view /index.html',
+      'click /index.html category-tile',
+      'page_view /category.html',
+      'page_view /index.html',
+    ]);
+    await expectDeliveredExactlyOnce(p, 4);
+  });
+
   it('delivers a burst of 500 events, at most 500 per request, each exactly once', async () => {
     const p = await start();
     await p.open('/index.html');

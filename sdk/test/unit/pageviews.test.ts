@@ -62,6 +62,17 @@ describe('automatic page views', () => {
     delete (document as { referrer?: string }).referrer;
   });
 
+  it('records a page view when the page comes back from the back/forward cache, not on a first show', async () => {
+    const network = fakeNetwork();
+    await startTracker({ batchSize: 1 });
+    window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: false }));
+    expect(await pageViews(network)).toHaveLength(1);
+    window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    const views = await pageViews(network);
+    expect(views.map((v) => v.page_url)).toEqual(['https://shop.example/', 'https://shop.example/']);
+    expect(views[1].event_id).not.toBe(views[0].event_id);
+  });
+
   it('records nothing by itself with autoPageViews: false, but page() still works', async () => {
     const network = fakeNetwork();
     const sbw = await startTracker({ batchSize: 1, autoPageViews: false });
