@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sbwctl", version, about = "Deploy and run the SBW clickstream analytics platform")]
+#[command(
+    name = "sbwctl",
+    version,
+    about = "Deploy and run the SBW clickstream analytics platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,12 +23,21 @@ enum Command {
     /// The platform on this machine.
     #[command(subcommand)]
     Dev(commands::dev::DevCommand),
+    /// Render the CloudFormation templates of an environment, with a manifest.
+    Render(commands::render::RenderArgs),
+    /// Check the config, the rendered templates, and run cfn-lint and checkov.
+    Validate(commands::validate::ValidateArgs),
+    /// Estimate the monthly AWS bill of an environment, per service.
+    Cost(commands::cost::CostArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(command) => commands::dev::run(command),
+        Command::Render(args) => commands::render::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Cost(args) => commands::cost::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,1 +1,514 @@
-//! Checks on rendered templates.
+//! `sbwctl validate`: checks on the rendered templates.
+//!
+//! In-process checks need no tool and run in milliseconds: every `Ref`,
+//! `Fn::GetAtt`, `Fn::Sub` variable and `DependsOn` names something that
+//! exists; every `Fn::ImportValue` has an export in an earlier stack of the
+//! same region; no IAM statement allows a `*` action or resource; nothing is
+//! open to 0.0.0.0/0 or ::/0 except HTTPS on the public entry point; no YAML
+//! short-form tags; no literal secrets; template sizes within CloudFormation's
+//! limits. Then cfn-lint and checkov, when they are installed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::render::{Manifest, RenderedStack, S3_TEMPLATE_LIMIT};
+
+/// One problem in one stack.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub stack: String,
+    pub check: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.yaml [{}] {}", self.stack, self.check, self.message)
+    }
+}
+
+const SHORT_TAGS: &[&str] = &[
+    "!Ref",
+    "!Sub",
+    "!GetAtt",
+    "!ImportValue",
+    "!Join",
+    "!Select",
+    "!Split",
+    "!If",
+    "!Equals",
+    "!Base64",
+    "!GetAZs",
+    "!FindInMap",
+    "!Cidr",
+    "!Not",
+    "!And",
+    "!Or",
+    "!Condition",
+];
+
+/// Runs every in-process check on every stack of `manifest`.
+pub fn check(manifest: &Manifest) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut exports: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for (index, stack) in manifest.stacks.iter().enumerate() {
+        let mut report = |check: &'static str, message: String| {
+            findings.push(Finding {
+                stack: stack.name.to_owned(),
+                check,
+                message,
+            });
+        };
+        if stack.bytes > S3_TEMPLATE_LIMIT {
+            report(
+                "size",
+                format!(
+                    "{} bytes: over CloudFormation's 1 MB template limit",
+                    stack.bytes
+                ),
+            );
+        }
+        for tag in SHORT_TAGS {
+            if stack.body.split_whitespace().any(|word| word == *tag) {
+                report(
+                    "long-form",
+                    format!("uses the short-form tag {tag}; write the long form (Fn::...)"),
+                );
+            }
+        }
+        let template: Value = match serde_saphyr::from_str(&stack.body) {
+            Ok(template) => template,
+            Err(error) => {
+                report("yaml", error.to_string());
+                continue;
+            }
+        };
+        let template = Template::new(&template);
+        template.check_references(&mut report);
+        template.check_iam(&mut report);
+        template.check_ingress(&mut report);
+        template.check_secrets(&mut report);
+        template.check_skip_reasons(&mut report);
+        for import in template.imports() {
+            match exports.get(&import) {
+                None => report("imports", format!("imports {import}, which no earlier stack exports")),
+                Some((_, region)) if *region != stack.region => report(
+                    "imports",
+                    format!("imports {import} from {region}; exports do not cross regions (use a parameter)"),
+                ),
+                Some(_) => {}
+            }
+        }
+        for export in template.exports() {
+            if exports
+                .insert(export.clone(), (index, stack.region.clone()))
+                .is_some()
+            {
+                report(
+                    "exports",
+                    format!("exports {export}, which another stack already exports"),
+                );
+            }
+        }
+    }
+    findings
+}
+
+/// A parsed template and the names it defines.
+struct Template<'a> {
+    root: &'a Value,
+    resources: BTreeMap<&'a str, &'a Value>,
+    parameters: BTreeSet<&'a str>,
+}
+
+impl<'a> Template<'a> {
+    fn new(root: &'a Value) -> Self {
+        let section = |name: &str| root.get(name).and_then(Value::as_object);
+        Template {
+            root,
+            resources: section("Resources")
+                .map(|r| r.iter().map(|(k, v)| (k.as_str(), v)).collect())
+                .unwrap_or_default(),
+            parameters: section("Parameters")
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn defines(&self, name: &str) -> bool {
+        name.starts_with("AWS::")
+            || self.parameters.contains(name)
+            || self.resources.contains_key(name)
+    }
+
+    fn check_references(&self, report: &mut impl FnMut(&'static str, String)) {
+        for (name, resource) in &self.resources {
+            let depends = match resource.get("DependsOn") {
+                Some(Value::String(one)) => vec![one.as_str()],
+                Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            for target in depends {
+                if !self.resources.contains_key(target) {
+                    report(
+                        "references",
+                        format!("{name} DependsOn {target}, which is not a resource"),
+                    );
+                }
+            }
+        }
+        walk(self.root, &mut |value| {
+            let Some(object) = value.as_object() else {
+                return;
+            };
+            if let Some(Value::String(target)) = object.get("Ref") {
+                if !self.defines(target) {
+                    report(
+                        "references",
+                        format!("Ref {target}: no such parameter or resource"),
+                    );
+                }
+            }
+            if let Some(get_att) = object.get("Fn::GetAtt") {
+                let target = match get_att {
+                    Value::Array(parts) => parts.first().and_then(Value::as_str),
+                    Value::String(dotted) => dotted.split('.').next(),
+                    _ => None,
+                };
+                if let Some(target) = target.filter(|t| !self.resources.contains_key(t)) {
+                    report(
+                        "references",
+                        format!("Fn::GetAtt {target}: no such resource"),
+                    );
+                }
+            }
+            if let Some(sub) = object.get("Fn::Sub") {
+                let (text, variables) = match sub {
+                    Value::String(text) => (text.as_str(), None),
+                    Value::Array(parts) => (
+                        parts.first().and_then(Value::as_str).unwrap_or_default(),
+                        parts.get(1).and_then(Value::as_object),
+                    ),
+                    _ => ("", None),
+                };
+                for variable in sub_variables(text) {
+                    let base = variable.split('.').next().unwrap_or_default();
+                    let in_map = variables.is_some_and(|v| v.contains_key(variable.as_str()));
+                    if !in_map && !self.defines(base) {
+                        report(
+                            "references",
+                            format!(
+                                "Fn::Sub variable ${{{variable}}}: no such parameter or resource"
+                            ),
+                        );
+                    }
+                }
+            }
+        });
+    }
+
+    fn check_iam(&self, report: &mut impl FnMut(&'static str, String)) {
+        walk(self.root, &mut |value| {
+            let Some(statements) = value.get("Statement").and_then(Value::as_array) else {
+                return;
+            };
+            for statement in statements {
+                if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                    continue;
+                }
+                let sid = statement
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no Sid)");
+                if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
+                    report(
+                        "iam",
+                        format!("statement {sid} allows with NotAction/NotResource"),
+                    );
+                }
+                for action in strings(statement.get("Action")) {
+                    if action == "*" || action.ends_with(":*") {
+                        report(
+                            "iam",
+                            format!("statement {sid} allows the wildcard action {action}"),
+                        );
+                    }
+                }
+                if strings(statement.get("Resource")).contains(&"*") {
+                    report(
+                        "iam",
+                        format!("statement {sid} allows on every resource (*)"),
+                    );
+                }
+            }
+        });
+    }
+
+    fn check_ingress(&self, report: &mut impl FnMut(&'static str, String)) {
+        let entry_point = |group: &str| {
+            self.resources
+                .get(group)
+                .and_then(|g| g.pointer("/Metadata/sbw/public_entry_point"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let mut rules: Vec<(&str, &Value)> = Vec::new();
+        for (name, resource) in &self.resources {
+            match resource.get("Type").and_then(Value::as_str) {
+                Some("AWS::EC2::SecurityGroup") => {
+                    if let Some(ingress) = resource
+                        .pointer("/Properties/SecurityGroupIngress")
+                        .and_then(Value::as_array)
+                    {
+                        rules.extend(ingress.iter().map(|rule| (*name, rule)));
+                    }
+                }
+                Some("AWS::EC2::SecurityGroupIngress") => {
+                    let group = resource
+                        .pointer("/Properties/GroupId/Ref")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    if let Some(rule) = resource.get("Properties") {
+                        rules.push((group, rule));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (group, rule) in rules {
+            let anywhere = [("CidrIp", "0.0.0.0/0"), ("CidrIpv6", "::/0")]
+                .iter()
+                .any(|(key, all)| rule.get(*key).and_then(Value::as_str) == Some(*all));
+            if !anywhere {
+                continue;
+            }
+            let port = |key: &str| rule.get(key).and_then(Value::as_i64);
+            let https_only = port("FromPort") == Some(443) && port("ToPort") == Some(443);
+            if !(https_only && entry_point(group)) {
+                report(
+                    "ingress",
+                    format!(
+                        "{group} is open to the internet on ports {:?}-{:?}; only HTTPS (443) on the public entry point may be",
+                        port("FromPort"),
+                        port("ToPort")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn check_secrets(&self, report: &mut impl FnMut(&'static str, String)) {
+        walk(self.root, &mut |value| {
+            let Some(object) = value.as_object() else {
+                return;
+            };
+            for (key, value) in object {
+                let lower = key.to_ascii_lowercase();
+                let secret_key = ["password", "secret", "privatekey"]
+                    .iter()
+                    .any(|word| lower.contains(word));
+                if secret_key && value.is_string() {
+                    report(
+                        "secrets",
+                        format!("{key} has a literal value; secrets never go in templates"),
+                    );
+                }
+            }
+        });
+    }
+
+    /// Every checkov skip says why, in the template itself.
+    fn check_skip_reasons(&self, report: &mut impl FnMut(&'static str, String)) {
+        for (name, resource) in &self.resources {
+            let skips = resource
+                .pointer("/Metadata/checkov/skip")
+                .and_then(Value::as_array);
+            for skip in skips.into_iter().flatten() {
+                let id = skip.get("id").and_then(Value::as_str).unwrap_or("(no id)");
+                let comment = skip
+                    .get("comment")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .trim();
+                if comment.len() < 20 {
+                    report(
+                        "skips",
+                        format!("{name} skips checkov {id} without a written reason"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn imports(&self) -> Vec<String> {
+        let mut imports = Vec::new();
+        walk(self.root, &mut |value| {
+            if let Some(Value::String(name)) = value.get("Fn::ImportValue") {
+                imports.push(name.clone());
+            }
+        });
+        imports
+    }
+
+    fn exports(&self) -> Vec<String> {
+        let outputs = self.root.get("Outputs").and_then(Value::as_object);
+        outputs
+            .into_iter()
+            .flat_map(|o| o.values())
+            .filter_map(|output| {
+                output
+                    .pointer("/Export/Name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+/// Calls `visit` on every value in the tree, parents first.
+fn walk<'a>(value: &'a Value, visit: &mut impl FnMut(&'a Value)) {
+    visit(value);
+    match value {
+        Value::Object(object) => object.values().for_each(|v| walk(v, visit)),
+        Value::Array(array) => array.iter().for_each(|v| walk(v, visit)),
+        _ => {}
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// The `${Name}` variables of an `Fn::Sub` string (`${!Literal}` excluded).
+fn sub_variables(text: &str) -> Vec<String> {
+    let mut variables = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find('}') else { break };
+        let variable = &rest[..end];
+        if !variable.starts_with('!') {
+            variables.push(variable.to_owned());
+        }
+        rest = &rest[end + 1..];
+    }
+    variables
+}
+
+/// The outcome of one external linter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolOutcome {
+    Passed { tool: &'static str, summary: String },
+    Failed { tool: &'static str, output: String },
+    NotInstalled { tool: &'static str },
+}
+
+/// The project-local venv a tool lives in, as scripts/test-infra.sh creates it.
+fn find_tool(name: &str, venv: &str) -> Option<PathBuf> {
+    let mut dir = std::env::current_dir().ok();
+    while let Some(current) = dir {
+        let candidate = current.join(venv).join("bin").join(name);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = current.parent().map(Path::to_path_buf);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Runs cfn-lint on every template in `dir` (0 errors and 0 warnings to pass).
+pub fn run_cfn_lint(dir: &Path, stacks: &[RenderedStack]) -> ToolOutcome {
+    let Some(tool) = find_tool("cfn-lint", ".venv-cfn") else {
+        return ToolOutcome::NotInstalled { tool: "cfn-lint" };
+    };
+    let regions: BTreeSet<&str> = stacks.iter().map(|s| s.region.as_str()).collect();
+    let mut command = Command::new(tool);
+    command
+        .args([
+            "--format",
+            "parseable",
+            "--non-zero-exit-code",
+            "warning",
+            "--regions",
+        ])
+        .args(regions);
+    command
+        .arg("--")
+        .args(stacks.iter().map(|s| dir.join(&s.template_file)));
+    run("cfn-lint", &mut command, |_| {
+        format!("{} templates: 0 errors, 0 warnings", stacks.len())
+    })
+}
+
+/// Runs checkov's CloudFormation checks on `dir` (0 failed checks to pass).
+pub fn run_checkov(dir: &Path) -> ToolOutcome {
+    let Some(tool) = find_tool("checkov", ".venv-checkov") else {
+        return ToolOutcome::NotInstalled { tool: "checkov" };
+    };
+    let mut command = Command::new(tool);
+    command
+        .args([
+            "--quiet",
+            "--compact",
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "cli",
+            "-d",
+        ])
+        .arg(dir);
+    run("checkov", &mut command, |stdout| {
+        stdout
+            .lines()
+            .filter(|l| l.contains("Passed checks"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+fn run(tool: &'static str, command: &mut Command, summary: impl Fn(&str) -> String) -> ToolOutcome {
+    match command.output() {
+        Ok(output) if output.status.success() => ToolOutcome::Passed {
+            tool,
+            summary: summary(&String::from_utf8_lossy(&output.stdout)),
+        },
+        Ok(output) => ToolOutcome::Failed {
+            tool,
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        },
+        Err(error) => ToolOutcome::Failed {
+            tool,
+            output: format!("could not run {tool}: {error}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_variables_skip_literals() {
+        assert_eq!(
+            sub_variables("a${X}b${Y.Arn}c${!Z}${AWS::Region}"),
+            ["X", "Y.Arn", "AWS::Region"]
+        );
+        assert!(sub_variables("no variables ${").is_empty());
+    }
+}

@@ -1,1 +1,534 @@
-//! Rendering.
+//! `sbwctl render`: the CloudFormation templates of one environment, plus a
+//! manifest that tells `sbwctl deploy` the order, regions, parameters and
+//! dependencies of the stacks.
+//!
+//! Templates are minijinja files in `templates/`, compiled into the binary.
+//! Choices the config makes (profile, WAF, domain) are made at render time,
+//! so the rendered templates have no CloudFormation `Conditions` and read
+//! like hand-written ones. Output is byte-identical for the same input.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Architecture, Deployment, Profile, GLOBAL_REGION};
+use crate::cost::ROOT_VOLUME_GB;
+
+/// CloudFormation accepts template bodies up to this size inline; larger
+/// templates must be uploaded to S3 and passed by URL.
+pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
+/// The limit for templates passed by S3 URL.
+pub const S3_TEMPLATE_LIMIT: usize = 1_000_000;
+
+/// Where a stack lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// The environment's region.
+    Regional,
+    /// us-east-1: CloudFront certificates, the CLOUDFRONT WAF, AWS Budgets.
+    Global,
+}
+
+/// One stack of the platform, in deployment order.
+pub struct StackDef {
+    pub name: &'static str,
+    pub purpose: &'static str,
+    pub placement: Placement,
+    pub depends_on: &'static [&'static str],
+    /// Whether this environment needs the stack at all.
+    pub needed: fn(&Deployment) -> bool,
+}
+
+fn always(_: &Deployment) -> bool {
+    true
+}
+
+fn needs_global_edge(d: &Deployment) -> bool {
+    d.waf || d.domain.is_some()
+}
+
+pub const STACKS: &[StackDef] = &[
+    StackDef {
+        name: "network",
+        purpose: "VPC, subnets, S3 gateway endpoint, security groups",
+        placement: Placement::Regional,
+        depends_on: &[],
+        needed: always,
+    },
+    StackDef {
+        name: "auth",
+        purpose: "Cognito user pools, app clients, hosted UI domains",
+        placement: Placement::Regional,
+        depends_on: &[],
+        needed: always,
+    },
+    StackDef {
+        name: "storage",
+        purpose: "raw events, artifacts and access-log buckets",
+        placement: Placement::Regional,
+        depends_on: &[],
+        needed: always,
+    },
+    StackDef {
+        name: "warehouse",
+        purpose: "EC2 PostgreSQL + Shiny + nginx, data volume, snapshots, dashboard ALB",
+        placement: Placement::Regional,
+        depends_on: &["network", "auth", "storage"],
+        needed: always,
+    },
+    StackDef {
+        name: "ingest",
+        purpose: "HTTP API, JWT authorizer, ingest Lambda, dead-letter queue",
+        placement: Placement::Regional,
+        depends_on: &["auth", "storage"],
+        needed: always,
+    },
+    StackDef {
+        name: "etl",
+        purpose: "ETL Lambda in the VPC and its schedule",
+        placement: Placement::Regional,
+        depends_on: &["network", "storage", "warehouse"],
+        needed: always,
+    },
+    StackDef {
+        name: "edge-global",
+        purpose: "CloudFront WAF web ACL and certificate (us-east-1)",
+        placement: Placement::Global,
+        depends_on: &[],
+        needed: needs_global_edge,
+    },
+    StackDef {
+        name: "edge",
+        purpose: "static site bucket and CloudFront distribution, /v1/* to the API",
+        placement: Placement::Regional,
+        depends_on: &["storage", "ingest", "edge-global"],
+        needed: always,
+    },
+    StackDef {
+        name: "observability",
+        purpose: "SNS alarm topic, alarms, CloudWatch dashboard",
+        placement: Placement::Regional,
+        depends_on: &["ingest", "etl", "warehouse"],
+        needed: always,
+    },
+    StackDef {
+        name: "budget",
+        purpose: "AWS Budgets monthly budget with actual and forecast alerts (us-east-1)",
+        placement: Placement::Global,
+        depends_on: &[],
+        needed: always,
+    },
+];
+
+/// Template sources, compiled in so `sbwctl` works from any directory.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("_macros.j2", include_str!("../../templates/_macros.j2")),
+    (
+        "warehouse-user-data.sh.j2",
+        include_str!("../../templates/warehouse-user-data.sh.j2"),
+    ),
+    (
+        "network.yaml.j2",
+        include_str!("../../templates/network.yaml.j2"),
+    ),
+    ("auth.yaml.j2", include_str!("../../templates/auth.yaml.j2")),
+    (
+        "storage.yaml.j2",
+        include_str!("../../templates/storage.yaml.j2"),
+    ),
+    (
+        "warehouse.yaml.j2",
+        include_str!("../../templates/warehouse.yaml.j2"),
+    ),
+    (
+        "ingest.yaml.j2",
+        include_str!("../../templates/ingest.yaml.j2"),
+    ),
+    ("etl.yaml.j2", include_str!("../../templates/etl.yaml.j2")),
+    (
+        "edge-global.yaml.j2",
+        include_str!("../../templates/edge-global.yaml.j2"),
+    ),
+    ("edge.yaml.j2", include_str!("../../templates/edge.yaml.j2")),
+    (
+        "observability.yaml.j2",
+        include_str!("../../templates/observability.yaml.j2"),
+    ),
+    (
+        "budget.yaml.j2",
+        include_str!("../../templates/budget.yaml.j2"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {template}: {source:#}")]
+    Template {
+        template: String,
+        source: minijinja::Error,
+    },
+    #[error("{stack}.yaml: parameter {parameter} has no default and no known source; add it to PARAMETER_SOURCES")]
+    UnknownParameter { stack: String, parameter: String },
+    #[error("{stack}.yaml is not valid YAML after rendering: {message}")]
+    InvalidYaml { stack: String, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where `sbwctl deploy` gets a template parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ParameterSource {
+    /// The S3 key of a build artifact (`sbwctl build`), in the artifacts bucket.
+    Artifact { artifact: &'static str },
+    /// An output of another stack, read by the deploy (stacks in other regions
+    /// cannot use exports).
+    StackOutput {
+        stack: &'static str,
+        output: &'static str,
+    },
+    /// A public SSM parameter, resolved by the deploy on the stack's first
+    /// deploy and kept afterwards (so a new AMI does not replace the instance).
+    SsmParameterOnce { name: String },
+    /// The template's default.
+    Default { value: String },
+}
+
+/// Parameters without a default, and where their values come from.
+const PARAMETER_SOURCES: &[(&str, ParameterSource)] = &[
+    (
+        "IngestCodeKey",
+        ParameterSource::Artifact { artifact: "ingest" },
+    ),
+    ("EtlCodeKey", ParameterSource::Artifact { artifact: "etl" }),
+    (
+        "DashboardBundleKey",
+        ParameterSource::Artifact {
+            artifact: "dashboard",
+        },
+    ),
+    (
+        "SiteWebAclArn",
+        ParameterSource::StackOutput {
+            stack: "edge-global",
+            output: "WebAclArn",
+        },
+    ),
+    (
+        "SiteCertificateArn",
+        ParameterSource::StackOutput {
+            stack: "edge-global",
+            output: "CertificateArn",
+        },
+    ),
+];
+
+/// A secret the deploy must create before the stacks (CloudFormation cannot
+/// create SecureString parameters, and secrets never appear in templates).
+#[derive(Debug, Clone, Serialize)]
+pub struct Prerequisite {
+    pub kind: &'static str,
+    pub name: String,
+    pub region: String,
+    pub how: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedStack {
+    pub name: &'static str,
+    pub stack_name: String,
+    pub purpose: &'static str,
+    pub region: String,
+    pub template_file: String,
+    pub depends_on: Vec<&'static str>,
+    pub parameters: BTreeMap<String, ParameterSource>,
+    pub capabilities: Vec<&'static str>,
+    pub bytes: usize,
+    pub sha256: String,
+    /// Larger than the inline limit: upload to the artifacts bucket, deploy by URL.
+    pub requires_s3_upload: bool,
+    #[serde(skip)]
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub project: String,
+    pub environment: String,
+    pub profile: Profile,
+    pub account_id: String,
+    pub region: String,
+    pub global_region: &'static str,
+    pub prerequisites: Vec<Prerequisite>,
+    /// In deployment order; destroy in reverse.
+    pub stacks: Vec<RenderedStack>,
+}
+
+/// Renders every stack the deployment needs.
+pub fn render(d: &Deployment) -> Result<Manifest, RenderError> {
+    let env = environment()?;
+    let prefix = d.prefix();
+    let enabled: Vec<&StackDef> = STACKS.iter().filter(|s| (s.needed)(d)).collect();
+    let mut stacks = Vec::with_capacity(enabled.len());
+    for def in &enabled {
+        let template = format!("{}.yaml.j2", def.name);
+        let body = env
+            .get_template(&template)
+            .and_then(|t| t.render(template_context(d, def.name)))
+            .map_err(|source| RenderError::Template {
+                template: template.clone(),
+                source,
+            })?;
+        let body = tidy(&body);
+        let parameters = parameter_sources(def.name, &body, d)?;
+        let region = match def.placement {
+            Placement::Regional => d.region.to_string(),
+            Placement::Global => GLOBAL_REGION.to_owned(),
+        };
+        let capabilities = if body.contains("Type: AWS::IAM::Role") {
+            vec!["CAPABILITY_IAM"]
+        } else {
+            vec![]
+        };
+        stacks.push(RenderedStack {
+            name: def.name,
+            stack_name: format!("{prefix}-{}", def.name),
+            purpose: def.purpose,
+            region,
+            template_file: format!("{}.yaml", def.name),
+            depends_on: def
+                .depends_on
+                .iter()
+                .copied()
+                .filter(|dep| enabled.iter().any(|s| s.name == *dep))
+                .collect(),
+            parameters,
+            capabilities,
+            bytes: body.len(),
+            sha256: hex::encode(Sha256::digest(body.as_bytes())),
+            requires_s3_upload: body.len() > INLINE_TEMPLATE_LIMIT,
+            body,
+        });
+    }
+    Ok(Manifest {
+        project: d.project.clone(),
+        environment: d.environment.clone(),
+        profile: d.profile,
+        account_id: d.account_id.to_string(),
+        region: d.region.to_string(),
+        global_region: GLOBAL_REGION,
+        prerequisites: vec![Prerequisite {
+            kind: "ssm_secure_string",
+            name: hash_key_parameter(d),
+            region: d.region.to_string(),
+            how: "created by sbwctl deploy with 32 random bytes if it does not exist; never rotated automatically (rotation changes every hashed user id)",
+        }],
+        stacks,
+    })
+}
+
+impl Manifest {
+    /// Writes `<stack>.yaml` for every stack and `manifest.json` into `dir`.
+    pub fn write_to(&self, dir: &Path) -> Result<(), RenderError> {
+        let write = |path: &Path, text: &str| {
+            std::fs::write(path, text).map_err(|source| RenderError::Write {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        std::fs::create_dir_all(dir).map_err(|source| RenderError::Write {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        for stack in &self.stacks {
+            write(&dir.join(&stack.template_file), &stack.body)?;
+        }
+        write(&dir.join("manifest.json"), &(self.to_json() + "\n"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn stack(&self, name: &str) -> Option<&RenderedStack> {
+        self.stacks.iter().find(|s| s.name == name)
+    }
+}
+
+/// The SSM SecureString that holds the ingest function's HMAC key.
+pub fn hash_key_parameter(d: &Deployment) -> String {
+    format!("/sbw/{}/{}/ingest-hash-key", d.project, d.environment)
+}
+
+/// The public SSM parameter with the current Ubuntu 24.04 LTS AMI for the
+/// warehouse instance's architecture.
+pub fn ami_parameter(d: &Deployment) -> String {
+    let arch = match d.instance_arch() {
+        Architecture::Arm64 => "arm64",
+        Architecture::X86_64 => "amd64",
+    };
+    format!("/aws/service/canonical/ubuntu/server/24.04/stable/current/{arch}/hvm/ebs-gp3/ami-id")
+}
+
+/// The S3 key (in the artifacts bucket) where the warehouse instance publishes
+/// the ETL's database credentials.
+pub const ETL_CREDENTIALS_KEY: &str = "credentials/etl-database.json";
+
+fn environment() -> Result<Environment<'static>, RenderError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Values are written as YAML by the templates (`tojson` where quoting matters).
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    // Compact JSON (a valid YAML flow scalar), without `tojson`'s HTML escapes.
+    env.add_filter("json", |value: minijinja::Value| {
+        serde_json::to_string(&value).map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+        })
+    });
+    let syntax = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|source| RenderError::Template {
+            template: "(syntax)".to_owned(),
+            source,
+        })?;
+    env.set_syntax(syntax);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .map_err(|source| RenderError::Template {
+                template: (*name).to_owned(),
+                source,
+            })?;
+    }
+    Ok(env)
+}
+
+/// Values every template sees besides the deployment itself.
+fn template_context(d: &Deployment, stack: &str) -> minijinja::Value {
+    let hardened = d.profile == Profile::Hardened;
+    let subnet_prefix = d.vpc_cidr.prefix + 2;
+    let subnets: Vec<String> = (0..4)
+        .filter_map(|i| d.vpc_cidr.subnet(subnet_prefix, i))
+        .map(|c| c.to_string())
+        .collect();
+    let lambda_arch = match d.ingest.architecture {
+        Architecture::Arm64 => "arm64",
+        Architecture::X86_64 => "x86_64",
+    };
+    context! {
+        d => Serde(d),
+        stack => stack,
+        prefix => d.prefix(),
+        hardened => hardened,
+        subnets => subnets,
+        ami_parameter => ami_parameter(d),
+        lambda_arch => lambda_arch,
+        root_volume_gb => ROOT_VOLUME_GB,
+        hash_key_parameter => hash_key_parameter(d),
+        etl_credentials_key => ETL_CREDENTIALS_KEY,
+        origins => d.origins.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+        site_keys => d.site_keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+        dashboard_domain => d.domain.as_ref().map(|dom| format!("dashboard.{}", dom.name)),
+    }
+}
+
+/// Drops trailing spaces and runs of blank lines that template logic leaves.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = false;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            if !blank && !out.is_empty() {
+                out.push('\n');
+            }
+            blank = true;
+            continue;
+        }
+        blank = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The template's parameters and where their values come from.
+fn parameter_sources(
+    stack: &str,
+    body: &str,
+    d: &Deployment,
+) -> Result<BTreeMap<String, ParameterSource>, RenderError> {
+    let template: serde_json::Value = serde_saphyr::from_str(body).map_err(|e| {
+        if std::env::var_os("SBW_RENDER_DEBUG").is_some() {
+            eprintln!("{body}");
+        }
+        RenderError::InvalidYaml {
+            stack: stack.to_owned(),
+            message: e.to_string(),
+        }
+    })?;
+    let mut sources = BTreeMap::new();
+    let Some(parameters) = template.get("Parameters").and_then(|p| p.as_object()) else {
+        return Ok(sources);
+    };
+    for (name, parameter) in parameters {
+        let source = match parameter.get("Default") {
+            Some(default) => ParameterSource::Default {
+                value: default
+                    .as_str()
+                    .map_or_else(|| default.to_string(), str::to_owned),
+            },
+            None if name == "AmiId" => ParameterSource::SsmParameterOnce {
+                name: ami_parameter(d),
+            },
+            None => PARAMETER_SOURCES
+                .iter()
+                .find(|(known, _)| known == name)
+                .map(|(_, source)| source.clone())
+                .ok_or_else(|| RenderError::UnknownParameter {
+                    stack: stack.to_owned(),
+                    parameter: name.clone(),
+                })?,
+        };
+        sources.insert(name.clone(), source);
+    }
+    Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidy_collapses_blank_lines_and_trailing_spaces() {
+        assert_eq!(tidy("\n\na:  \n\n\n  b: 1\n\n"), "a:\n\n  b: 1\n");
+    }
+
+    #[test]
+    fn every_dependency_is_an_earlier_stack() {
+        for (index, stack) in STACKS.iter().enumerate() {
+            for dep in stack.depends_on {
+                let position = STACKS
+                    .iter()
+                    .position(|s| s.name == *dep)
+                    .expect("known stack");
+                assert!(
+                    position < index,
+                    "{} depends on later stack {dep}",
+                    stack.name
+                );
+            }
+        }
+    }
+}

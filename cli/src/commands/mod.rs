@@ -1,3 +1,7 @@
 //! One module per command group.
 
+pub mod cost;
 pub mod dev;
+pub mod render;
+mod target;
+pub mod validate;

@@ -70,6 +70,63 @@ pub struct Footprint {
     pub bot_control: bool,
 }
 
+impl Footprint {
+    /// Counts what the rendered stacks of `manifest` create.
+    pub fn of(manifest: &crate::render::Manifest) -> Footprint {
+        let mut footprint = Footprint::default();
+        for stack in &manifest.stacks {
+            let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(&stack.body) else {
+                continue;
+            };
+            let resources = template.get("Resources").and_then(|r| r.as_object());
+            for resource in resources.into_iter().flat_map(|r| r.values()) {
+                let kind = resource
+                    .get("Type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or_default();
+                let property = |pointer: &str| resource.pointer(pointer);
+                match kind {
+                    "AWS::EC2::NatGateway" => footprint.nat_gateways += 1,
+                    "AWS::EC2::EIP" => footprint.public_ipv4 += 1,
+                    "AWS::ElasticLoadBalancingV2::LoadBalancer" => {
+                        footprint.load_balancers += 1;
+                        if property("/Properties/Scheme").and_then(|s| s.as_str())
+                            == Some("internet-facing")
+                        {
+                            let zones = property("/Properties/Subnets")
+                                .and_then(|s| s.as_array())
+                                .map_or(0, Vec::len);
+                            footprint.public_ipv4 += zones as u32;
+                        }
+                    }
+                    "AWS::CloudWatch::Alarm" => {
+                        footprint.alarms += 1;
+                        if property("/Properties/Namespace").and_then(|n| n.as_str()) == Some("SBW")
+                        {
+                            footprint.custom_metrics += 1;
+                        }
+                    }
+                    "AWS::CloudWatch::Dashboard" => footprint.dashboards += 1,
+                    "AWS::WAFv2::WebACL" => {
+                        footprint.waf_web_acls += 1;
+                        let rules = property("/Properties/Rules")
+                            .and_then(|r| r.as_array())
+                            .cloned()
+                            .unwrap_or_default();
+                        footprint.waf_rules += rules.len() as u32;
+                        footprint.bot_control |= rules.iter().any(|rule| {
+                            rule.get("Name").and_then(|n| n.as_str())
+                                == Some("AWSManagedRulesBotControlRuleSet")
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        footprint
+    }
+}
+
 /// One line of the bill.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineItem {
