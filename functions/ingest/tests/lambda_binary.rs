@@ -12,6 +12,7 @@ use aws_peers::{
     dead_lettered_events, gunzip, is_hour_key, stored_events, unique_name, Aws, HASH_KEY, ORIGIN,
     SITE_KEY, USER_AGENT,
 };
+use aws_sdk_ssm::types::ParameterType;
 use chrono::Utc;
 use flate2::write::GzEncoder;
 use sbw_contract::rawkey::ObjectKind;
@@ -24,6 +25,20 @@ use tokio::process::Child;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ingest");
 const SIGNED_IN_PATH: &str = "/v1/events/signed-in";
+
+/// An SSM SecureString holding `value`; returns its name.
+async fn create_secure_parameter(aws: &Aws, value: &str) -> String {
+    let name = format!("/{}/hash-key", unique_name("ssm"));
+    aws_sdk_ssm::Client::new(&aws.config)
+        .put_parameter()
+        .name(&name)
+        .value(value)
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put parameter");
+    name
+}
 
 /// One deployment's resources in moto and the function's environment for them.
 struct Deployment {
@@ -39,7 +54,7 @@ impl Deployment {
         Deployment {
             bucket: aws.create_bucket().await,
             queue_url: aws.create_queue().await,
-            hash_key_parameter: aws.create_secure_parameter(HASH_KEY).await,
+            hash_key_parameter: create_secure_parameter(&aws, HASH_KEY).await,
             aws,
         }
     }
@@ -444,7 +459,7 @@ async fn a_failed_store_write_dead_letters_the_events_and_asks_for_a_retry() {
         response.headers
     );
     assert_eq!(response.json()["error"]["code"], "storage_unavailable");
-    let messages = deployment.aws.dead_letters(&deployment.queue_url, 1).await;
+    let messages = deployment.aws.dead_letters(&deployment.queue_url).await;
     assert_eq!(messages.len(), 1);
     let message = &messages[0];
     assert_eq!((message.part, message.parts), (1, 1));

@@ -5,7 +5,6 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ssm::types::ParameterType;
 use base64::Engine;
 use flate2::read::MultiGzDecoder;
 use sbw_contract::rawkey::{hour_prefix, ObjectKind};
@@ -106,20 +105,6 @@ impl Aws {
         created.queue_url.expect("queue URL")
     }
 
-    /// An SSM SecureString holding `value`; returns its name.
-    pub async fn create_secure_parameter(&self, value: &str) -> String {
-        let name = format!("/{}/hash-key", unique_name("ssm"));
-        aws_sdk_ssm::Client::new(&self.config)
-            .put_parameter()
-            .name(&name)
-            .value(value)
-            .r#type(ParameterType::SecureString)
-            .send()
-            .await
-            .expect("put parameter");
-        name
-    }
-
     /// Every object under `prefix`: its key and content.
     pub async fn objects(&self, bucket: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
         let mut keys = Vec::new();
@@ -169,16 +154,23 @@ impl Aws {
             .collect()
     }
 
-    /// Receives dead-letter messages until `expected` arrived or the deadline passed.
-    pub async fn dead_letters(&self, queue_url: &str, expected: usize) -> Vec<DeadLetterMessage> {
+    /// Receives dead-letter messages until all parts of one dead-lettered
+    /// object arrived (or a deadline passed).
+    pub async fn dead_letters(&self, queue_url: &str) -> Vec<DeadLetterMessage> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let mut messages = Vec::new();
-        while messages.len() < expected && Instant::now() < deadline {
+        let mut messages: Vec<DeadLetterMessage> = Vec::new();
+        while messages
+            .first()
+            .is_none_or(|first| messages.len() < first.parts)
+            && Instant::now() < deadline
+        {
             let received = self
                 .sqs
                 .receive_message()
                 .queue_url(queue_url)
-                .max_number_of_messages(10)
+                // One at a time: moto's server returned only one of several
+                // dead-letter messages received together.
+                .max_number_of_messages(1)
                 .wait_time_seconds(1)
                 .send()
                 .await

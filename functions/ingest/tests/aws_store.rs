@@ -1,0 +1,280 @@
+//! The ingest handler in process with its AWS back ends, S3 for the raw
+//! store and SQS for dead letters, served by moto.
+
+mod aws_peers;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use aws_peers::{
+    dead_lettered_events, gunzip, is_hour_key, stored_events, unique_name, Aws, HASH_KEY, ORIGIN,
+    SITE_KEY, USER_AGENT,
+};
+use bytes::Bytes;
+use chrono::Utc;
+use http::{HeaderMap, HeaderValue, Method};
+use sbw_contract::limits::MAX_BODY_BYTES;
+use sbw_contract::rawkey::ObjectKind;
+use sbw_contract::{IdentifierHasher, StoredEvent};
+use sbw_ingest::access::AccessPolicy;
+use sbw_ingest::dead_letter::DeadLetter;
+use sbw_ingest::store::RawStore;
+use sbw_ingest::{Ingest, IngestRequest};
+use sbw_testkit::events::valid_event;
+use serde_json::{json, Value};
+
+/// Largest body SQS takes.
+const MAX_SQS_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// A handler writing to `bucket` and dead-lettering to a queue of its own.
+struct Deployment {
+    aws: Aws,
+    bucket: String,
+    queue_url: String,
+    ingest: Arc<Ingest>,
+}
+
+impl Deployment {
+    async fn create() -> Self {
+        let aws = Aws::connect().await;
+        let bucket = aws.create_bucket().await;
+        Self::writing_to(aws, bucket).await
+    }
+
+    async fn writing_to(aws: Aws, bucket: String) -> Self {
+        let queue_url = aws.create_queue().await;
+        let ingest = Ingest::new(
+            AccessPolicy {
+                site_keys: vec![SITE_KEY.to_owned()],
+                allowed_origins: vec![ORIGIN.to_owned()],
+            },
+            IdentifierHasher::new(HASH_KEY.as_bytes()).unwrap(),
+            RawStore::S3 {
+                client: sbw_ingest::lambda::s3_client(&aws.config),
+                bucket: bucket.clone(),
+            },
+            DeadLetter::Sqs {
+                client: aws.sqs.clone(),
+                queue_url: queue_url.clone(),
+            },
+        );
+        Deployment {
+            aws,
+            bucket,
+            queue_url,
+            ingest: Arc::new(ingest),
+        }
+    }
+
+    /// Posts `events` anonymously; returns the status and the JSON body.
+    async fn post(&self, events: &Value) -> (u16, Value) {
+        let response = self.ingest.handle(anonymous_post(events)).await;
+        let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        (response.status.as_u16(), body)
+    }
+}
+
+fn anonymous_post(events: &Value) -> IngestRequest {
+    let mut headers = HeaderMap::new();
+    headers.insert("origin", HeaderValue::from_static(ORIGIN));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("user-agent", HeaderValue::from_static(USER_AGENT));
+    IngestRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        method: Method::POST,
+        path: "/v1/events".to_owned(),
+        query: Some(format!("site_key={SITE_KEY}")),
+        headers,
+        body: Bytes::from(events.to_string()),
+        verified_subject: None,
+    }
+}
+
+fn batch_of(count: usize) -> Value {
+    let now = Utc::now();
+    Value::Array((0..count).map(|_| valid_event(now)).collect())
+}
+
+fn sorted_ids(events: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted_stored_ids(events: &[StoredEvent]) -> Vec<String> {
+    let mut ids: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn an_accepted_request_becomes_one_object_under_its_receive_hour() {
+    let deployment = Deployment::create().await;
+    let batch = batch_of(3);
+
+    let from = Utc::now();
+    let (status, body) = deployment.post(&batch).await;
+    let to = Utc::now();
+
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(3)),
+        "{body}"
+    );
+    let objects = deployment.aws.objects(&deployment.bucket, "").await;
+    assert_eq!(
+        objects.len(),
+        1,
+        "{:?}",
+        objects.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    let (key, content) = &objects[0];
+    assert!(is_hour_key(key, ObjectKind::Events, from, to), "{key}");
+    let head = deployment
+        .aws
+        .s3
+        .head_object()
+        .bucket(&deployment.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("application/x-ndjson"));
+    assert_eq!(head.content_encoding(), Some("gzip"));
+    let stored = stored_events(&gunzip(content));
+    assert_eq!(sorted_stored_ids(&stored), sorted_ids(&batch));
+    let request_ids: HashSet<&str> = stored.iter().map(|e| e.request_id.as_str()).collect();
+    assert_eq!(request_ids.len(), 1, "one request, one request id");
+    // Stored times are truncated to milliseconds.
+    let from_ms = from - chrono::Duration::milliseconds(1);
+    assert!(stored
+        .iter()
+        .all(|e| from_ms <= e.received_at && e.received_at <= to));
+}
+
+#[tokio::test]
+async fn concurrent_requests_write_one_object_each_and_lose_no_event() {
+    let deployment = Deployment::create().await;
+    let batches: Vec<Value> = (0..12).map(|_| batch_of(2)).collect();
+
+    let mut requests = tokio::task::JoinSet::new();
+    for batch in &batches {
+        let (ingest, request) = (deployment.ingest.clone(), anonymous_post(batch));
+        requests.spawn(async move { ingest.handle(request).await.status.as_u16() });
+    }
+    let statuses = requests.join_all().await;
+
+    assert!(statuses.iter().all(|&s| s == 202), "{statuses:?}");
+    assert_eq!(
+        deployment
+            .aws
+            .objects(&deployment.bucket, "events/")
+            .await
+            .len(),
+        batches.len()
+    );
+    let mut sent: Vec<String> = batches.iter().flat_map(sorted_ids).collect();
+    sent.sort();
+    assert_eq!(
+        sorted_stored_ids(&deployment.aws.events_in(&deployment.bucket).await),
+        sent
+    );
+}
+
+#[tokio::test]
+async fn a_retried_request_is_answered_as_duplicate_and_not_stored_twice() {
+    let deployment = Deployment::create().await;
+    let batch = batch_of(3);
+    let (first, _) = deployment.post(&batch).await;
+
+    let (retry, body) = deployment.post(&batch).await;
+    let mut partly_new = batch.clone();
+    let new_event = valid_event(Utc::now());
+    partly_new.as_array_mut().unwrap().push(new_event.clone());
+    let (partial_retry, partial_body) = deployment.post(&partly_new).await;
+
+    assert_eq!((first, retry, partial_retry), (202, 202, 202));
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(0), Some(3)),
+        "{body}"
+    );
+    assert!(body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "duplicate"));
+    assert_eq!(
+        (
+            partial_body["accepted"].as_u64(),
+            partial_body["duplicates"].as_u64()
+        ),
+        (Some(1), Some(3)),
+        "{partial_body}"
+    );
+    assert_eq!(
+        deployment
+            .aws
+            .objects(&deployment.bucket, "events/")
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        sorted_stored_ids(&deployment.aws.events_in(&deployment.bucket).await),
+        sorted_ids(&partly_new),
+        "every event stored exactly once"
+    );
+}
+
+#[tokio::test]
+async fn a_large_batch_is_dead_lettered_in_parts_that_hold_every_event_once() {
+    let aws = Aws::connect().await;
+    let deployment = Deployment::writing_to(aws, unique_name("missing")).await;
+    let now = Utc::now();
+    let batch = Value::Array(
+        (0..500)
+            .map(|i| {
+                let mut event = valid_event(now);
+                event["props"] =
+                    json!({"note": format!("{i:04}{}", "n".repeat(400)), "position": i});
+                event
+            })
+            .collect(),
+    );
+    assert!(
+        batch.to_string().len() <= MAX_BODY_BYTES,
+        "the batch itself is acceptable"
+    );
+
+    let (status, body) = deployment.post(&batch).await;
+
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "storage_unavailable");
+    let messages = deployment.aws.dead_letters(&deployment.queue_url).await;
+    let parts = messages[0].parts;
+    assert!(parts >= 2, "a large batch is split, got {parts} part(s)");
+    assert_eq!(messages.len(), parts);
+    let mut part_numbers: Vec<usize> = messages.iter().map(|m| m.part).collect();
+    part_numbers.sort();
+    assert_eq!(part_numbers, (1..=parts).collect::<Vec<_>>());
+    for message in &messages {
+        assert_eq!(
+            (message.key.as_str(), message.parts),
+            (messages[0].key.as_str(), parts)
+        );
+        assert!(message.key.starts_with("events/year="), "{}", message.key);
+        assert!(serde_json::to_string(message).unwrap().len() < MAX_SQS_MESSAGE_BYTES);
+    }
+    let dead_lettered: Vec<StoredEvent> = messages.iter().flat_map(dead_lettered_events).collect();
+    assert_eq!(
+        sorted_stored_ids(&dead_lettered),
+        sorted_ids(&batch),
+        "every accepted event exactly once"
+    );
+}
