@@ -12,7 +12,8 @@ duration="${1:-10}"
 connections="${2:-16}"
 cargo build -q --release -p sbwctl -p sbw-testkit --bin sbwctl --bin noop-http-server
 
-work="$(mktemp -d)"
+# SBW_BENCH_DIR=/dev/shm measures without the disk.
+work="$(mktemp -d -p "${SBW_BENCH_DIR:-${TMPDIR:-/tmp}}")"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: sbw_ingest::Allocator = sbw_ingest::Allocator {};
+
 #[derive(Parser)]
 #[command(
     name = "sbwctl",

@@ -51,15 +51,22 @@ impl Server {
 }
 
 fn collect(dir: &Path, lines: &mut Vec<Value>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries {
         let path = entry.unwrap().path();
         if path.is_dir() {
             collect(&path, lines);
         } else {
             let mut text = String::new();
-            flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_string(&mut text).unwrap();
-            lines.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+            flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+                .read_to_string(&mut text)
+                .unwrap();
+            lines.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+            );
         }
     }
 }
@@ -84,10 +91,18 @@ async fn events_posted_over_http_land_in_the_raw_directory() {
     let client = reqwest::Client::new();
     let now = Utc::now();
     let events = json!([valid_event(now), valid_event(now), {"event_type": "nope"}]);
-    let response = client.post(server.url("/v1/events")).json(&events).send().await.unwrap();
+    let response = client
+        .post(server.url("/v1/events"))
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.unwrap();
-    assert_eq!((body["accepted"].as_u64(), body["rejected"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (body["accepted"].as_u64(), body["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
 
     // What navigator.sendBeacon sends, gzipped.
     let beacon = json!([valid_event(now)]);
@@ -102,29 +117,68 @@ async fn events_posted_over_http_land_in_the_raw_directory() {
     assert_eq!(response.status(), 202);
 
     let stored = server.stored_lines();
-    let mut got: Vec<&str> = stored.iter().map(|l| l["event_id"].as_str().unwrap()).collect();
-    let mut sent: Vec<&str> = events.as_array().unwrap()[..2].iter().chain(beacon.as_array().unwrap()).map(|e| e["event_id"].as_str().unwrap()).collect();
+    let mut got: Vec<&str> = stored
+        .iter()
+        .map(|l| l["event_id"].as_str().unwrap())
+        .collect();
+    let mut sent: Vec<&str> = events.as_array().unwrap()[..2]
+        .iter()
+        .chain(beacon.as_array().unwrap())
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
     got.sort();
     sent.sort();
     assert_eq!(got, sent);
-    let key = std::fs::read_dir(server.dir.path().join("raw/events")).unwrap().next().unwrap().unwrap();
+    let key = std::fs::read_dir(server.dir.path().join("raw/events"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
     assert!(key.file_name().to_str().unwrap().starts_with("year="));
 }
 
 #[tokio::test]
 async fn site_keys_and_origins_given_on_the_command_line_are_enforced() {
-    let server = Server::start(&["--site-key", "pk_live_1", "--allowed-origin", "https://shop.example"]);
+    let server = Server::start(&[
+        "--site-key",
+        "pk_live_1",
+        "--allowed-origin",
+        "https://shop.example",
+    ]);
     let client = reqwest::Client::new();
     let event = valid_event(Utc::now());
     let post = |query: &'static str, origin: &'static str| {
-        client.post(server.url(&format!("/v1/events{query}"))).header("origin", origin).json(&event).send()
+        client
+            .post(server.url(&format!("/v1/events{query}")))
+            .header("origin", origin)
+            .json(&event)
+            .send()
     };
-    assert_eq!(post("", "https://shop.example").await.unwrap().status(), 401);
-    assert_eq!(post("?site_key=pk_live_1", "https://evil.example").await.unwrap().status(), 403);
-    let ok = post("?site_key=pk_live_1", "https://shop.example").await.unwrap();
+    assert_eq!(
+        post("", "https://shop.example").await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        post("?site_key=pk_live_1", "https://evil.example")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let ok = post("?site_key=pk_live_1", "https://shop.example")
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 202);
-    assert_eq!(ok.headers()["access-control-allow-origin"], "https://shop.example");
-    let preflight = client.request(reqwest::Method::OPTIONS, server.url("/v1/events")).header("origin", "https://shop.example").send().await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, server.url("/v1/events"))
+        .header("origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(preflight.status(), 204);
     let missing = client.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
@@ -142,7 +196,10 @@ fn sigterm_stops_the_server_cleanly() {
 
 #[test]
 fn wrong_arguments_get_clear_errors() {
-    let bad_address = Command::new(env!("CARGO_BIN_EXE_sbwctl")).args(["dev", "ingest", "--listen", "localhost"]).output().unwrap();
+    let bad_address = Command::new(env!("CARGO_BIN_EXE_sbwctl"))
+        .args(["dev", "ingest", "--listen", "localhost"])
+        .output()
+        .unwrap();
     assert_eq!(bad_address.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_address.stderr).contains("--listen"));
 
@@ -156,5 +213,8 @@ fn wrong_arguments_get_clear_errors() {
         .unwrap();
     assert_eq!(busy.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&busy.stderr);
-    assert!(stderr.contains(&format!("cannot listen on {address}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
 }

@@ -52,8 +52,14 @@ pub fn run(command: DevCommand) -> anyhow::Result<ExitCode> {
 fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let beside_raw_dir = |name: &str| args.raw_dir.parent().unwrap_or(&args.raw_dir).join(name);
     let settings = LocalSettings {
-        dead_letter_dir: args.dead_letter_dir.clone().unwrap_or_else(|| beside_raw_dir("dead-letter")),
-        hash_key_file: args.hash_key_file.clone().unwrap_or_else(|| beside_raw_dir("dev-hash-key")),
+        dead_letter_dir: args
+            .dead_letter_dir
+            .clone()
+            .unwrap_or_else(|| beside_raw_dir("dead-letter")),
+        hash_key_file: args
+            .hash_key_file
+            .clone()
+            .unwrap_or_else(|| beside_raw_dir("dev-hash-key")),
         raw_dir: args.raw_dir,
         access: AccessPolicy {
             site_keys: args.site_keys,
@@ -66,7 +72,12 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         sbw_ingest::logging::init_json();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .with_context(|| format!("cannot listen on {}: is another server using it?", args.listen))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}: is another server using it?",
+                    args.listen
+                )
+            })?;
         let stop = stop_requested()?;
         eprintln!(
             "ingest listening on http://{}/v1/events, writing {}",

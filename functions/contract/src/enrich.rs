@@ -14,7 +14,8 @@ use crate::validate::corrected_ts;
 pub struct RequestMeta {
     pub request_id: String,
     pub received_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
+    /// Parsed from the `User-Agent` header once per request; the header itself is not kept.
+    pub user_agent: UserAgentFacts,
     /// `CloudFront-Viewer-Country`, when the request came through CloudFront.
     pub viewer_country: Option<String>,
     /// The verified JWT `sub` on the signed-in route; `None` for anonymous traffic.
@@ -74,7 +75,7 @@ fn device_type_from_user_agent(ua: &str) -> DeviceType {
 /// Turns a validated event into its stored form. Returns warnings for the
 /// `props` entries that were dropped as personal data.
 pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (StoredEvent, Vec<FieldError>) {
-    let ua = meta.user_agent.as_deref().map(parse_user_agent).unwrap_or_default();
+    let ua = meta.user_agent.clone();
     // Stored times have millisecond precision; derive everything from the same instant.
     let received_at = meta.received_at.trunc_subsecs(3);
     let mut warnings = Vec::new();

@@ -21,7 +21,7 @@ fn meta(now: DateTime<Utc>) -> RequestMeta {
     RequestMeta {
         request_id: "req-1".into(),
         received_at: now,
-        user_agent: Some(CHROME_WINDOWS.into()),
+        user_agent: parse_user_agent(CHROME_WINDOWS),
         viewer_country: None,
         verified_subject: None,
     }
@@ -68,7 +68,7 @@ fn the_client_device_type_wins_over_the_user_agent() {
     let mut event = valid_event(now);
     event["device"] = Value::Null;
     let mut phone = meta(now);
-    phone.user_agent = Some(IPHONE.into());
+    phone.user_agent = parse_user_agent(IPHONE);
     assert_eq!(stored(event, &phone).0.device.device_type, DeviceType::Mobile);
 }
 

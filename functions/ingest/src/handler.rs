@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use http::{HeaderValue, Method, StatusCode};
 use lru::LruCache;
+use sbw_contract::enrich::{parse_user_agent, UserAgentFacts};
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::{enrich, parse_batch, validate_event, BatchError, FieldError, IdentifierHasher, RejectedEvent, RequestMeta};
 use serde::Serialize;
@@ -22,6 +23,9 @@ use crate::store::RawStore;
 
 /// How many recent event ids one container remembers to answer retries.
 const RECENT_IDS: usize = 100_000;
+/// How many distinct user agents one container remembers parsed; visitors
+/// share a handful of browser builds, and parsing one costs far more than an event.
+const PARSED_USER_AGENTS: usize = 4_096;
 
 /// Seconds a client should wait before retrying after a storage failure.
 const RETRY_AFTER_SECS: &str = "30";
@@ -32,6 +36,7 @@ pub struct Ingest {
     store: RawStore,
     dead_letter: DeadLetter,
     recent: Mutex<LruCache<Uuid, ()>>,
+    user_agents: Mutex<LruCache<String, UserAgentFacts>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,6 +85,7 @@ impl Ingest {
             store,
             dead_letter,
             recent: Mutex::new(LruCache::new(NonZeroUsize::new(RECENT_IDS).expect("non-zero"))),
+            user_agents: Mutex::new(LruCache::new(NonZeroUsize::new(PARSED_USER_AGENTS).expect("non-zero"))),
         }
     }
 
@@ -144,7 +150,7 @@ impl Ingest {
         let meta = RequestMeta {
             request_id: request.request_id.clone(),
             received_at: Utc::now(),
-            user_agent: request.header("user-agent").map(str::to_owned),
+            user_agent: request.header("user-agent").map(|ua| self.parse_user_agent(ua)).unwrap_or_default(),
             viewer_country: request.header("cloudfront-viewer-country").map(str::to_owned),
             verified_subject: match route {
                 Route::SignedIn => request.verified_subject.clone(),
@@ -228,6 +234,15 @@ impl Ingest {
             results,
         };
         Ok((IngestResponse::json(status, &body), outcome))
+    }
+
+    fn parse_user_agent(&self, user_agent: &str) -> UserAgentFacts {
+        if let Some(facts) = self.user_agents.lock().expect("user-agent cache lock").get(user_agent) {
+            return facts.clone();
+        }
+        let facts = parse_user_agent(user_agent);
+        self.user_agents.lock().expect("user-agent cache lock").put(user_agent.to_owned(), facts.clone());
+        facts
     }
 
     /// Writes the accepted events; if the raw store fails, dead-letters them

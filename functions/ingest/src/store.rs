@@ -46,20 +46,26 @@ impl RawStore {
 }
 
 /// Writes to a hidden temporary file beside `path`, then renames: readers
-/// (the ETL) never see half an object.
+/// (the ETL) never see half an object. One blocking task does all three steps.
 pub async fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
-    let fail = |source| StoreError::Directory {
+    let owned_path = path.to_owned();
+    let contents = contents.to_vec();
+    let result = tokio::task::spawn_blocking(move || write_atomically_blocking(&owned_path, &contents))
+        .await
+        .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)));
+    result.map_err(|source| StoreError::Directory {
         path: path.to_owned(),
         source,
-    };
+    })
+}
+
+fn write_atomically_blocking(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("object keys have a directory");
-    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+    std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
     let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
-    tokio::fs::write(&temporary, contents).await.map_err(fail)?;
-    if let Err(error) = tokio::fs::rename(&temporary, path).await {
-        let _ = tokio::fs::remove_file(&temporary).await;
-        return Err(fail(error));
-    }
-    Ok(())
+    std::fs::write(&temporary, contents)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
 }

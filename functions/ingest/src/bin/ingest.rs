@@ -2,6 +2,9 @@
 
 use sbw_ingest::lambda::{IngestFunction, LambdaSettings};
 
+#[global_allocator]
+static ALLOCATOR: sbw_ingest::Allocator = sbw_ingest::Allocator {};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     sbw_ingest::logging::init_json();
