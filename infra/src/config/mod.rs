@@ -212,6 +212,7 @@ pub struct Warehouse {
     #[serde(default)]
     pub instance_type: Option<Spanned<String>>,
     /// The PostgreSQL data volume (gp3, encrypted), separate from the root disk.
+    /// Default: 15 GB (minimal), 30 GB (hardened); gp3 volumes can grow later.
     #[serde(default)]
     pub data_volume_gb: Option<Bounded<10, 16_384>>,
     /// A public IPv4 address (billed by AWS per hour). Minimal profile only;
@@ -653,7 +654,10 @@ fn build(
             .map_or(2 * every + 15, Bounded::get),
         ingest: env.ingest,
         instance_type,
-        data_volume_gb: env.warehouse.data_volume_gb.map_or(20, Bounded::get),
+        data_volume_gb: env
+            .warehouse
+            .data_volume_gb
+            .map_or(if hardened { 30 } else { 15 }, Bounded::get),
         public_ipv4,
         snapshot_retain_days: env.warehouse.snapshot_retain_days.map_or(7, Bounded::get),
         raw_infrequent_access_days: ia,

@@ -189,7 +189,8 @@ impl Bill {
         }
         let list_usd = quantity * unit_usd;
         let free_quantity = free.map_or(0.0, |Allowance(q)| q.min(quantity));
-        let free_tier_usd = -(free_quantity * unit_usd);
+        // `+ 0.0` turns -0.0 into 0.0, so no line prints "-0.00".
+        let free_tier_usd = -(free_quantity * unit_usd) + 0.0;
         self.lines.push(LineItem {
             service,
             item,

@@ -1,0 +1,428 @@
+//! Rendering: golden files, determinism, the manifest, and the wiring the
+//! functions rely on (environment variables, routes, exports).
+//!
+//! Golden files live in tests/golden/<case>/. After an intended template
+//! change, regenerate them with `SBW_UPDATE_GOLDEN=1 cargo test -p sbw-infra
+//! --test render` and review the diff like code.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sbw_infra::config::{self, Profile};
+use sbw_infra::render::{self, Manifest, ParameterSource, INLINE_TEMPLATE_LIMIT};
+use serde_json::Value;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
+const VARIANTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/variants.yaml");
+
+/// (golden directory, config file, environment, profile override)
+const CASES: &[(&str, &str, &str, Option<Profile>)] = &[
+    ("dev-minimal", EXAMPLE, "dev", None),
+    ("dev-hardened", EXAMPLE, "dev", Some(Profile::Hardened)),
+    ("prod-hardened", EXAMPLE, "prod", None),
+    ("prod-minimal", EXAMPLE, "prod", Some(Profile::Minimal)),
+    ("variants-bare", VARIANTS, "bare", None),
+    ("variants-loaded", VARIANTS, "loaded", None),
+    ("variants-fortress", VARIANTS, "fortress", None),
+];
+
+fn manifest(file: &str, env: &str, profile: Option<Profile>) -> Manifest {
+    render::render(&config::load(Path::new(file), env, profile).unwrap()).unwrap()
+}
+
+fn parse(manifest: &Manifest, stack: &str) -> Value {
+    serde_saphyr::from_str(&manifest.stack(stack).unwrap().body).unwrap()
+}
+
+#[test]
+fn rendered_templates_match_the_golden_files() {
+    let update = std::env::var_os("SBW_UPDATE_GOLDEN").is_some();
+    let golden_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut mismatches = Vec::new();
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        let dir = golden_root.join(case);
+        if update {
+            let _ = std::fs::remove_dir_all(&dir);
+            manifest.write_to(&dir).unwrap();
+            continue;
+        }
+        let scratch =
+            std::env::temp_dir().join(format!("sbw-golden-{case}-{}", std::process::id()));
+        manifest.write_to(&scratch).unwrap();
+        let names = |d: &Path| -> BTreeSet<String> {
+            std::fs::read_dir(d).map_or_else(
+                |_| BTreeSet::new(),
+                |entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                },
+            )
+        };
+        if names(&dir) != names(&scratch) {
+            mismatches.push(format!(
+                "{case}: files {:?} != golden {:?}",
+                names(&scratch),
+                names(&dir)
+            ));
+        }
+        for name in names(&scratch) {
+            let actual = std::fs::read_to_string(scratch.join(&name)).unwrap();
+            let expected = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+            if let Some((line, (a, e))) = actual
+                .lines()
+                .zip(expected.lines())
+                .enumerate()
+                .find(|(_, (a, e))| a != e)
+            {
+                mismatches.push(format!(
+                    "{case}/{name}:{}: rendered {a:?}, golden {e:?}",
+                    line + 1
+                ));
+            } else if actual.lines().count() != expected.lines().count() {
+                mismatches.push(format!(
+                    "{case}/{name}: {} lines, golden {}",
+                    actual.lines().count(),
+                    expected.lines().count()
+                ));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    assert!(
+        mismatches.is_empty(),
+        "rendered templates differ from tests/golden (SBW_UPDATE_GOLDEN=1 regenerates them):\n{}",
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for (_, file, env, profile) in CASES {
+        let first = manifest(file, env, *profile);
+        let second = manifest(file, env, *profile);
+        assert_eq!(first.to_json(), second.to_json());
+        for (a, b) in first.stacks.iter().zip(&second.stacks) {
+            assert_eq!(a.body, b.body, "{}", a.name);
+        }
+    }
+}
+
+#[test]
+fn manifest_orders_stacks_and_places_global_ones_in_us_east_1() {
+    let loaded = manifest(VARIANTS, "loaded", None);
+    let order: Vec<&str> = loaded.stacks.iter().map(|s| s.name).collect();
+    assert_eq!(
+        order,
+        [
+            "network",
+            "auth",
+            "storage",
+            "warehouse",
+            "ingest",
+            "etl",
+            "edge-global",
+            "edge",
+            "observability",
+            "budget"
+        ]
+    );
+    for stack in &loaded.stacks {
+        let expected = if ["edge-global", "budget"].contains(&stack.name) {
+            "us-east-1"
+        } else {
+            "ap-southeast-1"
+        };
+        assert_eq!(stack.region, expected, "{}", stack.name);
+        assert_eq!(stack.stack_name, format!("sbw-lab-loaded-{}", stack.name));
+        assert!(
+            !stack.requires_s3_upload && stack.bytes < INLINE_TEMPLATE_LIMIT,
+            "{} is {} bytes",
+            stack.name,
+            stack.bytes
+        );
+    }
+    // Without WAF or a custom domain there is nothing to put in us-east-1 for CloudFront.
+    let bare = manifest(VARIANTS, "bare", None);
+    assert!(bare.stack("edge-global").is_none());
+    assert_eq!(
+        bare.stack("edge").unwrap().depends_on,
+        ["storage", "ingest"]
+    );
+    assert!(bare.stack("edge").unwrap().parameters.is_empty());
+}
+
+#[test]
+fn manifest_says_where_every_parameter_comes_from() {
+    let loaded = manifest(VARIANTS, "loaded", None);
+    let source = |stack: &str, parameter: &str| {
+        loaded
+            .stack(stack)
+            .unwrap()
+            .parameters
+            .get(parameter)
+            .cloned()
+    };
+    assert_eq!(
+        source("ingest", "IngestCodeKey"),
+        Some(ParameterSource::Artifact { artifact: "ingest" })
+    );
+    assert_eq!(
+        source("etl", "EtlCodeKey"),
+        Some(ParameterSource::Artifact { artifact: "etl" })
+    );
+    assert_eq!(
+        source("edge", "SiteWebAclArn"),
+        Some(ParameterSource::StackOutput {
+            stack: "edge-global",
+            output: "WebAclArn"
+        })
+    );
+    // t3.small is x86_64: the amd64 Ubuntu image.
+    assert_eq!(
+        source("warehouse", "AmiId"),
+        Some(ParameterSource::SsmParameterOnce {
+            name:
+                "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+                    .to_owned()
+        })
+    );
+    let prod = manifest(EXAMPLE, "prod", None);
+    assert_eq!(
+        prod.stack("edge")
+            .unwrap()
+            .parameters
+            .get("SiteCertificateArn"),
+        Some(&ParameterSource::StackOutput {
+            stack: "edge-global",
+            output: "CertificateArn"
+        })
+    );
+    assert_eq!(
+        prod.prerequisites[0].name,
+        "/sbw/sbw-shop/prod/ingest-hash-key"
+    );
+    let capabilities: Vec<_> = prod
+        .stacks
+        .iter()
+        .filter(|s| !s.capabilities.is_empty())
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(capabilities, ["warehouse", "ingest", "etl"]);
+}
+
+#[test]
+fn ingest_function_gets_exactly_the_settings_it_reads() {
+    let dev = manifest(EXAMPLE, "dev", None);
+    let ingest = parse(&dev, "ingest");
+    let function = &ingest["Resources"]["Function"]["Properties"];
+    let variables: BTreeSet<&str> = function["Environment"]["Variables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        variables,
+        BTreeSet::from([
+            "SBW_RAW_BUCKET",
+            "SBW_DLQ_URL",
+            "SBW_SITE_KEYS",
+            "SBW_ALLOWED_ORIGINS",
+            "SBW_HASH_KEY_PARAM",
+            "RUST_LOG"
+        ])
+    );
+    let vars = &function["Environment"]["Variables"];
+    assert_eq!(
+        vars["SBW_ALLOWED_ORIGINS"],
+        "https://dev.shop.example.com,http://localhost:8080"
+    );
+    assert_eq!(vars["SBW_SITE_KEYS"], "pk_dev_4f1c9a2e");
+    assert_eq!(
+        vars["SBW_HASH_KEY_PARAM"],
+        "/sbw/sbw-shop/dev/ingest-hash-key"
+    );
+    assert_eq!(function["Runtime"], "provided.al2023");
+    assert_eq!(function["Handler"], "bootstrap");
+    assert_eq!(function["Architectures"][0], "arm64");
+}
+
+#[test]
+fn routes_authorize_only_the_signed_in_post_and_the_api_has_no_cors() {
+    let ingest = parse(&manifest(EXAMPLE, "prod", None), "ingest");
+    let resources = ingest["Resources"].as_object().unwrap();
+    let mut routes: Vec<(String, String)> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|r| {
+            let p = &r["Properties"];
+            (
+                p["RouteKey"].as_str().unwrap().to_owned(),
+                p["AuthorizationType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            ("OPTIONS /v1/events".to_owned(), "NONE".to_owned()),
+            ("OPTIONS /v1/events/signed-in".to_owned(), "NONE".to_owned()),
+            ("POST /v1/events".to_owned(), "NONE".to_owned()),
+            ("POST /v1/events/signed-in".to_owned(), "JWT".to_owned()),
+        ]
+    );
+    assert!(resources["Api"]["Properties"]
+        .get("CorsConfiguration")
+        .is_none());
+    assert_eq!(
+        resources["Integration"]["Properties"]["PayloadFormatVersion"],
+        "2.0"
+    );
+}
+
+#[test]
+fn database_port_is_open_to_the_etl_group_only() {
+    for (_, file, env, profile) in CASES {
+        let network = parse(&manifest(file, env, *profile), "network");
+        let resources = network["Resources"].as_object().unwrap();
+        let postgres: Vec<&Value> = resources
+            .values()
+            .filter(|r| {
+                r["Type"] == "AWS::EC2::SecurityGroupIngress" && r["Properties"]["FromPort"] == 5432
+            })
+            .collect();
+        assert_eq!(postgres.len(), 1, "{env}");
+        assert_eq!(
+            postgres[0]["Properties"]["SourceSecurityGroupId"]["Ref"],
+            "EtlSecurityGroup"
+        );
+        let group_rules =
+            resources["WarehouseSecurityGroup"]["Properties"]["SecurityGroupIngress"].as_array();
+        assert!(
+            group_rules
+                .into_iter()
+                .flatten()
+                .all(|rule| rule["FromPort"] == 443),
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn minimal_profile_has_no_nat_alb_or_interface_endpoints() {
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        let types: BTreeSet<String> = manifest
+            .stacks
+            .iter()
+            .flat_map(|s| {
+                let template: Value = serde_saphyr::from_str(&s.body).unwrap();
+                template["Resources"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|r| r["Type"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let hardened = manifest.profile == Profile::Hardened;
+        for costly in [
+            "AWS::EC2::NatGateway",
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        ] {
+            assert_eq!(types.contains(costly), hardened, "{case}: {costly}");
+        }
+        let interface_endpoints = manifest
+            .stacks
+            .iter()
+            .any(|s| s.body.contains("VpcEndpointType: Interface"));
+        assert!(!interface_endpoints, "{case}");
+    }
+}
+
+#[test]
+fn data_is_kept_when_stacks_go() {
+    let prod = manifest(EXAMPLE, "prod", None);
+    let storage = parse(&prod, "storage");
+    for bucket in ["RawBucket", "ArtifactsBucket", "AccessLogBucket"] {
+        assert_eq!(
+            storage["Resources"][bucket]["DeletionPolicy"], "Retain",
+            "{bucket}"
+        );
+    }
+    let warehouse = parse(&prod, "warehouse");
+    assert_eq!(
+        warehouse["Resources"]["DataVolume"]["DeletionPolicy"],
+        "Snapshot"
+    );
+    assert_eq!(
+        warehouse["Resources"]["DataVolume"]["Properties"]["Encrypted"],
+        true
+    );
+    assert_eq!(
+        warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+            ["MetadataOptions"]["HttpTokens"],
+        "required"
+    );
+}
+
+#[test]
+fn etl_schedule_and_freshness_alarm_follow_the_config() {
+    let prod = manifest(EXAMPLE, "prod", None);
+    let etl = parse(&prod, "etl");
+    assert_eq!(
+        etl["Resources"]["Schedule"]["Properties"]["ScheduleExpression"],
+        "rate(15 minutes)"
+    );
+    let observability = parse(&prod, "observability");
+    let freshness = &observability["Resources"]["WarehouseFreshnessAlarm"]["Properties"];
+    assert_eq!(freshness["Namespace"], "SBW");
+    assert_eq!(freshness["MetricName"], "DWFreshnessMinutes");
+    assert_eq!(freshness["Threshold"], 45); // 2 x 15 + 15
+    assert_eq!(freshness["TreatMissingData"], "breaching");
+    assert_eq!(freshness["Dimensions"][0]["Value"], "sbw-shop-prod");
+}
+
+#[test]
+fn user_data_carries_no_secret() {
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        let warehouse = &manifest.stack("warehouse").unwrap().body;
+        assert!(
+            warehouse.contains("head -c 32 /dev/urandom"),
+            "{case}: the password is generated on the instance"
+        );
+        // The only password set in SQL is the shell variable holding the generated one.
+        for (at, _) in warehouse.match_indices("PASSWORD '") {
+            assert!(
+                warehouse[at..].starts_with("PASSWORD '$PASSWORD'"),
+                "{case}: {}",
+                &warehouse[at..at + 40]
+            );
+        }
+    }
+}
+
+#[test]
+fn written_files_match_the_manifest() {
+    let dir = std::env::temp_dir().join(format!("sbw-render-test-{}", std::process::id()));
+    let prod = manifest(EXAMPLE, "prod", None);
+    prod.write_to(&dir).unwrap();
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        written["stacks"].as_array().unwrap().len(),
+        prod.stacks.len()
+    );
+    for stack in &prod.stacks {
+        assert_eq!(
+            std::fs::read_to_string(dir.join(&stack.template_file)).unwrap(),
+            stack.body
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
