@@ -35,7 +35,11 @@ pub struct AccessPolicy {
 
 impl AccessPolicy {
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        self.allowed_origins.is_empty() || self.allowed_origins.iter().any(|o| o.trim_end_matches('/') == origin)
+        self.allowed_origins.is_empty()
+            || self
+                .allowed_origins
+                .iter()
+                .any(|o| o.trim_end_matches('/') == origin)
     }
 
     /// Checks the caller of a POST; `Ok` means the events may be read.
@@ -76,14 +80,22 @@ impl AccessPolicy {
                 "send the site key as ?site_key=… or the X-SBW-Site-Key header",
             )),
             Some(key) if self.site_keys.contains(&key) => Ok(()),
-            Some(_) => Err(Refusal::new(StatusCode::FORBIDDEN, "site_key_unknown", "the site key is not valid for this deployment")),
+            Some(_) => Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "site_key_unknown",
+                "the site key is not valid for this deployment",
+            )),
         }
     }
 
     /// Answers an `OPTIONS` preflight: allowed origins only.
     pub fn preflight(&self, request: &IngestRequest) -> Result<IngestResponse, Refusal> {
         let origin = request.header("origin").ok_or_else(|| {
-            Refusal::new(StatusCode::FORBIDDEN, "origin_required", "a CORS preflight needs an Origin header")
+            Refusal::new(
+                StatusCode::FORBIDDEN,
+                "origin_required",
+                "a CORS preflight needs an Origin header",
+            )
         })?;
         if !self.origin_allowed(origin) {
             return Err(forbidden_origin(origin));
@@ -91,10 +103,15 @@ impl AccessPolicy {
         let mut response = IngestResponse::empty(StatusCode::NO_CONTENT);
         self.add_cors_headers(request, &mut response.headers);
         let h = &mut response.headers;
-        h.insert("access-control-allow-methods", HeaderValue::from_static("POST, OPTIONS"));
+        h.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("POST, OPTIONS"),
+        );
         h.insert(
             "access-control-allow-headers",
-            HeaderValue::from_static("content-type, content-encoding, authorization, x-sbw-site-key"),
+            HeaderValue::from_static(
+                "content-type, content-encoding, authorization, x-sbw-site-key",
+            ),
         );
         h.insert("access-control-max-age", HeaderValue::from_static("600"));
         Ok(response)
@@ -108,6 +125,11 @@ impl AccessPolicy {
         };
         if let Ok(value) = HeaderValue::from_str(origin) {
             headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+            // The SDK honours Retry-After on 429/503; browsers hide it unless exposed.
+            headers.insert(
+                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("retry-after"),
+            );
         }
     }
 }

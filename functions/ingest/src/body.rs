@@ -58,7 +58,13 @@ fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, Refusal> {
     MultiGzDecoder::new(compressed)
         .take(MAX_BODY_BYTES as u64 + 1)
         .read_to_end(&mut decoded)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "bad_gzip", format!("the body is not valid gzip: {e}")))?;
+        .map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_gzip",
+                format!("the body is not valid gzip: {e}"),
+            )
+        })?;
     if decoded.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }

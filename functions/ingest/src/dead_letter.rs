@@ -37,14 +37,23 @@ pub struct DeadLetterError {
 
 #[derive(Debug, Clone)]
 pub enum DeadLetter {
-    Sqs { client: aws_sdk_sqs::Client, queue_url: String },
+    Sqs {
+        client: aws_sdk_sqs::Client,
+        queue_url: String,
+    },
     Directory(PathBuf),
 }
 
 impl DeadLetter {
     /// Sends `lines` (NDJSON, one event per line) meant for `key`. Large
     /// objects are split on line boundaries into messages that fit SQS.
-    pub async fn send(&self, request_id: &str, key: &str, reason: &str, lines: &[Vec<u8>]) -> Result<(), DeadLetterError> {
+    pub async fn send(
+        &self,
+        request_id: &str,
+        key: &str,
+        reason: &str,
+        lines: &[Vec<u8>],
+    ) -> Result<(), DeadLetterError> {
         let chunks = split_lines(lines, MAX_PAYLOAD_BYTES);
         let parts = chunks.len();
         for (part, chunk) in chunks.into_iter().enumerate() {
@@ -54,7 +63,8 @@ impl DeadLetter {
                 reason: reason.to_owned(),
                 part: part + 1,
                 parts,
-                ndjson_gz_base64: base64::engine::general_purpose::STANDARD.encode(crate::ndjson::gzip(chunk)),
+                ndjson_gz_base64: base64::engine::general_purpose::STANDARD
+                    .encode(crate::ndjson::gzip(chunk)),
             };
             let body = serde_json::to_string(&message).expect("messages serialize");
             self.send_one(key, part + 1, body).await?;
@@ -109,7 +119,9 @@ mod tests {
 
     #[test]
     fn lines_are_split_on_boundaries_and_none_is_lost() {
-        let lines: Vec<Vec<u8>> = (0..10).map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect();
+        let lines: Vec<Vec<u8>> = (0..10)
+            .map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
+            .collect();
         let chunks = split_lines(&lines, 20);
         assert!(chunks.len() > 1);
         let joined: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();

@@ -11,7 +11,10 @@ use http::{HeaderValue, Method, StatusCode};
 use lru::LruCache;
 use sbw_contract::enrich::{parse_user_agent, UserAgentFacts};
 use sbw_contract::rawkey::{object_key, ObjectKind};
-use sbw_contract::{enrich, parse_batch, validate_event, BatchError, FieldError, IdentifierHasher, RejectedEvent, RequestMeta};
+use sbw_contract::{
+    enrich, parse_batch, validate_event, BatchError, FieldError, IdentifierHasher, RejectedEvent,
+    RequestMeta,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -78,14 +81,23 @@ struct Outcome {
 }
 
 impl Ingest {
-    pub fn new(access: AccessPolicy, hasher: IdentifierHasher, store: RawStore, dead_letter: DeadLetter) -> Self {
+    pub fn new(
+        access: AccessPolicy,
+        hasher: IdentifierHasher,
+        store: RawStore,
+        dead_letter: DeadLetter,
+    ) -> Self {
         Ingest {
             access,
             hasher,
             store,
             dead_letter,
-            recent: Mutex::new(LruCache::new(NonZeroUsize::new(RECENT_IDS).expect("non-zero"))),
-            user_agents: Mutex::new(LruCache::new(NonZeroUsize::new(PARSED_USER_AGENTS).expect("non-zero"))),
+            recent: Mutex::new(LruCache::new(
+                NonZeroUsize::new(RECENT_IDS).expect("non-zero"),
+            )),
+            user_agents: Mutex::new(LruCache::new(
+                NonZeroUsize::new(PARSED_USER_AGENTS).expect("non-zero"),
+            )),
         }
     }
 
@@ -103,10 +115,14 @@ impl Ingest {
             }
         };
         if request.method != Method::OPTIONS {
-            self.access.add_cors_headers(&request, &mut response.headers);
+            self.access
+                .add_cors_headers(&request, &mut response.headers);
         }
         if response.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            response.headers.insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
         tracing::info!(
             request_id = %request.request_id,
@@ -125,7 +141,14 @@ impl Ingest {
 
     async fn route(&self, request: &IngestRequest) -> Result<(IngestResponse, Outcome), Refusal> {
         let route = Route::from_path(&request.path).ok_or_else(|| {
-            Refusal::new(StatusCode::NOT_FOUND, "not_found", format!("no such endpoint: {}; send events to POST /v1/events", request.path))
+            Refusal::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "no such endpoint: {}; send events to POST /v1/events",
+                    request.path
+                ),
+            )
         })?;
         if request.method == Method::OPTIONS {
             return Ok((self.access.preflight(request)?, Outcome::default()));
@@ -141,17 +164,26 @@ impl Ingest {
         let body = crate::body::decode(request)?;
         let values = parse_batch(&body).map_err(|error| {
             let (status, code) = match error {
-                BatchError::TooManyEvents { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_events"),
+                BatchError::TooManyEvents { .. } => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "too_many_events")
+                }
                 BatchError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-                BatchError::NotObjectOrArray | BatchError::Empty => (StatusCode::BAD_REQUEST, "bad_batch"),
+                BatchError::NotObjectOrArray | BatchError::Empty => {
+                    (StatusCode::BAD_REQUEST, "bad_batch")
+                }
             };
             Refusal::new(status, code, error.to_string())
         })?;
         let meta = RequestMeta {
             request_id: request.request_id.clone(),
             received_at: Utc::now(),
-            user_agent: request.header("user-agent").map(|ua| self.parse_user_agent(ua)).unwrap_or_default(),
-            viewer_country: request.header("cloudfront-viewer-country").map(str::to_owned),
+            user_agent: request
+                .header("user-agent")
+                .map(|ua| self.parse_user_agent(ua))
+                .unwrap_or_default(),
+            viewer_country: request
+                .header("cloudfront-viewer-country")
+                .map(str::to_owned),
             verified_subject: match route {
                 Route::SignedIn => request.verified_subject.clone(),
                 Route::Anonymous => None,
@@ -160,7 +192,11 @@ impl Ingest {
         self.ingest_batch(&values, &meta).await
     }
 
-    async fn ingest_batch(&self, values: &[serde_json::Value], meta: &RequestMeta) -> Result<(IngestResponse, Outcome), Refusal> {
+    async fn ingest_batch(
+        &self,
+        values: &[serde_json::Value],
+        meta: &RequestMeta,
+    ) -> Result<(IngestResponse, Outcome), Refusal> {
         let mut results = Vec::with_capacity(values.len());
         let mut lines = Vec::new();
         let mut stored_ids = Vec::new();
@@ -168,7 +204,10 @@ impl Ingest {
         {
             let recent = self.recent.lock().expect("recent-id cache lock");
             for (index, value) in values.iter().enumerate() {
-                let event_id = value.get("event_id").and_then(|v| v.as_str()).and_then(|s| Uuid::try_parse(s).ok());
+                let event_id = value
+                    .get("event_id")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| Uuid::try_parse(s).ok());
                 let result = match validate_event(value, meta.received_at) {
                     Err(errors) => {
                         rejects.push(ndjson::line(&RejectedEvent {
@@ -176,23 +215,43 @@ impl Ingest {
                             request_id: meta.request_id.clone(),
                             index,
                             event_id,
-                            event_type: value.get("event_type").and_then(|v| v.as_str()).map(|s| s.chars().take(32).collect()),
+                            event_type: value
+                                .get("event_type")
+                                .and_then(|v| v.as_str())
+                                .map(|s| s.chars().take(32).collect()),
                             errors: errors.clone(),
                         }));
-                        EventResult { index, event_id, status: EventStatus::Rejected, errors, warnings: vec![] }
+                        EventResult {
+                            index,
+                            event_id,
+                            status: EventStatus::Rejected,
+                            errors,
+                            warnings: vec![],
+                        }
                     }
-                    Ok(event) if recent.contains(&event.event_id) || stored_ids.contains(&event.event_id) => EventResult {
-                        index,
-                        event_id: Some(event.event_id),
-                        status: EventStatus::Duplicate,
-                        errors: vec![],
-                        warnings: vec![],
-                    },
+                    Ok(event)
+                        if recent.contains(&event.event_id)
+                            || stored_ids.contains(&event.event_id) =>
+                    {
+                        EventResult {
+                            index,
+                            event_id: Some(event.event_id),
+                            status: EventStatus::Duplicate,
+                            errors: vec![],
+                            warnings: vec![],
+                        }
+                    }
                     Ok(event) => {
                         let (stored, warnings) = enrich(event, meta, &self.hasher);
                         stored_ids.push(stored.event_id);
                         lines.push(ndjson::line(&stored));
-                        EventResult { index, event_id: Some(stored.event_id), status: EventStatus::Accepted, errors: vec![], warnings }
+                        EventResult {
+                            index,
+                            event_id: Some(stored.event_id),
+                            status: EventStatus::Accepted,
+                            errors: vec![],
+                            warnings,
+                        }
                     }
                 };
                 results.push(result);
@@ -237,11 +296,19 @@ impl Ingest {
     }
 
     fn parse_user_agent(&self, user_agent: &str) -> UserAgentFacts {
-        if let Some(facts) = self.user_agents.lock().expect("user-agent cache lock").get(user_agent) {
+        if let Some(facts) = self
+            .user_agents
+            .lock()
+            .expect("user-agent cache lock")
+            .get(user_agent)
+        {
             return facts.clone();
         }
         let facts = parse_user_agent(user_agent);
-        self.user_agents.lock().expect("user-agent cache lock").put(user_agent.to_owned(), facts.clone());
+        self.user_agents
+            .lock()
+            .expect("user-agent cache lock")
+            .put(user_agent.to_owned(), facts.clone());
         facts
     }
 
@@ -253,7 +320,11 @@ impl Ingest {
             return Ok(());
         };
         tracing::error!(request_id = %meta.request_id, error = %store_error, "raw store write failed; dead-lettering");
-        let dead_lettered = match self.dead_letter.send(&meta.request_id, &key, &store_error.to_string(), lines).await {
+        let dead_lettered = match self
+            .dead_letter
+            .send(&meta.request_id, &key, &store_error.to_string(), lines)
+            .await
+        {
             Ok(()) => true,
             Err(error) => {
                 tracing::error!(request_id = %meta.request_id, error = %error, "dead-letter write failed too; the client must retry");
@@ -265,7 +336,11 @@ impl Ingest {
         } else {
             "storage is unavailable; retry later"
         };
-        Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", message))
+        Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            message,
+        ))
     }
 
     /// Rejects are diagnostics: a failure to store them is logged, not returned.
@@ -276,4 +351,3 @@ impl Ingest {
         }
     }
 }
-

@@ -47,7 +47,11 @@ impl LambdaSettings {
     /// Reads `SBW_RAW_BUCKET`, `SBW_DLQ_URL`, `SBW_SITE_KEYS`, `SBW_ALLOWED_ORIGINS`
     /// and `SBW_HASH_KEY_PARAM` (or `SBW_HASH_KEY`) through `var`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let required = |name: &str| var(name).filter(|v| !v.trim().is_empty()).with_context(|| format!("environment variable {name} is not set"));
+        let required = |name: &str| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
+                .with_context(|| format!("environment variable {name} is not set"))
+        };
         let access = AccessPolicy {
             site_keys: list(var("SBW_SITE_KEYS")),
             allowed_origins: list(var("SBW_ALLOWED_ORIGINS")),
@@ -131,13 +135,24 @@ impl IngestFunction {
 
     pub async fn handle(&self, event: lambda_http::Request) -> lambda_http::Response<Body> {
         let request = to_ingest_request(event);
-        let response = match self.ingest.get_or_try_init(|| build_ingest(&self.settings)).await {
+        let response = match self
+            .ingest
+            .get_or_try_init(|| build_ingest(&self.settings))
+            .await
+        {
             Ok(ingest) => ingest.handle(request).await,
             Err(error) => {
                 tracing::error!(request_id = %request.request_id, error = format!("{error:#}"), "ingest is not ready");
-                let refusal = Refusal::new(http::StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the service is starting; retry later");
+                let refusal = Refusal::new(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    "the service is starting; retry later",
+                );
                 let mut response = IngestResponse::refusal(&refusal);
-                response.headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+                response.headers.insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("5"),
+                );
                 response
             }
         };

@@ -37,7 +37,11 @@ struct Server {
 }
 
 /// Serves until `shutdown` completes.
-pub async fn serve(listener: TcpListener, settings: &LocalSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    settings: &LocalSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let key = read_or_create_key(&settings.hash_key_file)?;
     let hasher = IdentifierHasher::new(key.as_bytes()).context("the identifier hashing key")?;
     sbw_contract::enrich::warm_up_user_agent_parser();
@@ -51,10 +55,16 @@ pub async fn serve(listener: TcpListener, settings: &LocalSettings, shutdown: im
         accept_unverified_jwt: settings.accept_unverified_jwt,
     });
     let app = axum::Router::new().fallback(handle).with_state(server);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
 }
 
-async fn handle(State(server): State<Arc<Server>>, request: http::Request<Body>) -> http::Response<Body> {
+async fn handle(
+    State(server): State<Arc<Server>>,
+    request: http::Request<Body>,
+) -> http::Response<Body> {
     let (parts, body) = request.into_parts();
     let verified_subject = if server.accept_unverified_jwt {
         parts
@@ -74,7 +84,11 @@ async fn handle(State(server): State<Arc<Server>>, request: http::Request<Body>)
         body: read_body_up_to_limit(body).await,
         verified_subject,
     };
-    let IngestResponse { status, headers, body } = server.ingest.handle(request).await;
+    let IngestResponse {
+        status,
+        headers,
+        body,
+    } = server.ingest.handle(request).await;
     let mut response = http::Response::new(Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
@@ -104,7 +118,9 @@ async fn read_body_up_to_limit(mut body: Body) -> bytes::Bytes {
 fn unverified_jwt_subject(authorization: &str) -> Option<String> {
     let token = authorization.strip_prefix("Bearer ")?;
     let payload = token.split('.').nth(1)?;
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
     claims.get("sub")?.as_str().map(str::to_owned)
 }
@@ -115,11 +131,16 @@ fn read_or_create_key(path: &Path) -> anyhow::Result<String> {
     if let Ok(key) = std::fs::read_to_string(path) {
         return Ok(key.trim().to_owned());
     }
-    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    write_private(path, &key).with_context(|| format!("writing the development hashing key to {}", path.display()))?;
+    write_private(path, &key)
+        .with_context(|| format!("writing the development hashing key to {}", path.display()))?;
     Ok(key)
 }
 
@@ -127,7 +148,12 @@ fn read_or_create_key(path: &Path) -> anyhow::Result<String> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?.write_all(contents.as_bytes())
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(contents.as_bytes())
 }
 
 #[cfg(test)]
@@ -136,10 +162,17 @@ mod tests {
 
     #[test]
     fn subject_comes_from_the_jwt_payload() {
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"user-42","email":"x@y.z"}"#);
-        assert_eq!(unverified_jwt_subject(&format!("Bearer h.{payload}.s")), Some("user-42".into()));
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"sub":"user-42","email":"x@y.z"}"#);
+        assert_eq!(
+            unverified_jwt_subject(&format!("Bearer h.{payload}.s")),
+            Some("user-42".into())
+        );
         assert_eq!(unverified_jwt_subject("Bearer not-a-jwt"), None);
-        assert_eq!(unverified_jwt_subject(&format!("Basic h.{payload}.s")), None);
+        assert_eq!(
+            unverified_jwt_subject(&format!("Basic h.{payload}.s")),
+            None
+        );
     }
 
     #[test]
@@ -150,6 +183,9 @@ mod tests {
         assert!(first.len() >= 32);
         assert_eq!(read_or_create_key(&path).unwrap(), first);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -18,6 +18,8 @@ pub fn line<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn gzip(data: impl AsRef<[u8]>) -> Bytes {
     let data = data.as_ref();
     let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4 + 64), Compression::fast());
-    encoder.write_all(data).expect("writing to memory cannot fail");
+    encoder
+        .write_all(data)
+        .expect("writing to memory cannot fail");
     Bytes::from(encoder.finish().expect("writing to memory cannot fail"))
 }

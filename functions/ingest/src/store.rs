@@ -9,15 +9,25 @@ use bytes::Bytes;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("writing s3://{bucket}/{key} failed: {message}")]
-    S3 { bucket: String, key: String, message: String },
+    S3 {
+        bucket: String,
+        key: String,
+        message: String,
+    },
     #[error("writing {path} failed: {source}")]
-    Directory { path: PathBuf, source: std::io::Error },
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The raw event store.
 #[derive(Debug, Clone)]
 pub enum RawStore {
-    S3 { client: aws_sdk_s3::Client, bucket: String },
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+    },
     Directory(PathBuf),
 }
 
@@ -50,9 +60,10 @@ impl RawStore {
 pub async fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
     let owned_path = path.to_owned();
     let contents = contents.to_vec();
-    let result = tokio::task::spawn_blocking(move || write_atomically_blocking(&owned_path, &contents))
-        .await
-        .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)));
+    let result =
+        tokio::task::spawn_blocking(move || write_atomically_blocking(&owned_path, &contents))
+            .await
+            .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)));
     result.map_err(|source| StoreError::Directory {
         path: path.to_owned(),
         source,
@@ -62,7 +73,10 @@ pub async fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreE
 fn write_atomically_blocking(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("object keys have a directory");
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
     let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
     std::fs::write(&temporary, contents)?;
     std::fs::rename(&temporary, path).inspect_err(|_| {

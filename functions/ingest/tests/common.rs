@@ -84,13 +84,24 @@ pub fn ndjson_lines(dir: &Path) -> Vec<Value> {
     let mut lines = Vec::new();
     for path in files_below(dir) {
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert!(!name.starts_with('.'), "a temporary file was left behind: {}", path.display());
-        assert!(name.ends_with(".ndjson.gz"), "unexpected object {}", path.display());
+        assert!(
+            !name.starts_with('.'),
+            "a temporary file was left behind: {}",
+            path.display()
+        );
+        assert!(
+            name.ends_with(".ndjson.gz"),
+            "unexpected object {}",
+            path.display()
+        );
         let mut text = String::new();
         flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
             .read_to_string(&mut text)
             .unwrap();
-        lines.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+        lines.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
     }
     lines
 }
@@ -151,7 +162,9 @@ impl Req {
     }
 
     pub fn header(mut self, name: &'static str, value: &str) -> Self {
-        self.0.headers.insert(name, HeaderValue::from_str(value).unwrap());
+        self.0
+            .headers
+            .insert(name, HeaderValue::from_str(value).unwrap());
         self
     }
 

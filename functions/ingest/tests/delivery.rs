@@ -17,11 +17,24 @@ async fn a_retried_request_is_stored_once() {
     let events = json!([valid_event(now), valid_event(now)]);
     let (first, body) = harness.send(Req::json(&events).0).await;
     assert_eq!(first.status, 202);
-    assert_eq!((body["accepted"].as_u64(), body["duplicates"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(2), Some(0))
+    );
     let (retry, body) = harness.send(Req::json(&events).0).await;
-    assert_eq!(retry.status, 202, "a retry is not an error: the client must stop retrying");
-    assert_eq!((body["accepted"].as_u64(), body["duplicates"].as_u64()), (Some(0), Some(2)));
-    assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "duplicate"));
+    assert_eq!(
+        retry.status, 202,
+        "a retry is not an error: the client must stop retrying"
+    );
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert!(body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "duplicate"));
     let stored = harness.stored_events();
     assert_eq!(stored.len(), 2);
     assert!(stored.values().all(|(n, _)| *n == 1));
@@ -47,12 +60,18 @@ fn dead_lettered_events(harness: &Harness) -> Vec<Value> {
     files_below(&harness.dead_letter_dir())
         .into_iter()
         .flat_map(|path| {
-            let message: DeadLetterMessage = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            let message: DeadLetterMessage =
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
             use base64::Engine;
-            let gz = base64::engine::general_purpose::STANDARD.decode(message.ndjson_gz_base64).unwrap();
+            let gz = base64::engine::general_purpose::STANDARD
+                .decode(message.ndjson_gz_base64)
+                .unwrap();
             let mut text = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
-            text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect::<Vec<_>>()
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+                .unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -67,9 +86,18 @@ async fn a_failed_store_write_dead_letters_the_events_and_asks_for_a_retry() {
     assert_eq!(response.status, 503, "{body}");
     assert_eq!(response.headers["retry-after"], "30");
     assert_eq!(body["error"]["code"], "storage_unavailable");
-    let queued: Vec<String> = dead_lettered_events(&harness).iter().map(|e| e["event_id"].as_str().unwrap().to_owned()).collect();
-    let sent: Vec<String> = events.as_array().unwrap()[..2].iter().map(|e| e["event_id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(queued, sent, "the accepted events are in the dead-letter queue, in order");
+    let queued: Vec<String> = dead_lettered_events(&harness)
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    let sent: Vec<String> = events.as_array().unwrap()[..2]
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        queued, sent,
+        "the accepted events are in the dead-letter queue, in order"
+    );
 
     // The store recovers; the client's retry is stored, not answered as a duplicate.
     std::fs::remove_file(harness.raw_dir()).unwrap();
@@ -93,6 +121,13 @@ async fn when_the_dead_letter_queue_fails_too_the_client_still_gets_a_retryable_
 #[tokio::test]
 async fn without_site_keys_and_origins_anonymous_events_need_neither() {
     let harness = Harness::with_access(Default::default());
-    let (response, _) = harness.send(Req::json(&valid_event(Utc::now())).query(None).without("origin").0).await;
+    let (response, _) = harness
+        .send(
+            Req::json(&valid_event(Utc::now()))
+                .query(None)
+                .without("origin")
+                .0,
+        )
+        .await;
     assert_eq!(response.status, 202);
 }

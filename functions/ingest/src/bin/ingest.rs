@@ -8,7 +8,8 @@ static ALLOCATOR: sbw_ingest::Allocator = sbw_ingest::Allocator {};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     sbw_ingest::logging::init_json();
-    let settings = LambdaSettings::from_vars(|name| std::env::var(name).ok()).map_err(|e| format!("{e:#}"))?;
+    let settings =
+        LambdaSettings::from_vars(|name| std::env::var(name).ok()).map_err(|e| format!("{e:#}"))?;
     let function = IngestFunction::new(settings);
     lambda_http::run(lambda_http::service_fn(move |event| {
         let function = function.clone();
