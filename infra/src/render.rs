@@ -460,6 +460,9 @@ fn tidy(text: &str) -> String {
         out.push_str(line);
         out.push('\n');
     }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
     out
 }
 
