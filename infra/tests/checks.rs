@@ -137,17 +137,14 @@ fn iam_on_every_resource() {
     let findings = findings_after(
         prod(),
         "warehouse",
-        r#"Action: s3:GetObject
-                Resource: {"Fn::Sub""#,
-        r#"Action: s3:GetObject
-                Resource: "*"
-                Ignored: {"Fn::Sub""#,
+        "Action: s3:GetObject\n                Resource:\n",
+        "Action: s3:GetObject\n                Resource: \"*\"\n                Ignored:\n",
     );
     assert_single(
         &findings,
         "warehouse",
         "iam",
-        "statement ReadDashboardBundle allows on every resource (*)",
+        "statement ReadDashboardAndMigrations allows on every resource (*)",
     );
 }
 

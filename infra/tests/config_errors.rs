@@ -404,3 +404,13 @@ fn the_example_file_is_valid_for_every_environment() {
     assert_eq!(prod.instance_type, "t4g.small");
     assert_eq!(prod.etl_every_minutes, 15);
 }
+
+#[test]
+fn name_that_cognito_refuses() {
+    let text = BASE.replacen("project: shop", "project: awsshop", 1);
+    assert_error(
+        &text,
+        1,
+        "\"awsshop-dev\" contains \"aws\", which Cognito does not allow",
+    );
+}

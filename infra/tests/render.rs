@@ -426,3 +426,30 @@ fn written_files_match_the_manifest() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn user_data_is_valid_bash() {
+    for (case, file, env, profile) in CASES {
+        let warehouse = parse(&manifest(file, env, *profile), "warehouse");
+        let script = warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+            ["UserData"]["Fn::Base64"]["Fn::Sub"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(script.starts_with("#!/bin/bash\n"), "{case}");
+        let path =
+            std::env::temp_dir().join(format!("sbw-user-data-{case}-{}.sh", std::process::id()));
+        std::fs::write(&path, &script).unwrap();
+        let check = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            check.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}

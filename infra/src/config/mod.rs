@@ -61,7 +61,7 @@ pub enum Architecture {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
-    project: Name,
+    project: Spanned<Name>,
     environments: BTreeMap<Name, Spanned<Environment>>,
 }
 
@@ -415,7 +415,24 @@ pub fn resolve(
     }
     let error =
         |at: Location, message: String| at_location(file, Some(at), environment_at, message);
-    build(parsed.project.as_str(), name.as_str(), environment, error)
+    let prefix = format!("{}-{}", parsed.project.value, name);
+    if let Some(word) = ["aws", "amazon", "cognito"]
+        .into_iter()
+        .find(|w| prefix.contains(w))
+    {
+        return Err(at_location(
+            file,
+            Some(parsed.project.referenced),
+            environment_at,
+            format!("{prefix:?} contains {word:?}, which Cognito does not allow in sign-in domain names; choose another project or environment name"),
+        ));
+    }
+    build(
+        parsed.project.value.as_str(),
+        name.as_str(),
+        environment,
+        error,
+    )
 }
 
 /// Every environment of the file, each checked as `resolve` would.
