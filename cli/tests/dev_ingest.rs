@@ -1,11 +1,11 @@
 //! `sbwctl dev ingest` as a user runs it: a real process, real HTTP.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use chrono::Utc;
 use sbw_testkit::events::valid_event;
+use sbw_testkit::ndjson::{gzip, lines_below};
 use serde_json::{json, Value};
 
 struct Server {
@@ -44,30 +44,7 @@ impl Server {
     }
 
     fn stored_lines(&self) -> Vec<Value> {
-        let mut lines = Vec::new();
-        collect(&self.dir.path().join("raw/events"), &mut lines);
-        lines
-    }
-}
-
-fn collect(dir: &Path, lines: &mut Vec<Value>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            collect(&path, lines);
-        } else {
-            let mut text = String::new();
-            flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
-                .read_to_string(&mut text)
-                .unwrap();
-            lines.extend(
-                text.lines()
-                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
-            );
-        }
+        lines_below(&self.dir.path().join("raw/events"))
     }
 }
 
@@ -76,13 +53,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
 }
 
 #[tokio::test]

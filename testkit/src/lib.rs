@@ -7,6 +7,7 @@
 pub mod events;
 pub mod http_api;
 pub mod moto;
+pub mod ndjson;
 pub mod runtime_api;
 
 pub use http_api::{HttpApiRequest, HttpApiResponse};

@@ -5,8 +5,12 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::event::{DeviceType, Event, FieldError, StoredDevice, StoredEvent, StoredGeo, STORED_SCHEMA_VERSION};
-use crate::pii::{prop_handling, sanitize_page_url, sanitize_referrer, IdentifierHasher, PropHandling};
+use crate::event::{
+    DeviceType, Event, FieldError, StoredDevice, StoredEvent, StoredGeo, STORED_SCHEMA_VERSION,
+};
+use crate::pii::{
+    prop_handling, sanitize_page_url, sanitize_referrer, IdentifierHasher, PropHandling,
+};
 use crate::validate::corrected_ts;
 
 /// What the server knows about the request an event came in.
@@ -34,7 +38,8 @@ pub struct UserAgentFacts {
 
 static UA_EXTRACTOR: LazyLock<ua_parser::Extractor<'static>> = LazyLock::new(|| {
     let regexes: ua_parser::Regexes<'static> =
-        serde_json::from_str(include_str!("../data/uap-regexes.json")).expect("bundled uap-core regexes parse");
+        serde_json::from_str(include_str!("../data/uap-regexes.json"))
+            .expect("bundled uap-core regexes parse");
     ua_parser::Extractor::try_from(regexes).expect("bundled uap-core regexes compile")
 });
 
@@ -74,7 +79,11 @@ fn device_type_from_user_agent(ua: &str) -> DeviceType {
 
 /// Turns a validated event into its stored form. Returns warnings for the
 /// `props` entries that were dropped as personal data.
-pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (StoredEvent, Vec<FieldError>) {
+pub fn enrich(
+    event: Event,
+    meta: &RequestMeta,
+    hasher: &IdentifierHasher,
+) -> (StoredEvent, Vec<FieldError>) {
     let ua = meta.user_agent.clone();
     // Stored times have millisecond precision; derive everything from the same instant.
     let received_at = meta.received_at.trunc_subsecs(3);
@@ -83,7 +92,10 @@ pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (S
     props.retain(|key, value| match prop_handling(key, value) {
         PropHandling::Keep => true,
         PropHandling::Drop => {
-            warnings.push(FieldError::new(format!("$.props.{key}"), "dropped: personal data is not collected"));
+            warnings.push(FieldError::new(
+                format!("$.props.{key}"),
+                "dropped: personal data is not collected",
+            ));
             false
         }
         PropHandling::Hash => {
@@ -112,14 +124,19 @@ pub fn enrich(event: Event, meta: &RequestMeta, hasher: &IdentifierHasher) -> (S
         ts: corrected_ts(event.ts, event.sent_at, received_at).trunc_subsecs(3),
         client_ts: event.ts.trunc_subsecs(3),
         received_at,
-        clock_skew_ms: event.sent_at.map(|sent| (received_at - sent).num_milliseconds()),
+        clock_skew_ms: event
+            .sent_at
+            .map(|sent| (received_at - sent).num_milliseconds()),
         session_id: event.session_id,
         anonymous_id_hash: hasher.hash("anonymous", &event.anonymous_id),
         user_id_hash,
         page_url: sanitize_page_url(&event.page_url),
         referrer: event.referrer.as_deref().map(sanitize_referrer),
         device: StoredDevice {
-            device_type: event.device_type.or(ua.device_type).unwrap_or(DeviceType::Desktop),
+            device_type: event
+                .device_type
+                .or(ua.device_type)
+                .unwrap_or(DeviceType::Desktop),
             browser: ua.browser,
             os: ua.os,
             family: ua.family,

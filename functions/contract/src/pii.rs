@@ -47,10 +47,41 @@ impl std::fmt::Debug for IdentifierHasher {
 
 /// `props` keys that name personal data; compared after [`normalize_key`].
 const PII_KEYS: &[&str] = &[
-    "email", "emailaddress", "mail", "phone", "phonenumber", "tel", "telephone", "mobile", "name", "firstname",
-    "lastname", "fullname", "surname", "username", "address", "streetaddress", "street", "postcode", "zip",
-    "zipcode", "ip", "ipaddress", "password", "passwd", "ssn", "creditcard", "cardnumber", "ccnumber", "cvv",
-    "dob", "dateofbirth", "birthdate", "birthday", "nationalid", "passport",
+    "email",
+    "emailaddress",
+    "mail",
+    "phone",
+    "phonenumber",
+    "tel",
+    "telephone",
+    "mobile",
+    "name",
+    "firstname",
+    "lastname",
+    "fullname",
+    "surname",
+    "username",
+    "address",
+    "streetaddress",
+    "street",
+    "postcode",
+    "zip",
+    "zipcode",
+    "ip",
+    "ipaddress",
+    "password",
+    "passwd",
+    "ssn",
+    "creditcard",
+    "cardnumber",
+    "ccnumber",
+    "cvv",
+    "dob",
+    "dateofbirth",
+    "birthdate",
+    "birthday",
+    "nationalid",
+    "passport",
 ];
 
 /// `props` keys that are identifiers: kept, but hashed like `user_id`.
@@ -163,15 +194,28 @@ mod tests {
 
     #[test]
     fn pii_keys_are_dropped_in_any_spelling() {
-        for key in ["email", "E-Mail", "first_name", "Phone Number", "ip_address", "credit.card"] {
+        for key in [
+            "email",
+            "E-Mail",
+            "first_name",
+            "Phone Number",
+            "ip_address",
+            "credit.card",
+        ] {
             assert_eq!(prop_handling(key, &json!("x")), PropHandling::Drop, "{key}");
         }
     }
 
     #[test]
     fn email_values_are_dropped_under_any_key() {
-        assert_eq!(prop_handling("note", &json!("write to bob@example.com")), PropHandling::Drop);
-        assert_eq!(prop_handling("note", &json!("price @ 10")), PropHandling::Keep);
+        assert_eq!(
+            prop_handling("note", &json!("write to bob@example.com")),
+            PropHandling::Drop
+        );
+        assert_eq!(
+            prop_handling("note", &json!("price @ 10")),
+            PropHandling::Keep
+        );
     }
 
     #[test]
@@ -183,10 +227,15 @@ mod tests {
     #[test]
     fn page_urls_keep_only_utm_parameters() {
         assert_eq!(
-            sanitize_page_url("https://bob:pw@shop.example/p/1?email=a%40b.c&utm_source=news&q=x#top"),
+            sanitize_page_url(
+                "https://bob:pw@shop.example/p/1?email=a%40b.c&utm_source=news&q=x#top"
+            ),
             "https://shop.example/p/1?utm_source=news"
         );
-        assert_eq!(sanitize_page_url("https://shop.example/cart?session=1"), "https://shop.example/cart");
+        assert_eq!(
+            sanitize_page_url("https://shop.example/cart?session=1"),
+            "https://shop.example/cart"
+        );
     }
 
     #[test]

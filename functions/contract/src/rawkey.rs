@@ -38,7 +38,12 @@ pub fn hour_prefix(kind: ObjectKind, at: DateTime<Utc>) -> String {
 
 /// The key of a new object received at `received_at`.
 pub fn object_key(kind: ObjectKind, received_at: DateTime<Utc>, id: Uuid) -> String {
-    format!("{}{}-{}.ndjson.gz", hour_prefix(kind, received_at), kind.prefix(), id)
+    format!(
+        "{}{}-{}.ndjson.gz",
+        hour_prefix(kind, received_at),
+        kind.prefix(),
+        id
+    )
 }
 
 #[cfg(test)]
@@ -54,13 +59,20 @@ mod tests {
             object_key(ObjectKind::Events, at, id),
             "events/year=2026/month=01/day=02/hour=03/events-00000000-0000-0000-0000-000000000000.ndjson.gz"
         );
-        assert!(object_key(ObjectKind::Rejects, at, id).starts_with("rejects/year=2026/month=01/day=02/hour=03/rejects-"));
+        assert!(object_key(ObjectKind::Rejects, at, id)
+            .starts_with("rejects/year=2026/month=01/day=02/hour=03/rejects-"));
     }
 
     #[test]
     fn hour_prefixes_sort_in_time_order() {
-        let earlier = hour_prefix(ObjectKind::Events, Utc.with_ymd_and_hms(2026, 9, 30, 23, 0, 0).unwrap());
-        let later = hour_prefix(ObjectKind::Events, Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap());
+        let earlier = hour_prefix(
+            ObjectKind::Events,
+            Utc.with_ymd_and_hms(2026, 9, 30, 23, 0, 0).unwrap(),
+        );
+        let later = hour_prefix(
+            ObjectKind::Events,
+            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+        );
         assert!(earlier < later);
     }
 }

@@ -89,7 +89,14 @@ pub fn validate_event(value: &Value, received_at: DateTime<Utc>) -> Result<Event
     }
     // Every `None` below for a required field was recorded as an error above.
     match (event_id, ts, event_type, session_id, anonymous_id, page_url) {
-        (Some(event_id), Some(ts), Some(event_type), Some(session_id), Some(anonymous_id), Some(page_url)) => Ok(Event {
+        (
+            Some(event_id),
+            Some(ts),
+            Some(event_type),
+            Some(session_id),
+            Some(anonymous_id),
+            Some(page_url),
+        ) => Ok(Event {
             event_id,
             ts,
             sent_at,
@@ -110,7 +117,11 @@ pub fn validate_event(value: &Value, received_at: DateTime<Utc>) -> Result<Event
 }
 
 /// Applies the client clock-skew correction: `ts + (received_at - sent_at)`.
-pub fn corrected_ts(ts: DateTime<Utc>, sent_at: Option<DateTime<Utc>>, received_at: DateTime<Utc>) -> DateTime<Utc> {
+pub fn corrected_ts(
+    ts: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+) -> DateTime<Utc> {
     match sent_at {
         Some(sent_at) => ts + (received_at - sent_at),
         None => ts,
@@ -140,12 +151,21 @@ impl Checker {
 
     fn unknown_fields(&mut self, obj: &Map<String, Value>, path: &str, known: &[&str]) {
         for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
-            self.error(format!("{path}.{key}"), "is not a field of the event contract");
+            self.error(
+                format!("{path}.{key}"),
+                "is not a field of the event contract",
+            );
         }
     }
 
     /// The field's value; `null` counts as absent. Records a missing required field.
-    fn field<'a>(&mut self, obj: &'a Map<String, Value>, parent: &str, key: &str, required: bool) -> Option<&'a Value> {
+    fn field<'a>(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        parent: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<&'a Value> {
         match obj.get(key) {
             Some(Value::Null) | None => {
                 if required {
@@ -168,13 +188,23 @@ impl Checker {
         }
         let chars = text.chars().count();
         if chars > max_chars {
-            self.error(path, format!("is {chars} characters long, at most {max_chars} are allowed"));
+            self.error(
+                path,
+                format!("is {chars} characters long, at most {max_chars} are allowed"),
+            );
             return None;
         }
         Some(text.to_owned())
     }
 
-    fn string(&mut self, obj: &Map<String, Value>, parent: &str, key: &str, max_chars: usize, required: bool) -> Option<String> {
+    fn string(
+        &mut self,
+        obj: &Map<String, Value>,
+        parent: &str,
+        key: &str,
+        max_chars: usize,
+        required: bool,
+    ) -> Option<String> {
         let path = format!("{parent}.{key}");
         let value = self.field(obj, parent, key, required)?;
         let text = self.text(&path, value, max_chars)?;
@@ -197,20 +227,31 @@ impl Checker {
             }
             Ok(id) => Some(id),
             Err(_) => {
-                self.error(path, "must be a UUID like 2f1c3c5e-8d1a-4b7e-9c41-0a6f2b8e9d10");
+                self.error(
+                    path,
+                    "must be a UUID like 2f1c3c5e-8d1a-4b7e-9c41-0a6f2b8e9d10",
+                );
                 None
             }
         }
     }
 
-    fn timestamp(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<DateTime<Utc>> {
+    fn timestamp(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        required: bool,
+    ) -> Option<DateTime<Utc>> {
         let path = format!("$.{key}");
         let value = self.field(obj, "$", key, required)?;
         let text = self.text(&path, value, 40)?;
         match DateTime::parse_from_rfc3339(&text) {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(_) => {
-                self.error(path, "must be an RFC 3339 timestamp like 2026-11-26T05:16:54.123Z");
+                self.error(
+                    path,
+                    "must be an RFC 3339 timestamp like 2026-11-26T05:16:54.123Z",
+                );
                 None
             }
         }
@@ -222,7 +263,10 @@ impl Checker {
         let parsed = EventType::parse(&text);
         if parsed.is_none() {
             let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-            self.error("$.event_type", format!("must be one of {}", names.join(", ")));
+            self.error(
+                "$.event_type",
+                format!("must be one of {}", names.join(", ")),
+            );
         }
         parsed
     }
@@ -243,7 +287,12 @@ impl Checker {
         }
     }
 
-    fn object<'a>(&mut self, obj: &'a Map<String, Value>, key: &str, known: &[&str]) -> Option<&'a Map<String, Value>> {
+    fn object<'a>(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        key: &str,
+        known: &[&str],
+    ) -> Option<&'a Map<String, Value>> {
         let path = format!("$.{key}");
         let value = self.field(obj, "$", key, false)?;
         let Some(inner) = value.as_object() else {
@@ -272,7 +321,10 @@ impl Checker {
         let country = country.filter(|code| {
             let ok = is_country_code(code);
             if !ok {
-                self.error("$.geo.country", "must be an ISO 3166-1 alpha-2 code like VN");
+                self.error(
+                    "$.geo.country",
+                    "must be an ISO 3166-1 alpha-2 code like VN",
+                );
             }
             ok
         });
@@ -285,26 +337,43 @@ impl Checker {
         let Some(ecom) = self.object(obj, "ecom", ECOM_FIELDS) else {
             if !obj.contains_key("ecom") || obj["ecom"].is_null() {
                 for field in required {
-                    self.error(format!("$.ecom.{field}"), format!("is required for {} events", event_type.map_or("", EventType::as_str)));
+                    self.error(
+                        format!("$.ecom.{field}"),
+                        format!(
+                            "is required for {} events",
+                            event_type.map_or("", EventType::as_str)
+                        ),
+                    );
                 }
             }
             return None;
         };
         let is_required = |field: &str| required.contains(&field);
-        let product_id = self.string(ecom, "$.ecom", "product_id", MAX_ID_CHARS, is_required("product_id"));
+        let product_id = self.string(
+            ecom,
+            "$.ecom",
+            "product_id",
+            MAX_ID_CHARS,
+            is_required("product_id"),
+        );
         let category = self.string(ecom, "$.ecom", "category", MAX_NAME_CHARS, false);
         let currency = self.string(ecom, "$.ecom", "currency", 3, is_required("currency"));
         let currency = currency.filter(|code| {
             let ok = is_currency_code(code);
             if !ok {
-                self.error("$.ecom.currency", "must be an ISO 4217 currency code like VND or USD");
+                self.error(
+                    "$.ecom.currency",
+                    "must be an ISO 4217 currency code like VND or USD",
+                );
             }
             ok
         });
         let price = self
             .field(ecom, "$.ecom", "price", is_required("price"))
             .and_then(|v| self.price(v));
-        let qty = self.field(ecom, "$.ecom", "qty", is_required("qty")).and_then(|v| self.qty(v));
+        let qty = self
+            .field(ecom, "$.ecom", "qty", is_required("qty"))
+            .and_then(|v| self.qty(v));
         Some(Ecom {
             product_id,
             category,
@@ -321,7 +390,8 @@ impl Checker {
             return None;
         };
         let text = number.to_string();
-        let Ok(price) = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text)) else {
+        let Ok(price) = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text))
+        else {
             self.error(PATH, format!("must be at most {MAX_PRICE}"));
             return None;
         };
@@ -330,7 +400,10 @@ impl Checker {
         } else if price > Decimal::from(MAX_PRICE) {
             self.error(PATH, format!("must be at most {MAX_PRICE}"));
         } else if price.normalize().scale() > MAX_PRICE_SCALE {
-            self.error(PATH, format!("must have at most {MAX_PRICE_SCALE} decimal places"));
+            self.error(
+                PATH,
+                format!("must have at most {MAX_PRICE_SCALE} decimal places"),
+            );
         } else {
             return Some(price.normalize());
         }
@@ -357,24 +430,44 @@ impl Checker {
             return props;
         };
         let Some(entries) = value.as_object() else {
-            self.error("$.props", format!("must be an object, not {}", type_name(value)));
+            self.error(
+                "$.props",
+                format!("must be an object, not {}", type_name(value)),
+            );
             return props;
         };
         if entries.len() > MAX_PROPS {
-            self.error("$.props", format!("has {} entries, at most {MAX_PROPS} are allowed", entries.len()));
+            self.error(
+                "$.props",
+                format!(
+                    "has {} entries, at most {MAX_PROPS} are allowed",
+                    entries.len()
+                ),
+            );
             return props;
         }
         for (key, value) in entries {
             let path = format!("$.props.{key}");
             if key.is_empty() || key.contains('\0') || key.chars().count() > MAX_PROP_KEY_CHARS {
-                self.error(path, format!("keys must be 1 to {MAX_PROP_KEY_CHARS} characters without NUL"));
+                self.error(
+                    path,
+                    format!("keys must be 1 to {MAX_PROP_KEY_CHARS} characters without NUL"),
+                );
                 continue;
             }
             let kept = match value {
-                Value::String(_) => self.text(&path, value, MAX_PROP_VALUE_CHARS).map(Value::String),
+                Value::String(_) => self
+                    .text(&path, value, MAX_PROP_VALUE_CHARS)
+                    .map(Value::String),
                 Value::Number(_) | Value::Bool(_) | Value::Null => Some(value.clone()),
                 _ => {
-                    self.error(path, format!("must be a string, number, boolean or null (props are flat), not {}", type_name(value)));
+                    self.error(
+                        path,
+                        format!(
+                            "must be a string, number, boolean or null (props are flat), not {}",
+                            type_name(value)
+                        ),
+                    );
                     None
                 }
             };
@@ -385,10 +478,18 @@ impl Checker {
         props
     }
 
-    fn time_window(&mut self, ts: DateTime<Utc>, sent_at: Option<DateTime<Utc>>, received_at: DateTime<Utc>) {
+    fn time_window(
+        &mut self,
+        ts: DateTime<Utc>,
+        sent_at: Option<DateTime<Utc>>,
+        received_at: DateTime<Utc>,
+    ) {
         let corrected = corrected_ts(ts, sent_at, received_at);
         if corrected > received_at + Duration::seconds(MAX_FUTURE_SECS) {
-            self.error("$.ts", "is in the future, even after correcting the client clock");
+            self.error(
+                "$.ts",
+                "is in the future, even after correcting the client clock",
+            );
         } else if corrected < received_at - Duration::days(MAX_AGE_DAYS) {
             self.error("$.ts", format!("is more than {MAX_AGE_DAYS} days old"));
         }

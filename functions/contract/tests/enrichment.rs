@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sbw_contract::enrich::parse_user_agent;
-use sbw_contract::{enrich, validate_event, DeviceType, IdentifierHasher, RequestMeta, StoredEvent};
+use sbw_contract::{
+    enrich, validate_event, DeviceType, IdentifierHasher, RequestMeta, StoredEvent,
+};
 use sbw_testkit::events::{rfc3339, valid_event};
 use serde_json::{json, Value};
 
@@ -40,11 +42,20 @@ fn user_agents_become_families_and_device_types() {
     assert_eq!(chrome.device_type, Some(DeviceType::Desktop));
     assert!(!chrome.bot);
     let iphone = parse_user_agent(IPHONE);
-    assert_eq!((iphone.os.as_deref(), iphone.family.as_deref()), (Some("iOS"), Some("iPhone")));
+    assert_eq!(
+        (iphone.os.as_deref(), iphone.family.as_deref()),
+        (Some("iOS"), Some("iPhone"))
+    );
     assert_eq!(iphone.device_type, Some(DeviceType::Mobile));
     assert_eq!(parse_user_agent(IPAD).device_type, Some(DeviceType::Tablet));
-    assert_eq!(parse_user_agent(ANDROID_TABLET).device_type, Some(DeviceType::Tablet));
-    assert_eq!(parse_user_agent(ANDROID_PHONE).device_type, Some(DeviceType::Mobile));
+    assert_eq!(
+        parse_user_agent(ANDROID_TABLET).device_type,
+        Some(DeviceType::Tablet)
+    );
+    assert_eq!(
+        parse_user_agent(ANDROID_PHONE).device_type,
+        Some(DeviceType::Mobile)
+    );
     assert!(parse_user_agent(GOOGLEBOT).bot);
     let garbage = parse_user_agent("\u{0}\u{1}💥");
     assert_eq!((garbage.browser, garbage.os), (None, None));
@@ -64,12 +75,18 @@ fn the_client_device_type_wins_over_the_user_agent() {
     let now = Utc::now();
     let mut event = valid_event(now);
     event["device"] = json!({"type": "tablet"});
-    assert_eq!(stored(event, &meta(now)).0.device.device_type, DeviceType::Tablet);
+    assert_eq!(
+        stored(event, &meta(now)).0.device.device_type,
+        DeviceType::Tablet
+    );
     let mut event = valid_event(now);
     event["device"] = Value::Null;
     let mut phone = meta(now);
     phone.user_agent = parse_user_agent(IPHONE);
-    assert_eq!(stored(event, &phone).0.device.device_type, DeviceType::Mobile);
+    assert_eq!(
+        stored(event, &phone).0.device.device_type,
+        DeviceType::Mobile
+    );
 }
 
 #[test]
@@ -77,9 +94,15 @@ fn cloudfront_country_wins_and_bad_headers_are_ignored() {
     let now = Utc::now();
     let mut m = meta(now);
     m.viewer_country = Some("SG".into());
-    assert_eq!(stored(valid_event(now), &m).0.geo.country.as_deref(), Some("SG"));
+    assert_eq!(
+        stored(valid_event(now), &m).0.geo.country.as_deref(),
+        Some("SG")
+    );
     m.viewer_country = Some("not-a-country".into());
-    assert_eq!(stored(valid_event(now), &m).0.geo.country.as_deref(), Some("VN"));
+    assert_eq!(
+        stored(valid_event(now), &m).0.geo.country.as_deref(),
+        Some("VN")
+    );
 }
 
 #[test]
@@ -92,7 +115,10 @@ fn clock_skew_is_measured_and_corrected() {
     let (stored, _) = stored(event, &meta(now));
     assert_eq!(stored.clock_skew_ms, Some(-600_000));
     assert_eq!(stored.ts, now - Duration::seconds(3));
-    assert_eq!(stored.client_ts, now + Duration::minutes(10) - Duration::seconds(3));
+    assert_eq!(
+        stored.client_ts,
+        now + Duration::minutes(10) - Duration::seconds(3)
+    );
     let line = serde_json::to_value(&stored).unwrap();
     assert_eq!(line["ts"], "2026-11-26T04:59:57.000Z");
 }
@@ -105,13 +131,20 @@ fn identifiers_are_hashed_and_the_verified_subject_wins() {
     let (anonymous, _) = stored(event.clone(), &meta(now));
     let h = hasher();
     assert_eq!(anonymous.user_id_hash, Some(h.hash("user", "alice")));
-    assert_eq!(anonymous.anonymous_id_hash, h.hash("anonymous", "a1b2c3d4-anon"));
+    assert_eq!(
+        anonymous.anonymous_id_hash,
+        h.hash("anonymous", "a1b2c3d4-anon")
+    );
     let mut signed_in = meta(now);
     signed_in.verified_subject = Some("cognito-sub-1".into());
     let (verified, _) = stored(event, &signed_in);
     assert_eq!(verified.user_id_hash, Some(h.hash("user", "cognito-sub-1")));
     let line = serde_json::to_string(&verified).unwrap();
-    assert!(!line.contains("alice") && !line.contains("cognito-sub-1") && !line.contains("a1b2c3d4-anon"));
+    assert!(
+        !line.contains("alice")
+            && !line.contains("cognito-sub-1")
+            && !line.contains("a1b2c3d4-anon")
+    );
 }
 
 #[test]
@@ -123,19 +156,32 @@ fn pii_props_are_dropped_with_a_warning_and_identifiers_hashed() {
     let mut dropped: Vec<&str> = warnings.iter().map(|w| w.path.as_str()).collect();
     dropped.sort();
     assert_eq!(dropped, ["$.props.Phone", "$.props.email", "$.props.note"]);
-    assert_eq!(stored.props.keys().collect::<Vec<_>>(), ["button", "order_id"]);
-    assert_eq!(stored.props["order_id"], json!(hasher().hash("order_id", "ORD-7")));
+    assert_eq!(
+        stored.props.keys().collect::<Vec<_>>(),
+        ["button", "order_id"]
+    );
+    assert_eq!(
+        stored.props["order_id"],
+        json!(hasher().hash("order_id", "ORD-7"))
+    );
 }
 
 #[test]
 fn urls_are_stripped_of_personal_parts() {
     let now = Utc::now();
     let mut event = valid_event(now);
-    event["page_url"] = json!("https://shop.example/checkout?email=bob%40x.com&utm_campaign=sale#pay");
+    event["page_url"] =
+        json!("https://shop.example/checkout?email=bob%40x.com&utm_campaign=sale#pay");
     event["referrer"] = json!("https://mail.example/inbox?token=secret");
     let (stored, _) = stored(event, &meta(now));
-    assert_eq!(stored.page_url, "https://shop.example/checkout?utm_campaign=sale");
-    assert_eq!(stored.referrer.as_deref(), Some("https://mail.example/inbox"));
+    assert_eq!(
+        stored.page_url,
+        "https://shop.example/checkout?utm_campaign=sale"
+    );
+    assert_eq!(
+        stored.referrer.as_deref(),
+        Some("https://mail.example/inbox")
+    );
 }
 
 #[test]

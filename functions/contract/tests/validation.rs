@@ -24,10 +24,16 @@ fn the_validator_judges_every_case_as_expected() {
         let result = validate_event(&case.event, now);
         match (&case.verdict, result) {
             (Verdict::Valid, Ok(_)) => {}
-            (Verdict::Valid, Err(errors)) => panic!("{}: expected valid, got {errors:?}", case.name),
-            (Verdict::Invalid(path), Ok(_)) => panic!("{}: expected an error at {path}, got valid", case.name),
+            (Verdict::Valid, Err(errors)) => {
+                panic!("{}: expected valid, got {errors:?}", case.name)
+            }
+            (Verdict::Invalid(path), Ok(_)) => {
+                panic!("{}: expected an error at {path}, got valid", case.name)
+            }
             (Verdict::Invalid(path), Err(errors)) => assert!(
-                errors.iter().any(|e| &e.path == path && !e.reason.is_empty()),
+                errors
+                    .iter()
+                    .any(|e| &e.path == path && !e.reason.is_empty()),
                 "{}: expected an error at {path}, got {errors:?}",
                 case.name
             ),
@@ -59,7 +65,10 @@ fn every_problem_of_an_event_is_reported() {
     event["props"] = json!({"nested": {"a": 1}});
     let errors = validate_event(&event, Utc::now()).unwrap_err();
     let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["$.event_id", "$.ecom.price", "$.ecom.qty", "$.props.nested"]);
+    assert_eq!(
+        paths,
+        ["$.event_id", "$.ecom.price", "$.ecom.qty", "$.props.nested"]
+    );
 }
 
 #[test]
@@ -74,7 +83,16 @@ fn valid_events_come_out_typed_and_exact() {
     assert_eq!(parsed.props.len(), 4);
     let mut event = valid_event(now);
     event["ecom"]["price"] = json!(1.5e3);
-    assert_eq!(validate_event(&event, now).unwrap().ecom.unwrap().price.unwrap().to_string(), "1500");
+    assert_eq!(
+        validate_event(&event, now)
+            .unwrap()
+            .ecom
+            .unwrap()
+            .price
+            .unwrap()
+            .to_string(),
+        "1500"
+    );
 }
 
 #[test]
@@ -85,14 +103,28 @@ fn batches_are_one_object_or_an_array_within_limits() {
     assert_eq!(parse_batch(b"[]"), Err(BatchError::Empty));
     assert_eq!(parse_batch(b"42"), Err(BatchError::NotObjectOrArray));
     assert_eq!(parse_batch(b"\"x\""), Err(BatchError::NotObjectOrArray));
-    assert!(matches!(parse_batch(b"{\"a\":"), Err(BatchError::Malformed(_))));
+    assert!(matches!(
+        parse_batch(b"{\"a\":"),
+        Err(BatchError::Malformed(_))
+    ));
     assert!(matches!(parse_batch(b""), Err(BatchError::Malformed(_))));
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    assert!(matches!(parse_batch(deep.as_bytes()), Err(BatchError::Malformed(_))));
+    assert!(matches!(
+        parse_batch(deep.as_bytes()),
+        Err(BatchError::Malformed(_))
+    ));
     let many = format!("[{}]", vec!["{}"; MAX_EVENTS_PER_REQUEST + 1].join(","));
-    assert_eq!(parse_batch(many.as_bytes()), Err(BatchError::TooManyEvents { count: MAX_EVENTS_PER_REQUEST + 1 }));
+    assert_eq!(
+        parse_batch(many.as_bytes()),
+        Err(BatchError::TooManyEvents {
+            count: MAX_EVENTS_PER_REQUEST + 1
+        })
+    );
     let max = format!("[{}]", vec!["{}"; MAX_EVENTS_PER_REQUEST].join(","));
-    assert_eq!(parse_batch(max.as_bytes()).unwrap().len(), MAX_EVENTS_PER_REQUEST);
+    assert_eq!(
+        parse_batch(max.as_bytes()).unwrap().len(),
+        MAX_EVENTS_PER_REQUEST
+    );
 }
 
 #[test]
@@ -100,7 +132,9 @@ fn the_time_window_applies_after_clock_skew_correction() {
     let now = Utc::now();
     let mut event = valid_event(now);
     // The client clock is 3 days slow: ts and sent_at both lag; corrected, the event is recent.
-    event["ts"] = json!(sbw_testkit::events::rfc3339(now - Duration::days(3) - Duration::seconds(5)));
+    event["ts"] = json!(sbw_testkit::events::rfc3339(
+        now - Duration::days(3) - Duration::seconds(5)
+    ));
     event["sent_at"] = json!(sbw_testkit::events::rfc3339(now - Duration::days(3)));
     assert!(validate_event(&event, now).is_ok());
     // Without sent_at the same ts is just 3 days old: still inside the 30-day window.

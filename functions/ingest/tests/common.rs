@@ -4,8 +4,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -14,6 +13,9 @@ use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
 use sbw_ingest::store::RawStore;
 use sbw_ingest::{Ingest, IngestRequest, IngestResponse};
+use sbw_testkit::ndjson::lines_below;
+#[allow(unused_imports)] // each test file uses its own part
+pub use sbw_testkit::ndjson::{files_below, gzip};
 use serde_json::Value;
 
 pub const ORIGIN: &str = "https://shop.example";
@@ -66,7 +68,7 @@ impl Harness {
     /// Every stored event line, keyed by event id, with how often it was stored.
     pub fn stored_events(&self) -> HashMap<String, (usize, Value)> {
         let mut events: HashMap<String, (usize, Value)> = HashMap::new();
-        for line in ndjson_lines(&self.raw_dir().join("events")) {
+        for line in lines_below(&self.raw_dir().join("events")) {
             let id = line["event_id"].as_str().unwrap().to_owned();
             let entry = events.entry(id).or_insert((0, line));
             entry.0 += 1;
@@ -75,51 +77,8 @@ impl Harness {
     }
 
     pub fn rejected_records(&self) -> Vec<Value> {
-        ndjson_lines(&self.raw_dir().join("rejects"))
+        lines_below(&self.raw_dir().join("rejects"))
     }
-}
-
-/// The lines of every `*.ndjson.gz` object below `dir`.
-pub fn ndjson_lines(dir: &Path) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for path in files_below(dir) {
-        let name = path.file_name().unwrap().to_str().unwrap();
-        assert!(
-            !name.starts_with('.'),
-            "a temporary file was left behind: {}",
-            path.display()
-        );
-        assert!(
-            name.ends_with(".ndjson.gz"),
-            "unexpected object {}",
-            path.display()
-        );
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
-            .read_to_string(&mut text)
-            .unwrap();
-        lines.extend(
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
-        );
-    }
-    lines
-}
-
-pub fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return files;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_below(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// A request builder; starts as a browser POST of `body` as JSON to the anonymous route.
@@ -177,11 +136,4 @@ impl Req {
         self.0.verified_subject = Some(sub.into());
         self
     }
-}
-
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
 }

@@ -66,12 +66,7 @@ fn dead_lettered_events(harness: &Harness) -> Vec<Value> {
             let gz = base64::engine::general_purpose::STANDARD
                 .decode(message.ndjson_gz_base64)
                 .unwrap();
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
-                .unwrap();
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
+            sbw_testkit::ndjson::gunzip_lines(&gz)
         })
         .collect()
 }

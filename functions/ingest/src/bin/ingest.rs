@@ -10,6 +10,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     sbw_ingest::logging::init_json();
     let settings =
         LambdaSettings::from_vars(|name| std::env::var(name).ok()).map_err(|e| format!("{e:#}"))?;
+    // Compiling the user-agent parser takes ~0.1 s: do it beside the first
+    // poll rather than before it, or inside the first request.
+    tokio::task::spawn_blocking(sbw_contract::enrich::warm_up_user_agent_parser);
     let function = IngestFunction::new(settings);
     lambda_http::run(lambda_http::service_fn(move |event| {
         let function = function.clone();
