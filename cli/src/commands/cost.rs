@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use sbw_infra::cost;
 
-use super::target::Target;
+use super::target::{Target, EXIT_CODES};
 
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct CostArgs {
     #[command(flatten)]
     pub target: Target,

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::target::Target;
+use super::target::{Target, EXIT_CODES};
 
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct RenderArgs {
     #[command(flatten)]
     pub target: Target,

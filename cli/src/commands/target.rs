@@ -7,8 +7,14 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use sbw_infra::config::{self, ConfigError, Deployment, Profile};
 
-/// Exit code for a config the user must fix (`validate` also uses it).
+/// Exit code for a config the user must fix.
 pub const EXIT_CONFIG: u8 = 2;
+
+/// The exit codes of `render`, `validate` and `cost`, shown in their help.
+pub const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 a check failed (validate: in-process checks, \
+cfn-lint or checkov) or the command could not finish; 2 the config file is invalid (the message \
+names file:line:column).";
 
 #[derive(Args)]
 pub struct Target {

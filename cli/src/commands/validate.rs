@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use clap::Args;
 use sbw_infra::checks::{self, ToolOutcome};
 
-use super::target::Target;
+use super::target::{Target, EXIT_CODES};
 
 #[derive(Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub target: Target,

@@ -192,6 +192,8 @@ pub struct Etl {
     pub timeout_seconds: Bounded<60, 900>,
     /// Alarm when the warehouse is older than this; default: two runs + 15 min.
     pub freshness_alarm_minutes: Option<Bounded<10, 1440>>,
+    /// Hours of raw events re-read each run so late events reach their sessions.
+    pub reprocess_window_hours: Bounded<0, 48>,
 }
 
 impl Default for Etl {
@@ -201,6 +203,7 @@ impl Default for Etl {
             memory_mb: Bounded::new(512),
             timeout_seconds: Bounded::new(300),
             freshness_alarm_minutes: None,
+            reprocess_window_hours: Bounded::new(2),
         }
     }
 }
@@ -333,6 +336,7 @@ pub struct Deployment {
     pub etl_memory_mb: u64,
     pub etl_timeout_seconds: u64,
     pub freshness_alarm_minutes: u64,
+    pub etl_reprocess_window_hours: u64,
     pub instance_type: String,
     pub data_volume_gb: u64,
     pub public_ipv4: bool,
@@ -669,6 +673,7 @@ fn build(
             .etl
             .freshness_alarm_minutes
             .map_or(2 * every + 15, Bounded::get),
+        etl_reprocess_window_hours: env.etl.reprocess_window_hours.get(),
         ingest: env.ingest,
         instance_type,
         data_volume_gb: env
