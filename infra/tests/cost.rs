@@ -251,3 +251,18 @@ fn minimal_profile_stays_under_ten_dollars_at_one_million_events() {
     assert!(text.contains("Prices: us-east-1 2025-06"), "{text}");
     assert!(!text.contains("-0.00"), "{text}");
 }
+
+#[test]
+fn json_output_names_the_price_table() {
+    let (_, estimate) = example("prod", None);
+    let json = serde_json::to_value(&estimate).unwrap();
+    assert_eq!(json["price_region"], "us-east-1");
+    assert_eq!(json["price_date"], "2025-06");
+    assert_eq!(json["profile"], "hardened");
+    let lines = json["lines"].as_array().unwrap();
+    assert!(lines
+        .iter()
+        .all(|l| !l["explanation"].as_str().unwrap().is_empty()));
+    let sum: f64 = lines.iter().map(|l| l["usd"].as_f64().unwrap()).sum();
+    assert!((sum - json["total_usd"].as_f64().unwrap()).abs() < 1e-9);
+}

@@ -213,6 +213,7 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
     let requests = (events / t.events_per_request.get() as f64).ceil();
     let runs = (HOURS_PER_MONTH * 60.0 / deployment.etl_every_minutes as f64).ceil();
     let events_per_run = events / runs;
+    let (events_text, requests_text, runs_text) = (count(events), count(requests), count(runs));
     let mut bill = Bill { lines: Vec::new() };
 
     // Warehouse: the one always-on server.
@@ -283,8 +284,8 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
         ),
         Some(Allowance(1_000.0)),
         format!(
-            "{requests} event POSTs + {} site page views; always free: 10 M requests/month",
-            t.site_page_views_per_month.get()
+            "{requests_text} event POSTs + {} site page views; always free: 10 M requests/month",
+            count(t.site_page_views_per_month.get() as f64)
         ),
     );
     let site_gb = t.site_page_views_per_month.get() as f64 * a::SITE_KB_PER_PAGE_VIEW / 1e6;
@@ -308,7 +309,7 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
         ),
         None,
         format!(
-            "{events} events / {} per request (SDK batching)",
+            "{events_text} events / {} per request (SDK batching)",
             t.events_per_request.get()
         ),
     );
@@ -388,7 +389,9 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             prices.lambda_per_million_requests,
         ),
         Some(Allowance(1.0)),
-        format!("{requests} ingest invocations + {runs} ETL runs; always free: 1 M/month"),
+        format!(
+            "{requests_text} ingest invocations + {runs_text} ETL runs; always free: 1 M/month"
+        ),
     );
     bill.add("Lambda", "compute".to_owned(), (ingest_gbs + etl_gbs, "GB-seconds", gb_second), Some(Allowance(400_000.0)), format!(
             "ingest {} ms x {} MB per request + ETL {etl_seconds:.1} s x {} MB per run; always free: 400,000 GB-s/month",
@@ -529,11 +532,11 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
         price_source: prices::SOURCE,
         assumptions: vec![
             format!(
-                "{events} events/month in batches of {} ({requests} requests)",
+                "{events_text} events/month in batches of {} ({requests_text} requests)",
                 t.events_per_request.get()
             ),
             format!(
-                "ETL every {} minutes ({runs} runs/month)",
+                "ETL every {} minutes ({runs_text} runs/month)",
                 deployment.etl_every_minutes
             ),
             format!(
@@ -542,7 +545,7 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             ),
             format!(
                 "{} static site page views/month",
-                t.site_page_views_per_month.get()
+                count(t.site_page_views_per_month.get() as f64)
             ),
             format!(
                 "storage and snapshots as in month {} of operation",
@@ -615,6 +618,19 @@ impl Estimate {
     }
 }
 
+/// A whole count with thousands separators: 1,000,000.
+fn count(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Up to 10 decimals, without trailing zeros.
 fn trim_number(value: f64) -> String {
     let text = if value.fract() == 0.0 {
@@ -632,6 +648,15 @@ fn trim_number(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0.0), "0");
+        assert_eq!(count(999.0), "999");
+        assert_eq!(count(1000.0), "1,000");
+        assert_eq!(count(200_000.0), "200,000");
+        assert_eq!(count(1_000_000.0), "1,000,000");
+    }
 
     #[test]
     fn trim_number_drops_trailing_zeros() {

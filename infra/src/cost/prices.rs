@@ -4,7 +4,7 @@
 
 /// Where the numbers come from and when they were read.
 pub const SOURCE: &str =
-    "AWS public on-demand list prices (aws.amazon.com/pricing), Linux, no free tier";
+    "AWS public on-demand list prices (aws.amazon.com/pricing), Linux; always-free allowances in their own column";
 pub const PRICE_DATE: &str = "2025-06";
 
 /// On-demand USD per hour of the EC2 instance types the warehouse may use (us-east-1).
