@@ -472,15 +472,12 @@ fn parameter_sources(
     body: &str,
     d: &Deployment,
 ) -> Result<BTreeMap<String, ParameterSource>, RenderError> {
-    let template: serde_json::Value = serde_saphyr::from_str(body).map_err(|e| {
-        if std::env::var_os("SBW_RENDER_DEBUG").is_some() {
-            eprintln!("{body}");
-        }
-        RenderError::InvalidYaml {
+    // The parser's message quotes the offending lines of the rendered template.
+    let template: serde_json::Value =
+        serde_saphyr::from_str(body).map_err(|e| RenderError::InvalidYaml {
             stack: stack.to_owned(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let mut sources = BTreeMap::new();
     let Some(parameters) = template.get("Parameters").and_then(|p| p.as_object()) else {
         return Ok(sources);
