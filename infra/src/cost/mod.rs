@@ -212,20 +212,125 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
     let events = t.events_per_month.get() as f64;
     let requests = (events / t.events_per_request.get() as f64).ceil();
     let runs = (HOURS_PER_MONTH * 60.0 / deployment.etl_every_minutes as f64).ceil();
-    let events_per_run = events / runs;
-    let (events_text, requests_text, runs_text) = (count(events), count(requests), count(runs));
+    let inputs = Inputs {
+        d: deployment,
+        footprint,
+        prices,
+        volume: Volume {
+            events,
+            requests,
+            runs,
+        },
+    };
     let mut bill = Bill { lines: Vec::new() };
+    for section in [warehouse, network, edge, lambda, raw_store, observability] {
+        section(&mut bill, &inputs);
+    }
+    let (events_text, requests_text, runs_text) = (count(events), count(requests), count(runs));
+    let lines = bill.lines;
+    let list_total_usd: f64 = lines.iter().map(|l| l.list_usd).sum();
+    let free_tier_usd: f64 = lines.iter().map(|l| l.free_tier_usd).sum();
+    let total_usd = list_total_usd + free_tier_usd;
+    let ec2 = lines.first().map_or(0.0, |l| l.usd);
+    let savings = vec![
+        Saving {
+            option: "Compute Savings Plan, 1 year, no upfront",
+            monthly_usd: total_usd - ec2 * (1.0 - a::SAVINGS_PLAN_1Y_SHARE),
+            explanation: format!(
+                "the EC2 line drops to ~{:.0}% of on-demand ({:.2} USD); nothing else changes",
+                a::SAVINGS_PLAN_1Y_SHARE * 100.0,
+                ec2 * a::SAVINGS_PLAN_1Y_SHARE
+            ),
+        },
+        Saving {
+            option: "Reserved instance, 3 years, all upfront",
+            monthly_usd: total_usd - ec2 * (1.0 - a::RESERVED_3Y_SHARE),
+            explanation: format!(
+                "the EC2 line drops to ~{:.0}% of on-demand ({:.2} USD/month, paid upfront); the proposal's 2.65 USD total assumes such a commitment on a smaller instance",
+                a::RESERVED_3Y_SHARE * 100.0,
+                ec2 * a::RESERVED_3Y_SHARE
+            ),
+        },
+    ];
+    let mut notes = vec![
+        "Free-tier column: AWS's always-free monthly allowances, assuming this deployment is their only user in the account.".to_owned(),
+        "Not counted: taxes, Route 53 hosted zone (0.50 USD/month if you create one), Cognito (free up to 10,000 monthly active users), AWS Budgets (first two budgets free), SNS e-mail (first 1,000 free), SQS dead-letter traffic.".to_owned(),
+    ];
+    if prices.region != deployment.region.as_str() {
+        notes.push(format!(
+            "No price table for {}: {} prices are shown; expect differences of 10-30%.",
+            deployment.region, prices.region
+        ));
+    }
+    Estimate {
+        project: deployment.project.clone(),
+        environment: deployment.environment.clone(),
+        profile: deployment.profile.as_str(),
+        region: deployment.region.to_string(),
+        price_region: prices.region,
+        price_date: prices::PRICE_DATE,
+        price_source: prices::SOURCE,
+        assumptions: vec![
+            format!(
+                "{events_text} events/month in batches of {} ({requests_text} requests)",
+                t.events_per_request.get()
+            ),
+            format!(
+                "ETL every {} minutes ({runs_text} runs/month)",
+                deployment.etl_every_minutes
+            ),
+            format!(
+                "{} dashboard hours/month",
+                t.dashboard_hours_per_month.get()
+            ),
+            format!(
+                "{} static site page views/month",
+                count(t.site_page_views_per_month.get() as f64)
+            ),
+            format!(
+                "storage and snapshots as in month {} of operation",
+                a::MONTHS_OF_DATA
+            ),
+        ],
+        lines,
+        list_total_usd,
+        free_tier_usd,
+        total_usd,
+        savings,
+        notes,
+    }
+}
 
-    // Warehouse: the one always-on server.
-    let hourly = prices::lookup(prices.ec2_hourly, &deployment.instance_type).unwrap_or(0.0);
+/// What every section of the bill is computed from.
+struct Inputs<'a> {
+    d: &'a Deployment,
+    footprint: &'a Footprint,
+    prices: &'a PriceTable,
+    volume: Volume,
+}
+
+/// The monthly quantities the traffic assumptions come to.
+#[derive(Clone, Copy)]
+struct Volume {
+    events: f64,
+    requests: f64,
+    runs: f64,
+}
+
+/// The warehouse: the one always-on server, its disks and snapshots.
+fn warehouse(bill: &mut Bill, x: &Inputs) {
+    let d = x.d;
+    let prices = x.prices;
+    let Volume { events, .. } = x.volume;
+    let hourly = prices::lookup(prices.ec2_hourly, &d.instance_type).unwrap_or(0.0);
     bill.add(
         "EC2",
-        format!("warehouse instance {}", deployment.instance_type),
+        format!("warehouse instance {}", d.instance_type),
         (HOURS_PER_MONTH, "hours", hourly),
         None,
         "PostgreSQL, the Shiny dashboards and nginx on one instance, on all month".to_owned(),
     );
-    let disk_gb = (ROOT_VOLUME_GB + deployment.data_volume_gb) as f64;
+    let disk_gb = (ROOT_VOLUME_GB + d.data_volume_gb) as f64;
     bill.add(
         "EBS",
         "gp3 volumes (root + data)".to_owned(),
@@ -233,19 +338,25 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
         None,
         format!(
             "{ROOT_VOLUME_GB} GB root disk + {} GB encrypted data volume, baseline IOPS",
-            deployment.data_volume_gb
+            d.data_volume_gb
         ),
     );
     let warehouse_gb = events * a::MONTHS_OF_DATA * a::WAREHOUSE_BYTES_PER_EVENT / 1e9;
     bill.add("EBS", "daily snapshots (DLM)".to_owned(), (warehouse_gb, "GB-month", prices.snapshot_gb_month), None, format!(
             "incremental snapshots kept {} days ~ one copy of the {:.1} GB of warehouse data after {} months",
-            deployment.snapshot_retain_days,
+            d.snapshot_retain_days,
             warehouse_gb,
             a::MONTHS_OF_DATA
         ));
+}
 
-    // Network.
-    let ipv4 = footprint.public_ipv4 as f64 + if deployment.public_ipv4 { 1.0 } else { 0.0 };
+/// Addresses, the NAT gateway and the load balancer (what the footprint has).
+fn network(bill: &mut Bill, x: &Inputs) {
+    let d = x.d;
+    let footprint = x.footprint;
+    let prices = x.prices;
+    let t = &d.traffic;
+    let ipv4 = footprint.public_ipv4 as f64 + if d.public_ipv4 { 1.0 } else { 0.0 };
     bill.add("VPC", "public IPv4 addresses".to_owned(), (ipv4 * HOURS_PER_MONTH, "address-hours", prices.public_ipv4_hour), None, format!("{ipv4} address(es): NAT gateway Elastic IP, one per ALB node, the instance's if enabled"));
     let nat = footprint.nat_gateways as f64;
     bill.add("VPC", "NAT gateway".to_owned(), (nat * HOURS_PER_MONTH, "hours", prices.nat_gateway_hour), None, "lets the private subnets reach the internet (packages, Session Manager); one, not one per AZ".to_owned());
@@ -272,8 +383,19 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             a::ALB_LCU_PER_DASHBOARD_HOUR
         ),
     );
+}
 
-    // Ingest path.
+/// CloudFront, the HTTP API and WAF: every request on its way in.
+fn edge(bill: &mut Bill, x: &Inputs) {
+    let d = x.d;
+    let footprint = x.footprint;
+    let prices = x.prices;
+    let Volume {
+        events, requests, ..
+    } = x.volume;
+    let events_text = count(events);
+    let requests_text = count(requests);
+    let t = &d.traffic;
     bill.add(
         "CloudFront",
         "HTTPS requests".to_owned(),
@@ -369,17 +491,28 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             "requests Bot Control inspects".to_owned(),
         );
     }
+}
 
-    // Lambda: ingest per request, ETL per run.
-    let gb_second = match deployment.ingest.architecture {
+/// Lambda: the ingest function per request, the ETL per run.
+fn lambda(bill: &mut Bill, x: &Inputs) {
+    let d = x.d;
+    let prices = x.prices;
+    let Volume {
+        events,
+        requests,
+        runs,
+    } = x.volume;
+    let events_per_run = events / runs;
+    let requests_text = count(requests);
+    let runs_text = count(runs);
+    let gb_second = match d.ingest.architecture {
         Architecture::Arm64 => prices.lambda_gb_second_arm64,
         Architecture::X86_64 => prices.lambda_gb_second_x86_64,
     };
     let etl_seconds = a::ETL_SECONDS_PER_RUN + events_per_run / a::ETL_EVENTS_PER_SECOND;
-    let ingest_gbs = requests * a::INGEST_MS_PER_REQUEST / 1000.0
-        * deployment.ingest.memory_mb.get() as f64
-        / 1024.0;
-    let etl_gbs = runs * etl_seconds * deployment.etl_memory_mb as f64 / 1024.0;
+    let ingest_gbs =
+        requests * a::INGEST_MS_PER_REQUEST / 1000.0 * d.ingest.memory_mb.get() as f64 / 1024.0;
+    let etl_gbs = runs * etl_seconds * d.etl_memory_mb as f64 / 1024.0;
     bill.add(
         "Lambda",
         "requests".to_owned(),
@@ -396,11 +529,21 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
     bill.add("Lambda", "compute".to_owned(), (ingest_gbs + etl_gbs, "GB-seconds", gb_second), Some(Allowance(400_000.0)), format!(
             "ingest {} ms x {} MB per request + ETL {etl_seconds:.1} s x {} MB per run; always free: 400,000 GB-s/month",
             a::INGEST_MS_PER_REQUEST,
-            deployment.ingest.memory_mb.get(),
-            deployment.etl_memory_mb
+            d.ingest.memory_mb.get(),
+            d.etl_memory_mb
         ));
+}
 
-    // Raw store.
+/// S3: one object per ingest request, read once by the ETL.
+fn raw_store(bill: &mut Bill, x: &Inputs) {
+    let d = x.d;
+    let prices = x.prices;
+    let Volume {
+        events,
+        requests,
+        runs,
+    } = x.volume;
+    let t = &d.traffic;
     let etl_writes = runs * 2.0;
     bill.add(
         "S3",
@@ -426,8 +569,15 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             a::MONTHS_OF_DATA,
             t.stored_bytes_per_event.get()
         ));
+}
 
-    // Observability.
+/// CloudWatch and data transfer out.
+fn observability(bill: &mut Bill, x: &Inputs) {
+    let d = x.d;
+    let footprint = x.footprint;
+    let prices = x.prices;
+    let Volume { requests, runs, .. } = x.volume;
+    let t = &d.traffic;
     let log_gb = (requests * (a::INGEST_LOG_BYTES_PER_REQUEST + a::API_LOG_BYTES_PER_REQUEST)
         + runs * a::ETL_LOG_BYTES_PER_RUN)
         / 1e9;
@@ -486,79 +636,6 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             a::DASHBOARD_MB_PER_HOUR
         ),
     );
-
-    let lines = bill.lines;
-    let list_total_usd: f64 = lines.iter().map(|l| l.list_usd).sum();
-    let free_tier_usd: f64 = lines.iter().map(|l| l.free_tier_usd).sum();
-    let total_usd = list_total_usd + free_tier_usd;
-    let ec2 = lines.first().map_or(0.0, |l| l.usd);
-    let savings = vec![
-        Saving {
-            option: "Compute Savings Plan, 1 year, no upfront",
-            monthly_usd: total_usd - ec2 * (1.0 - a::SAVINGS_PLAN_1Y_SHARE),
-            explanation: format!(
-                "the EC2 line drops to ~{:.0}% of on-demand ({:.2} USD); nothing else changes",
-                a::SAVINGS_PLAN_1Y_SHARE * 100.0,
-                ec2 * a::SAVINGS_PLAN_1Y_SHARE
-            ),
-        },
-        Saving {
-            option: "Reserved instance, 3 years, all upfront",
-            monthly_usd: total_usd - ec2 * (1.0 - a::RESERVED_3Y_SHARE),
-            explanation: format!(
-                "the EC2 line drops to ~{:.0}% of on-demand ({:.2} USD/month, paid upfront); the proposal's 2.65 USD total assumes such a commitment on a smaller instance",
-                a::RESERVED_3Y_SHARE * 100.0,
-                ec2 * a::RESERVED_3Y_SHARE
-            ),
-        },
-    ];
-    let mut notes = vec![
-        "Free-tier column: AWS's always-free monthly allowances, assuming this deployment is their only user in the account.".to_owned(),
-        "Not counted: taxes, Route 53 hosted zone (0.50 USD/month if you create one), Cognito (free up to 10,000 monthly active users), AWS Budgets (first two budgets free), SNS e-mail (first 1,000 free), SQS dead-letter traffic.".to_owned(),
-    ];
-    if prices.region != deployment.region.as_str() {
-        notes.push(format!(
-            "No price table for {}: {} prices are shown; expect differences of 10-30%.",
-            deployment.region, prices.region
-        ));
-    }
-    Estimate {
-        project: deployment.project.clone(),
-        environment: deployment.environment.clone(),
-        profile: deployment.profile.as_str(),
-        region: deployment.region.to_string(),
-        price_region: prices.region,
-        price_date: prices::PRICE_DATE,
-        price_source: prices::SOURCE,
-        assumptions: vec![
-            format!(
-                "{events_text} events/month in batches of {} ({requests_text} requests)",
-                t.events_per_request.get()
-            ),
-            format!(
-                "ETL every {} minutes ({runs_text} runs/month)",
-                deployment.etl_every_minutes
-            ),
-            format!(
-                "{} dashboard hours/month",
-                t.dashboard_hours_per_month.get()
-            ),
-            format!(
-                "{} static site page views/month",
-                count(t.site_page_views_per_month.get() as f64)
-            ),
-            format!(
-                "storage and snapshots as in month {} of operation",
-                a::MONTHS_OF_DATA
-            ),
-        ],
-        lines,
-        list_total_usd,
-        free_tier_usd,
-        total_usd,
-        savings,
-        notes,
-    }
 }
 
 impl Estimate {
