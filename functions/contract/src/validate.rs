@@ -128,6 +128,17 @@ pub fn corrected_ts(
     }
 }
 
+/// A field's path, formatted only when an error needs it: valid events,
+/// the common case, allocate no paths.
+#[derive(Clone, Copy)]
+struct FieldPath<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
 #[derive(Default)]
 struct Checker {
     errors: Vec<FieldError>,
@@ -145,16 +156,13 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 impl Checker {
-    fn error(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.errors.push(FieldError::new(path, reason));
+    fn error(&mut self, path: impl std::fmt::Display, reason: impl Into<String>) {
+        self.errors.push(FieldError::new(path.to_string(), reason));
     }
 
     fn unknown_fields(&mut self, obj: &Map<String, Value>, path: &str, known: &[&str]) {
         for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
-            self.error(
-                format!("{path}.{key}"),
-                "is not a field of the event contract",
-            );
+            self.error(FieldPath(path, key), "is not a field of the event contract");
         }
     }
 
@@ -169,7 +177,7 @@ impl Checker {
         match obj.get(key) {
             Some(Value::Null) | None => {
                 if required {
-                    self.error(format!("{parent}.{key}"), "is required");
+                    self.error(FieldPath(parent, key), "is required");
                 }
                 None
             }
@@ -177,7 +185,12 @@ impl Checker {
         }
     }
 
-    fn text(&mut self, path: &str, value: &Value, max_chars: usize) -> Option<String> {
+    fn text<'v>(
+        &mut self,
+        path: impl std::fmt::Display,
+        value: &'v Value,
+        max_chars: usize,
+    ) -> Option<&'v str> {
         let Some(text) = value.as_str() else {
             self.error(path, format!("must be a string, not {}", type_name(value)));
             return None;
@@ -194,7 +207,7 @@ impl Checker {
             );
             return None;
         }
-        Some(text.to_owned())
+        Some(text)
     }
 
     fn string(
@@ -205,22 +218,22 @@ impl Checker {
         max_chars: usize,
         required: bool,
     ) -> Option<String> {
-        let path = format!("{parent}.{key}");
+        let path = FieldPath(parent, key);
         let value = self.field(obj, parent, key, required)?;
-        let text = self.text(&path, value, max_chars)?;
+        let text = self.text(path, value, max_chars)?;
         if text.trim().is_empty() {
             self.error(path, "must not be empty");
             return None;
         }
-        Some(text)
+        Some(text.to_owned())
     }
 
     /// A required random (version 4) UUID, as `crypto.randomUUID()` makes.
     fn uuid(&mut self, obj: &Map<String, Value>, key: &str) -> Option<Uuid> {
-        let path = format!("$.{key}");
+        let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, true)?;
-        let text = self.text(&path, value, 36)?;
-        match Uuid::try_parse(&text) {
+        let text = self.text(path, value, 36)?;
+        match Uuid::try_parse(text) {
             Ok(id) if id.get_version_num() != 4 => {
                 self.error(path, "must be a version 4 UUID");
                 None
@@ -242,10 +255,10 @@ impl Checker {
         key: &str,
         required: bool,
     ) -> Option<DateTime<Utc>> {
-        let path = format!("$.{key}");
+        let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, required)?;
-        let text = self.text(&path, value, 40)?;
-        match DateTime::parse_from_rfc3339(&text) {
+        let text = self.text(path, value, 40)?;
+        match DateTime::parse_from_rfc3339(text) {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(_) => {
                 self.error(
@@ -260,7 +273,7 @@ impl Checker {
     fn event_type(&mut self, obj: &Map<String, Value>) -> Option<EventType> {
         let value = self.field(obj, "$", "event_type", true)?;
         let text = self.text("$.event_type", value, 32)?;
-        let parsed = EventType::parse(&text);
+        let parsed = EventType::parse(text);
         if parsed.is_none() {
             let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
             self.error(
@@ -272,14 +285,16 @@ impl Checker {
     }
 
     fn url(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<String> {
-        let path = format!("$.{key}");
+        let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, required)?;
-        let text = self.text(&path, value, MAX_URL_CHARS)?;
+        let text = self.text(path, value, MAX_URL_CHARS)?;
         if text.is_empty() && !required {
             return None;
         }
-        match url::Url::parse(&text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(text),
+        match url::Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {
+                Some(text.to_owned())
+            }
             _ => {
                 self.error(path, "must be an absolute http(s) URL");
                 None
@@ -447,7 +462,7 @@ impl Checker {
             return props;
         }
         for (key, value) in entries {
-            let path = format!("$.props.{key}");
+            let path = FieldPath("$.props", key);
             if key.is_empty() || key.contains('\0') || key.chars().count() > MAX_PROP_KEY_CHARS {
                 self.error(
                     path,
@@ -457,8 +472,8 @@ impl Checker {
             }
             let kept = match value {
                 Value::String(_) => self
-                    .text(&path, value, MAX_PROP_VALUE_CHARS)
-                    .map(Value::String),
+                    .text(path, value, MAX_PROP_VALUE_CHARS)
+                    .map(|text| Value::String(text.to_owned())),
                 Value::Number(_) | Value::Bool(_) | Value::Null => Some(value.clone()),
                 _ => {
                     self.error(
