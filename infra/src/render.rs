@@ -40,7 +40,6 @@ pub struct StackDef {
     pub name: &'static str,
     pub purpose: &'static str,
     pub placement: Placement,
-    pub depends_on: &'static [&'static str],
     /// Whether this environment needs the stack at all.
     pub needed: fn(&Deployment) -> bool,
 }
@@ -58,70 +57,60 @@ pub const STACKS: &[StackDef] = &[
         name: "network",
         purpose: "VPC, subnets, S3 gateway endpoint, security groups",
         placement: Placement::Regional,
-        depends_on: &[],
         needed: always,
     },
     StackDef {
         name: "auth",
         purpose: "Cognito user pools, app clients, hosted UI domains",
         placement: Placement::Regional,
-        depends_on: &[],
         needed: always,
     },
     StackDef {
         name: "storage",
         purpose: "raw events, artifacts and access-log buckets",
         placement: Placement::Regional,
-        depends_on: &[],
         needed: always,
     },
     StackDef {
         name: "warehouse",
         purpose: "EC2 PostgreSQL + Shiny + nginx, data volume, snapshots, dashboard ALB",
         placement: Placement::Regional,
-        depends_on: &["network", "auth", "storage"],
         needed: always,
     },
     StackDef {
         name: "ingest",
         purpose: "HTTP API, JWT authorizer, ingest Lambda, dead-letter queue",
         placement: Placement::Regional,
-        depends_on: &["auth", "storage"],
         needed: always,
     },
     StackDef {
         name: "etl",
         purpose: "ETL Lambda in the VPC and its schedule",
         placement: Placement::Regional,
-        depends_on: &["network", "storage", "warehouse"],
         needed: always,
     },
     StackDef {
         name: "edge-global",
         purpose: "CloudFront WAF web ACL and certificate (us-east-1)",
         placement: Placement::Global,
-        depends_on: &[],
         needed: needs_global_edge,
     },
     StackDef {
         name: "edge",
         purpose: "static site bucket and CloudFront distribution, /v1/* to the API",
         placement: Placement::Regional,
-        depends_on: &["storage", "ingest", "edge-global"],
         needed: always,
     },
     StackDef {
         name: "observability",
         purpose: "SNS alarm topic, alarms, CloudWatch dashboard",
         placement: Placement::Regional,
-        depends_on: &["ingest", "etl", "warehouse"],
         needed: always,
     },
     StackDef {
         name: "budget",
         purpose: "AWS Budgets monthly budget with actual and forecast alerts (us-east-1)",
         placement: Placement::Global,
-        depends_on: &[],
         needed: always,
     },
 ];
@@ -289,7 +278,13 @@ pub fn render(d: &Deployment) -> Result<Manifest, RenderError> {
                 source,
             })?;
         let body = tidy(&body);
-        let parameters = parameter_sources(def.name, &body, d)?;
+        let template: serde_json::Value =
+            serde_saphyr::from_str(&body).map_err(|e| RenderError::InvalidYaml {
+                stack: def.name.to_owned(),
+                message: e.to_string(),
+            })?;
+        let parameters = parameter_sources(def.name, &template, d)?;
+        let depends_on = dependencies(&prefix, &template, &parameters);
         let region = match def.placement {
             Placement::Regional => d.region.to_string(),
             Placement::Global => GLOBAL_REGION.to_owned(),
@@ -305,12 +300,7 @@ pub fn render(d: &Deployment) -> Result<Manifest, RenderError> {
             purpose: def.purpose,
             region,
             template_file: format!("{}.yaml", def.name),
-            depends_on: def
-                .depends_on
-                .iter()
-                .copied()
-                .filter(|dep| enabled.iter().any(|s| s.name == *dep))
-                .collect(),
+            depends_on,
             parameters,
             capabilities,
             bytes: body.len(),
@@ -466,18 +456,53 @@ fn tidy(text: &str) -> String {
     out
 }
 
+/// The stacks whose outputs `template` uses: exports it imports (named
+/// `<prefix>-<stack>-<Output>`) and outputs passed to it as parameters.
+fn dependencies(
+    prefix: &str,
+    template: &serde_json::Value,
+    parameters: &BTreeMap<String, ParameterSource>,
+) -> Vec<&'static str> {
+    let mut imports = Vec::new();
+    collect_imports(template, &mut imports);
+    let exporting = |import: &str| {
+        let (stack, _output) = import
+            .strip_prefix(prefix)?
+            .strip_prefix('-')?
+            .rsplit_once('-')?;
+        Some(stack.to_owned())
+    };
+    let mut used: Vec<String> = imports.iter().filter_map(|i| exporting(i)).collect();
+    used.extend(parameters.values().filter_map(|source| match source {
+        ParameterSource::StackOutput { stack, .. } => Some((*stack).to_owned()),
+        _ => None,
+    }));
+    STACKS
+        .iter()
+        .map(|s| s.name)
+        .filter(|name| used.iter().any(|u| u == name))
+        .collect()
+}
+
+fn collect_imports(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(object) => {
+            if let Some(serde_json::Value::String(name)) = object.get("Fn::ImportValue") {
+                into.push(name.clone());
+            }
+            object.values().for_each(|v| collect_imports(v, into));
+        }
+        serde_json::Value::Array(array) => array.iter().for_each(|v| collect_imports(v, into)),
+        _ => {}
+    }
+}
+
 /// The template's parameters and where their values come from.
 fn parameter_sources(
     stack: &str,
-    body: &str,
+    template: &serde_json::Value,
     d: &Deployment,
 ) -> Result<BTreeMap<String, ParameterSource>, RenderError> {
-    // The parser's message quotes the offending lines of the rendered template.
-    let template: serde_json::Value =
-        serde_saphyr::from_str(body).map_err(|e| RenderError::InvalidYaml {
-            stack: stack.to_owned(),
-            message: e.to_string(),
-        })?;
     let mut sources = BTreeMap::new();
     let Some(parameters) = template.get("Parameters").and_then(|p| p.as_object()) else {
         return Ok(sources);
@@ -513,22 +538,5 @@ mod tests {
     #[test]
     fn tidy_collapses_blank_lines_and_trailing_spaces() {
         assert_eq!(tidy("\n\na:  \n\n\n  b: 1\n\n"), "a:\n\n  b: 1\n");
-    }
-
-    #[test]
-    fn every_dependency_is_an_earlier_stack() {
-        for (index, stack) in STACKS.iter().enumerate() {
-            for dep in stack.depends_on {
-                let position = STACKS
-                    .iter()
-                    .position(|s| s.name == *dep)
-                    .expect("known stack");
-                assert!(
-                    position < index,
-                    "{} depends on later stack {dep}",
-                    stack.name
-                );
-            }
-        }
     }
 }

@@ -453,3 +453,30 @@ fn user_data_is_valid_bash() {
         );
     }
 }
+
+#[test]
+fn dependencies_come_from_what_each_template_uses() {
+    let deps = |manifest: &Manifest, stack: &str| manifest.stack(stack).unwrap().depends_on.clone();
+    let prod = manifest(EXAMPLE, "prod", None);
+    assert_eq!(deps(&prod, "network"), Vec::<&str>::new());
+    // The hardened dashboard load balancer signs users in with the auth stack's pool.
+    assert_eq!(deps(&prod, "warehouse"), ["network", "auth", "storage"]);
+    assert_eq!(deps(&prod, "ingest"), ["auth", "storage"]);
+    assert_eq!(deps(&prod, "etl"), ["network", "storage", "warehouse"]);
+    assert_eq!(deps(&prod, "edge"), ["storage", "ingest", "edge-global"]);
+    assert_eq!(deps(&prod, "observability"), ["warehouse", "ingest", "etl"]);
+    let dev = manifest(EXAMPLE, "dev", None);
+    assert_eq!(deps(&dev, "warehouse"), ["network", "storage"]);
+    // Every dependency is deployed earlier.
+    for m in [&prod, &dev] {
+        for (index, stack) in m.stacks.iter().enumerate() {
+            for dep in &stack.depends_on {
+                assert!(
+                    m.stacks[..index].iter().any(|s| s.name == *dep),
+                    "{} before {dep}",
+                    stack.name
+                );
+            }
+        }
+    }
+}
