@@ -32,9 +32,13 @@ pub fn gzip(data: impl AsRef<[u8]>) -> Bytes {
         let mut start = Vec::with_capacity(data.len() / 4 + 64);
         start.extend_from_slice(&GZIP_HEADER);
         encoder.reset(start).expect("writing to memory cannot fail");
-        encoder.write_all(data).expect("writing to memory cannot fail");
+        encoder
+            .write_all(data)
+            .expect("writing to memory cannot fail");
         encoder.try_finish().expect("writing to memory cannot fail");
-        encoder.reset(Vec::new()).expect("writing to memory cannot fail")
+        encoder
+            .reset(Vec::new())
+            .expect("writing to memory cannot fail")
     });
     let mut crc = Crc::new();
     crc.update(data);
@@ -51,7 +55,11 @@ mod tests {
 
     #[test]
     fn objects_are_gzip_that_standard_readers_decode_one_after_another() {
-        for text in ["", "{\"a\":1}\n", &"{\"event\":\"page_view\"}\n".repeat(5_000)] {
+        for text in [
+            "",
+            "{\"a\":1}\n",
+            &"{\"event\":\"page_view\"}\n".repeat(5_000),
+        ] {
             let mut decoded = String::new();
             flate2::read::GzDecoder::new(&gzip(text)[..])
                 .read_to_string(&mut decoded)
