@@ -142,7 +142,7 @@ fn forbidden_origin(origin: &str) -> Refusal {
     )
 }
 
-/// The methods a route takes, for 405 responses.
-pub fn allowed_methods(method: &Method) -> bool {
+/// Whether an events route takes `method`; anything else is a 405.
+pub fn is_allowed_method(method: &Method) -> bool {
     method == Method::POST || method == Method::OPTIONS
 }

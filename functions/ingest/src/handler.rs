@@ -18,7 +18,7 @@ use sbw_contract::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::access::{allowed_methods, AccessPolicy, Route};
+use crate::access::{is_allowed_method, AccessPolicy, Route};
 use crate::dead_letter::DeadLetter;
 use crate::ndjson;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
@@ -153,7 +153,7 @@ impl Ingest {
         if request.method == Method::OPTIONS {
             return Ok((self.access.preflight(request)?, Outcome::default()));
         }
-        if !allowed_methods(&request.method) {
+        if !is_allowed_method(&request.method) {
             return Err(Refusal::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
