@@ -14,7 +14,6 @@ use aws_peers::{
 };
 use aws_sdk_ssm::types::ParameterType;
 use chrono::Utc;
-use flate2::write::GzEncoder;
 use sbw_contract::rawkey::ObjectKind;
 use sbw_contract::IdentifierHasher;
 use sbw_testkit::events::valid_event;
@@ -339,12 +338,10 @@ async fn a_gzipped_body_arrives_base64_encoded_and_is_stored() {
     let deployment = Deployment::create().await;
     let mut function = deployment.start_function().await;
     let batch = json!([valid_event(Utc::now()), valid_event(Utc::now())]);
-    let mut gzip = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gzip, batch.to_string().as_bytes()).unwrap();
 
     let request = post_events(&batch)
         .header("content-encoding", "gzip")
-        .binary_body(&gzip.finish().unwrap());
+        .binary_body(&sbw_testkit::ndjson::gzip(batch.to_string().as_bytes()));
     function.expect(request, 202).await;
 
     assert_eq!(
