@@ -2,6 +2,8 @@
 
 use std::io::Read;
 
+use bytes::Bytes;
+
 use flate2::read::MultiGzDecoder;
 use http::StatusCode;
 use sbw_contract::limits::MAX_BODY_BYTES;
@@ -9,13 +11,13 @@ use sbw_contract::limits::MAX_BODY_BYTES;
 use crate::request::{IngestRequest, Refusal};
 
 /// The body as JSON bytes, decoded and within [`MAX_BODY_BYTES`].
-pub fn decode(request: &IngestRequest) -> Result<Vec<u8>, Refusal> {
+pub fn decode(request: &IngestRequest) -> Result<Bytes, Refusal> {
     check_content_type(request.header("content-type"))?;
     if request.body.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
     match request.header("content-encoding").map(str::trim) {
-        None | Some("") | Some("identity") => Ok(request.body.to_vec()),
+        None | Some("") | Some("identity") => Ok(request.body.clone()),
         Some(enc) if enc.eq_ignore_ascii_case("gzip") => gunzip(&request.body),
         Some(other) => Err(Refusal::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -53,7 +55,7 @@ fn too_large() -> Refusal {
 }
 
 /// Decodes at most one byte past the limit, so a gzip bomb costs nothing.
-fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, Refusal> {
+fn gunzip(compressed: &[u8]) -> Result<Bytes, Refusal> {
     let mut decoded = Vec::new();
     MultiGzDecoder::new(compressed)
         .take(MAX_BODY_BYTES as u64 + 1)
@@ -68,5 +70,5 @@ fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, Refusal> {
     if decoded.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    Ok(decoded)
+    Ok(Bytes::from(decoded))
 }

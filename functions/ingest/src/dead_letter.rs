@@ -88,7 +88,7 @@ impl DeadLetter {
                 .map_err(|e| fail(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())),
             DeadLetter::Directory(dir) => {
                 let name = format!("{}.part{part}.json", key.replace('/', "_"));
-                write_atomically(&dir.join(name), body.as_bytes())
+                write_atomically(&dir.join(name), Bytes::from(body))
                     .await
                     .map_err(|e| fail(e.to_string()))
             }

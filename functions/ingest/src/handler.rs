@@ -201,61 +201,58 @@ impl Ingest {
         let mut lines = Vec::new();
         let mut stored_ids = Vec::new();
         let mut rejects = Vec::new();
-        {
-            let recent = self.recent.lock().expect("recent-id cache lock");
-            for (index, value) in values.iter().enumerate() {
-                let event_id = value
-                    .get("event_id")
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| Uuid::try_parse(s).ok());
-                let result = match validate_event(value, meta.received_at) {
-                    Err(errors) => {
-                        rejects.push(ndjson::line(&RejectedEvent {
-                            received_at: meta.received_at,
-                            request_id: meta.request_id.clone(),
-                            index,
-                            event_id,
-                            event_type: value
-                                .get("event_type")
-                                .and_then(|v| v.as_str())
-                                .map(|s| s.chars().take(32).collect()),
-                            errors: errors.clone(),
-                        }));
-                        EventResult {
-                            index,
-                            event_id,
-                            status: EventStatus::Rejected,
-                            errors,
-                            warnings: vec![],
-                        }
+        for (index, value) in values.iter().enumerate() {
+            let result = match validate_event(value, meta.received_at) {
+                Err(errors) => {
+                    let event_id = value
+                        .get("event_id")
+                        .and_then(|v| v.as_str())
+                        .and_then(|s| Uuid::try_parse(s).ok());
+                    rejects.push(ndjson::line(&RejectedEvent {
+                        received_at: meta.received_at,
+                        request_id: meta.request_id.clone(),
+                        index,
+                        event_id,
+                        event_type: value
+                            .get("event_type")
+                            .and_then(|v| v.as_str())
+                            .map(|s| s.chars().take(32).collect()),
+                        errors: errors.clone(),
+                    }));
+                    EventResult {
+                        index,
+                        event_id,
+                        status: EventStatus::Rejected,
+                        errors,
+                        warnings: vec![],
                     }
-                    Ok(event)
-                        if recent.contains(&event.event_id)
-                            || stored_ids.contains(&event.event_id) =>
-                    {
-                        EventResult {
-                            index,
-                            event_id: Some(event.event_id),
-                            status: EventStatus::Duplicate,
-                            errors: vec![],
-                            warnings: vec![],
-                        }
+                }
+                Ok(event)
+                    if stored_ids.contains(&event.event_id)
+                        || self.seen_recently(&event.event_id) =>
+                {
+                    EventResult {
+                        index,
+                        event_id: Some(event.event_id),
+                        status: EventStatus::Duplicate,
+                        errors: vec![],
+                        warnings: vec![],
                     }
-                    Ok(event) => {
-                        let (stored, warnings) = enrich(event, meta, &self.hasher);
-                        stored_ids.push(stored.event_id);
-                        lines.push(ndjson::line(&stored));
-                        EventResult {
-                            index,
-                            event_id: Some(stored.event_id),
-                            status: EventStatus::Accepted,
-                            errors: vec![],
-                            warnings,
-                        }
+                }
+                Ok(event) => {
+                    let (stored, warnings) = enrich(event, meta, &self.hasher);
+                    stored_ids.push(stored.event_id);
+                    lines.push(ndjson::line(&stored));
+                    EventResult {
+                        index,
+                        event_id: Some(stored.event_id),
+                        status: EventStatus::Accepted,
+                        errors: vec![],
+                        warnings,
                     }
-                };
-                results.push(result);
-            }
+                }
+            };
+            results.push(result);
         }
 
         if !lines.is_empty() {
@@ -293,6 +290,15 @@ impl Ingest {
             results,
         };
         Ok((IngestResponse::json(status, &body), outcome))
+    }
+
+    /// Whether an earlier request to this container stored the event; the
+    /// lock is held for the look-up only, not across a batch.
+    fn seen_recently(&self, event_id: &Uuid) -> bool {
+        self.recent
+            .lock()
+            .expect("recent-id cache lock")
+            .contains(event_id)
     }
 
     fn parse_user_agent(&self, user_agent: &str) -> UserAgentFacts {

@@ -50,16 +50,15 @@ impl RawStore {
                     key: key.to_owned(),
                     message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
                 }),
-            RawStore::Directory(root) => write_atomically(&root.join(key), &gzipped_ndjson).await,
+            RawStore::Directory(root) => write_atomically(&root.join(key), gzipped_ndjson).await,
         }
     }
 }
 
 /// Writes to a hidden temporary file beside `path`, then renames: readers
 /// (the ETL) never see half an object. One blocking task does all three steps.
-pub async fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
+pub async fn write_atomically(path: &Path, contents: Bytes) -> Result<(), StoreError> {
     let owned_path = path.to_owned();
-    let contents = contents.to_vec();
     let result =
         tokio::task::spawn_blocking(move || write_atomically_blocking(&owned_path, &contents))
             .await
