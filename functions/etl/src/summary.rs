@@ -1,0 +1,39 @@
+//! The run summary the ETL writes to `_etl/last-run.json` in the raw bucket
+//! (or the raw directory), so `sbwctl status` can tell how fresh the
+//! warehouse is without reaching the database.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the summary of the latest run lives, relative to the raw store root.
+pub const LAST_RUN_KEY: &str = "_etl/last-run.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    /// Another run held the lock; this one loaded nothing and left.
+    Skipped,
+}
+
+/// What one ETL run did. Times are RFC 3339 UTC strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// `etl_runs.run_id`; absent when the run never reached the database.
+    pub run_id: Option<i64>,
+    /// `schedule`, `manual` or `backfill`.
+    pub trigger: String,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: String,
+    pub objects_loaded: u64,
+    pub objects_quarantined: u64,
+    pub events_loaded: u64,
+    pub duplicates: u64,
+    pub rejected_lines: u64,
+    pub sessions_rebuilt: u64,
+    /// Minutes from the newest loaded event's `received_at` to the end of
+    /// the run; absent while the warehouse holds no events.
+    pub freshness_minutes: Option<f64>,
+    pub error: Option<String>,
+}
