@@ -262,8 +262,24 @@ pub struct Manifest {
     pub stacks: Vec<RenderedStack>,
 }
 
+/// What deleting a stack does to the resources that hold data (buckets, user
+/// pools, the warehouse volume).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataOnDelete {
+    /// Kept, or snapshotted: the templates as deployed.
+    Retain,
+    /// Deleted with the stack: what `sbwctl destroy --delete-data` deploys
+    /// just before deleting.
+    Delete,
+}
+
 /// Renders every stack the deployment needs.
 pub fn render(d: &Deployment) -> Result<Manifest, RenderError> {
+    render_with(d, DataOnDelete::Retain)
+}
+
+/// Renders every stack, with the given fate for data when a stack is deleted.
+pub fn render_with(d: &Deployment, data: DataOnDelete) -> Result<Manifest, RenderError> {
     let env = environment()?;
     let prefix = d.prefix();
     let enabled: Vec<&StackDef> = STACKS.iter().filter(|s| (s.needed)(d)).collect();
@@ -272,7 +288,7 @@ pub fn render(d: &Deployment) -> Result<Manifest, RenderError> {
         let template = format!("{}.yaml.j2", def.name);
         let body = env
             .get_template(&template)
-            .and_then(|t| t.render(template_context(d, def.name)))
+            .and_then(|t| t.render(template_context(d, def.name, data)))
             .map_err(|source| RenderError::Template {
                 template: template.clone(),
                 source,
@@ -405,7 +421,7 @@ fn environment() -> Result<Environment<'static>, RenderError> {
 }
 
 /// Values every template sees besides the deployment itself.
-fn template_context(d: &Deployment, stack: &str) -> minijinja::Value {
+fn template_context(d: &Deployment, stack: &str, data: DataOnDelete) -> minijinja::Value {
     let hardened = d.profile == Profile::Hardened;
     let subnet_prefix = d.vpc_cidr.prefix + 2;
     let subnets: Vec<String> = (0..4)
@@ -419,6 +435,7 @@ fn template_context(d: &Deployment, stack: &str) -> minijinja::Value {
     context! {
         d => Serde(d),
         stack => stack,
+        retain_data => data == DataOnDelete::Retain,
         prefix => d.prefix(),
         hardened => hardened,
         subnets => subnets,

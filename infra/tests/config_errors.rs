@@ -58,6 +58,25 @@ fn base_is_valid() {
     assert_eq!(d.instance_type, "t4g.micro");
     assert_eq!(d.freshness_alarm_minutes, 135);
     assert!(!d.waf);
+    assert!(
+        !d.protected,
+        "environments are unprotected unless they say so"
+    );
+}
+
+#[test]
+fn protected_environment() {
+    let text = insert_after(6, "    protected: true");
+    assert!(
+        config::resolve(&text, "sbw.yaml", "dev", None)
+            .unwrap()
+            .protected
+    );
+    assert_error(
+        &insert_after(6, "    protected: sometimes"),
+        7,
+        "invalid boolean",
+    );
 }
 
 fn remove_line(line: usize) -> String {

@@ -371,6 +371,50 @@ fn data_is_kept_when_stacks_go() {
 }
 
 #[test]
+fn delete_data_rendering_changes_only_the_deletion_policies() {
+    let deployment = config::load(Path::new(EXAMPLE), "prod", None).unwrap();
+    let kept = render::render(&deployment).unwrap();
+    let deleted = render::render_with(&deployment, render::DataOnDelete::Delete).unwrap();
+    let mut changed = BTreeSet::new();
+    for (kept, deleted) in kept.stacks.iter().zip(&deleted.stacks) {
+        let policies = |body: &str| {
+            let template: Value = serde_saphyr::from_str(body).unwrap();
+            let resources = template["Resources"].as_object().unwrap().clone();
+            resources
+                .into_iter()
+                .filter_map(|(id, r)| Some((id, r.get("DeletionPolicy")?.as_str()?.to_owned())))
+                .collect::<Vec<_>>()
+        };
+        for ((id, before), (_, after)) in policies(&kept.body).iter().zip(policies(&deleted.body)) {
+            if *before != after {
+                assert_eq!(after, "Delete", "{}.{id}", kept.name);
+                changed.insert(format!("{}.{id}", kept.name));
+            }
+        }
+        let without_policies = |body: &str| {
+            body.lines()
+                .filter(|l| !l.trim_start().starts_with("DeletionPolicy:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            without_policies(&kept.body),
+            without_policies(&deleted.body)
+        );
+    }
+    let expected = [
+        "auth.DashboardPool",
+        "auth.ShopperPool",
+        "edge.SiteBucket",
+        "storage.AccessLogBucket",
+        "storage.ArtifactsBucket",
+        "storage.RawBucket",
+        "warehouse.DataVolume",
+    ];
+    assert_eq!(changed, expected.iter().map(|s| s.to_string()).collect());
+}
+
+#[test]
 fn etl_schedule_and_freshness_alarm_follow_the_config() {
     let prod = manifest(EXAMPLE, "prod", None);
     let etl = parse(&prod, "etl");

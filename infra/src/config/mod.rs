@@ -72,6 +72,9 @@ pub struct Environment {
     pub account_id: AccountId,
     pub region: Region,
     pub profile: Spanned<Profile>,
+    /// `sbwctl destroy` refuses this environment unless given `--force`.
+    #[serde(default)]
+    pub protected: bool,
     pub site: Site,
     pub alerts: Alerts,
     pub budget: Budget,
@@ -322,6 +325,7 @@ pub struct Deployment {
     pub project: String,
     pub environment: String,
     pub profile: Profile,
+    pub protected: bool,
     pub account_id: AccountId,
     pub region: Region,
     pub origins: Vec<Origin>,
@@ -657,6 +661,7 @@ fn build(
         project: project.to_owned(),
         environment: environment.to_owned(),
         profile,
+        protected: env.protected,
         account_id: env.account_id,
         region: env.region,
         origins: env.site.origins.value,
