@@ -65,6 +65,23 @@ fn base_is_valid() {
 }
 
 #[test]
+fn pinned_ami() {
+    let text = insert_after(15, "    warehouse:\n      ami_id: ami-0123456789abcdef0");
+    assert_eq!(
+        config::resolve(&text, "sbw.yaml", "dev", None)
+            .unwrap()
+            .ami_id
+            .as_deref(),
+        Some("ami-0123456789abcdef0")
+    );
+    assert_error(
+        &insert_after(15, "    warehouse:\n      ami_id: ubuntu-24.04"),
+        17,
+        "is not an AMI id",
+    );
+}
+
+#[test]
 fn protected_environment() {
     let text = insert_after(6, "    protected: true");
     assert!(

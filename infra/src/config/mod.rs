@@ -227,6 +227,10 @@ pub struct Warehouse {
     pub public_ipv4: Spanned<bool>,
     #[serde(default)]
     pub snapshot_retain_days: Option<Bounded<1, 365>>,
+    /// A fixed AMI (e.g. the organisation's own Ubuntu image) instead of
+    /// Ubuntu's public SSM parameter resolved on the first deploy.
+    #[serde(default)]
+    pub ami_id: Option<Spanned<String>>,
 }
 
 impl Default for Warehouse {
@@ -236,6 +240,7 @@ impl Default for Warehouse {
             data_volume_gb: None,
             public_ipv4: unspanned(false),
             snapshot_retain_days: None,
+            ami_id: None,
         }
     }
 }
@@ -345,6 +350,7 @@ pub struct Deployment {
     pub data_volume_gb: u64,
     pub public_ipv4: bool,
     pub snapshot_retain_days: u64,
+    pub ami_id: Option<String>,
     pub raw_infrequent_access_days: u64,
     pub raw_glacier_days: u64,
     pub raw_expire_days: u64,
@@ -656,6 +662,18 @@ fn build(
         None if hardened => "t4g.small".to_owned(),
         None => "t4g.micro".to_owned(),
     };
+    if let Some(ami) = &env.warehouse.ami_id {
+        let id = ami.value.strip_prefix("ami-").unwrap_or_default();
+        if !(8..=17).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(error(
+                ami.referenced,
+                format!(
+                    "warehouse.ami_id {:?} is not an AMI id (ami- and 8 or 17 hex digits)",
+                    ami.value
+                ),
+            ));
+        }
+    }
     let every = env.etl.every_minutes.get();
     Ok(Deployment {
         project: project.to_owned(),
@@ -687,6 +705,7 @@ fn build(
             .map_or(if hardened { 30 } else { 15 }, Bounded::get),
         public_ipv4,
         snapshot_retain_days: env.warehouse.snapshot_retain_days.map_or(7, Bounded::get),
+        ami_id: env.warehouse.ami_id.map(|ami| ami.value),
         raw_infrequent_access_days: ia,
         raw_glacier_days: glacier,
         raw_expire_days: expire,
