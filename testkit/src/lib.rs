@@ -2,13 +2,17 @@
 //! against: a table of good and bad events shared by the contract and ingest
 //! suites ([`events`]), a local Lambda Runtime API ([`runtime_api`]) that
 //! runs a function binary as Lambda would, a launcher for moto's AWS API
-//! emulator ([`moto`]), and API Gateway HTTP API events ([`http_api`]).
+//! emulator ([`moto`]), API Gateway HTTP API events ([`http_api`]), throwaway
+//! warehouse databases ([`postgres`]) and realistic shoppers as stored events
+//! ([`shoppers`]).
 
 pub mod events;
 pub mod http_api;
 pub mod moto;
 pub mod ndjson;
+pub mod postgres;
 pub mod runtime_api;
+pub mod shoppers;
 
 pub use http_api::{HttpApiRequest, HttpApiResponse};
 pub use moto::Moto;

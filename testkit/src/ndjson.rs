@@ -64,3 +64,37 @@ pub fn lines_below(dir: &Path) -> Vec<Value> {
     }
     lines
 }
+
+/// The NDJSON.gz bytes of `events`, as the ingest function writes them.
+pub fn stored_object(events: &[sbw_contract::StoredEvent]) -> Vec<u8> {
+    let mut text = Vec::new();
+    for event in events {
+        serde_json::to_writer(&mut text, event).expect("a stored event serialises");
+        text.push(b'\n');
+    }
+    gzip(&text)
+}
+
+/// Writes `bytes` as a new raw object of the receive hour of `hour` below
+/// `root` (same key layout as the ingest function); returns its key.
+pub fn write_raw_object(root: &Path, hour: chrono::DateTime<chrono::Utc>, bytes: &[u8]) -> String {
+    use sbw_contract::rawkey::{object_key, ObjectKind};
+    let key = object_key(ObjectKind::Events, hour, uuid::Uuid::new_v4());
+    let path = root.join(&key);
+    std::fs::create_dir_all(path.parent().expect("keys have directories")).expect("mkdir");
+    std::fs::write(&path, bytes).expect("writing a raw object");
+    key
+}
+
+/// Writes `events` as objects of at most `per_object` events, each under the
+/// receive hour of its first event; returns the keys.
+pub fn write_stored_events(
+    root: &Path,
+    events: &[sbw_contract::StoredEvent],
+    per_object: usize,
+) -> Vec<String> {
+    events
+        .chunks(per_object.max(1))
+        .map(|chunk| write_raw_object(root, chunk[0].received_at, &stored_object(chunk)))
+        .collect()
+}

@@ -70,13 +70,18 @@ pub enum DeviceType {
 }
 
 impl DeviceType {
-    pub fn parse(name: &str) -> Option<DeviceType> {
-        match name {
-            "mobile" => Some(DeviceType::Mobile),
-            "desktop" => Some(DeviceType::Desktop),
-            "tablet" => Some(DeviceType::Tablet),
-            _ => None,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceType::Mobile => "mobile",
+            DeviceType::Desktop => "desktop",
+            DeviceType::Tablet => "tablet",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<DeviceType> {
+        [DeviceType::Mobile, DeviceType::Desktop, DeviceType::Tablet]
+            .into_iter()
+            .find(|d| d.as_str() == name)
     }
 }
 

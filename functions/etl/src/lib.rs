@@ -7,4 +7,15 @@
 //! and reports freshness. The Lambda (`bin/etl.rs`) and `sbwctl etl run`
 //! call the same [`run::run`].
 
+pub mod attribution;
+pub mod decode;
+pub mod metrics;
+pub mod migrate;
+pub mod run;
+pub mod source;
 pub mod summary;
+pub mod warehouse;
+
+pub use run::{run, EtlError, RunOptions, RunRequest, Trigger};
+pub use source::RawSource;
+pub use summary::{RunStatus, RunSummary, LAST_RUN_KEY};

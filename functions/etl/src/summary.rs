@@ -32,8 +32,13 @@ pub struct RunSummary {
     pub duplicates: u64,
     pub rejected_lines: u64,
     pub sessions_rebuilt: u64,
-    /// Minutes from the newest loaded event's `received_at` to the end of
-    /// the run; absent while the warehouse holds no events.
+    /// Every event received before this time is in the warehouse: the
+    /// start of the latest successful listing (absent before the first one).
+    pub loaded_through: Option<String>,
+    /// Minutes from `loaded_through` to the end of this run: what the
+    /// `DWFreshnessMinutes` metric reports. It grows while runs fail.
     pub freshness_minutes: Option<f64>,
+    /// `received_at` of the newest event in the warehouse.
+    pub newest_event_received_at: Option<String>,
     pub error: Option<String>,
 }

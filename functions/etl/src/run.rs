@@ -1,0 +1,398 @@
+//! One ETL run, from the listing to the summary.
+
+use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use futures_util::StreamExt;
+use sbw_contract::rawkey::{hour_prefix, ObjectKind};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+
+use crate::decode::decode_object;
+use crate::migrate::{migrate, MigrationError};
+use crate::source::{RawObject, RawSource, SourceError};
+use crate::summary::{RunStatus, RunSummary, LAST_RUN_KEY};
+use crate::warehouse::{self, BatchStats, LoadedObject, Partitions, RunRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Backfill,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Backfill => "backfill",
+        }
+    }
+}
+
+/// What to load: everything new since the watermark, or a backfill of the
+/// receive hours from `from` to `to` (both included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRequest {
+    Incremental(Trigger),
+    Backfill {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+}
+
+impl RunRequest {
+    pub fn trigger(&self) -> Trigger {
+        match self {
+            RunRequest::Incremental(trigger) => *trigger,
+            RunRequest::Backfill { .. } => Trigger::Backfill,
+        }
+    }
+}
+
+/// The Lambda's input: the schedule's `{"trigger": "schedule"}`, an
+/// EventBridge scheduled event as is, `{"trigger": "manual"}`, or a
+/// backfill `{"from": "...", "to": "..."}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Invocation {
+    Backfill {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    Named {
+        trigger: String,
+    },
+    Scheduled {
+        #[serde(rename = "detail-type")]
+        detail_type: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(
+        "the input is not an ETL request: expected {{\"trigger\": \"schedule\"|\"manual\"}}, \
+         an EventBridge scheduled event, or {{\"from\": RFC 3339, \"to\": RFC 3339}} ({0})"
+    )]
+    Shape(String),
+    #[error("unknown trigger {0:?}: use \"schedule\" or \"manual\"")]
+    Trigger(String),
+    #[error("a backfill needs from <= to (got {from} > {to})")]
+    Range { from: String, to: String },
+}
+
+impl RunRequest {
+    pub fn from_json(input: &serde_json::Value) -> Result<RunRequest, RequestError> {
+        let invocation: Invocation = serde_json::from_value(input.clone())
+            .map_err(|e| RequestError::Shape(e.to_string()))?;
+        match invocation {
+            Invocation::Backfill { from, to } => RunRequest::backfill(from, to),
+            Invocation::Named { trigger } => match trigger.as_str() {
+                "schedule" => Ok(RunRequest::Incremental(Trigger::Schedule)),
+                "manual" => Ok(RunRequest::Incremental(Trigger::Manual)),
+                _ => Err(RequestError::Trigger(trigger)),
+            },
+            Invocation::Scheduled { detail_type } if detail_type == "Scheduled Event" => {
+                Ok(RunRequest::Incremental(Trigger::Schedule))
+            }
+            Invocation::Scheduled { detail_type } => Err(RequestError::Shape(format!(
+                "detail-type {detail_type:?} is not \"Scheduled Event\""
+            ))),
+        }
+    }
+
+    pub fn backfill(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<RunRequest, RequestError> {
+        if from > to {
+            return Err(RequestError::Range {
+                from: rfc3339(from),
+                to: rfc3339(to),
+            });
+        }
+        Ok(RunRequest::Backfill { from, to })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Receive hours re-listed before the watermark, for objects written late.
+    pub reprocess_window_hours: u32,
+    /// A batch (one transaction) closes after the object that brings it to this many events.
+    pub batch_events: usize,
+    /// Objects fetched and decoded ahead of the loader.
+    pub read_ahead: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            reprocess_window_hours: 2,
+            batch_events: 20_000,
+            read_ahead: 16,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EtlError {
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("run {run_id} failed: {message}")]
+    RunFailed {
+        run_id: i64,
+        message: String,
+        summary: Box<RunSummary>,
+    },
+}
+
+/// The hour partitions a run lists, and the receive-time range they cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub prefixes: Vec<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: DateTime<Utc>,
+}
+
+/// Plans the listing. The first run lists every event; later runs list
+/// from the hour the previous listing ended in (it may have been written
+/// to since), less the reprocess window, through the current hour.
+pub fn plan_listing(
+    request: &RunRequest,
+    watermark: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    reprocess_window_hours: u32,
+) -> Listing {
+    let next_hour = hour_floor(now) + Duration::hours(1);
+    let (from, to) = match (request, watermark) {
+        (RunRequest::Backfill { from, to }, _) => {
+            (hour_floor(*from), hour_floor(*to) + Duration::hours(1))
+        }
+        (RunRequest::Incremental(_), None) => {
+            return Listing {
+                prefixes: vec![format!("{}/", ObjectKind::Events.prefix())],
+                from: None,
+                to: next_hour,
+            }
+        }
+        (RunRequest::Incremental(_), Some(previous_end)) => (
+            hour_floor(previous_end)
+                - Duration::hours(1)
+                - Duration::hours(i64::from(reprocess_window_hours)),
+            next_hour,
+        ),
+    };
+    let mut prefixes = Vec::new();
+    let mut hour = from;
+    while hour < to {
+        prefixes.push(hour_prefix(ObjectKind::Events, hour));
+        hour += Duration::hours(1);
+    }
+    Listing {
+        prefixes,
+        from: Some(from),
+        to,
+    }
+}
+
+/// The first instant of the hour that holds `t`.
+pub fn hour_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = t.timestamp() - t.timestamp().rem_euclid(3600);
+    Utc.timestamp_opt(seconds, 0).single().unwrap_or(t)
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Runs the ETL once: migrations, the run lock, the listing, the batches,
+/// the rebuild, the run record and the summary object.
+pub async fn run(
+    source: &RawSource,
+    client: &mut Client,
+    request: &RunRequest,
+    options: &RunOptions,
+) -> Result<RunSummary, EtlError> {
+    migrate(client).await?;
+    let trigger = request.trigger().as_str();
+    if let Err(busy) = warehouse::try_lock_run(client).await? {
+        let now = rfc3339(Utc::now());
+        let holder = busy
+            .holder_pid
+            .map_or_else(String::new, |pid| format!(" (database backend pid {pid})"));
+        return Ok(RunSummary {
+            run_id: None,
+            trigger: trigger.to_owned(),
+            status: RunStatus::Skipped,
+            started_at: now.clone(),
+            finished_at: now,
+            objects_loaded: 0,
+            objects_quarantined: 0,
+            events_loaded: 0,
+            duplicates: 0,
+            rejected_lines: 0,
+            sessions_rebuilt: 0,
+            loaded_through: None,
+            freshness_minutes: None,
+            newest_event_received_at: None,
+            error: Some(format!(
+                "another ETL run holds the lock{holder}; this one exits without loading"
+            )),
+        });
+    }
+    let (run_id, started_at) = warehouse::start_run(client, trigger).await?;
+    let watermark = warehouse::watermark(client).await?;
+    let listing = plan_listing(
+        request,
+        watermark,
+        started_at,
+        options.reprocess_window_hours,
+    );
+    tracing::info!(run_id, trigger, prefixes = listing.prefixes.len(), from = ?listing.from, "run started");
+
+    let mut stats = BatchStats::default();
+    let mut objects_listed = 0i64;
+    let mut sessions_rebuilt = 0;
+    let outcome = async {
+        let mut listed = Vec::new();
+        for prefix in &listing.prefixes {
+            listed.extend(source.list(prefix).await?);
+        }
+        objects_listed = listed.len() as i64;
+        let mut pending = warehouse::new_objects(client, listed).await?;
+        pending.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
+        load_objects(source, client, run_id, pending, options, &mut stats).await?;
+        sessions_rebuilt = warehouse::rebuild(client).await?;
+        Ok::<(), EtlError>(())
+    }
+    .await;
+
+    let error = outcome.as_ref().err().map(|e| e.to_string());
+    let status = if error.is_some() {
+        RunStatus::Failed
+    } else {
+        RunStatus::Succeeded
+    };
+    let finished_at = warehouse::finish_run(
+        client,
+        &RunRecord {
+            run_id,
+            status: if error.is_some() {
+                "failed"
+            } else {
+                "succeeded"
+            },
+            listed_from: listing.from,
+            listed_to: Some(listing.to),
+            objects_listed,
+            stats: &stats,
+            sessions_rebuilt,
+            error: error.as_deref(),
+        },
+    )
+    .await?;
+    let loaded_through = warehouse::loaded_through(client).await?;
+    let newest = warehouse::newest_received_at(client).await?;
+    warehouse::unlock_run(client).await?;
+
+    let summary = RunSummary {
+        run_id: Some(run_id),
+        trigger: trigger.to_owned(),
+        status,
+        started_at: rfc3339(started_at),
+        finished_at: rfc3339(finished_at),
+        objects_loaded: stats.objects_loaded,
+        objects_quarantined: stats.objects_quarantined,
+        events_loaded: stats.events_loaded,
+        duplicates: stats.duplicates,
+        rejected_lines: stats.rejected_lines,
+        sessions_rebuilt,
+        loaded_through: loaded_through.map(rfc3339),
+        freshness_minutes: loaded_through.map(|t| {
+            ((finished_at - t).num_milliseconds() as f64 / 60_000.0 * 100.0).round() / 100.0
+        }),
+        newest_event_received_at: newest.map(rfc3339),
+        error: error.clone(),
+    };
+    let body = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+    if let Err(e) = source.put(LAST_RUN_KEY, body).await {
+        tracing::warn!(error = %e, "writing the run summary failed");
+    }
+    match error {
+        None => Ok(summary),
+        Some(message) => Err(EtlError::RunFailed {
+            run_id,
+            message,
+            summary: Box::new(summary),
+        }),
+    }
+}
+
+/// Streams the objects through fetch + decode (ahead, in another task) and
+/// loads them in batches of whole objects.
+async fn load_objects(
+    source: &RawSource,
+    client: &mut Client,
+    run_id: i64,
+    objects: Vec<RawObject>,
+    options: &RunOptions,
+    stats: &mut BatchStats,
+) -> Result<(), EtlError> {
+    let (sender, mut receiver) = mpsc::channel(options.read_ahead.max(1));
+    let reader_source = source.clone();
+    let read_ahead = options.read_ahead.max(1);
+    let reader = tokio::spawn(async move {
+        let mut decoded = futures_util::stream::iter(objects)
+            .map(|object| {
+                let source = reader_source.clone();
+                async move {
+                    let bytes = source.get(&object.key).await?;
+                    let decoded = tokio::task::spawn_blocking(move || decode_object(&bytes))
+                        .await
+                        .expect("decoding does not panic");
+                    Ok::<_, SourceError>(LoadedObject { object, decoded })
+                }
+            })
+            .buffered(read_ahead);
+        while let Some(result) = decoded.next().await {
+            let failed = result.is_err();
+            if sender.send(result).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+
+    let mut partitions = Partitions::default();
+    let mut batch: Vec<LoadedObject> = Vec::new();
+    let mut batch_events = 0;
+    loop {
+        let next = receiver.recv().await;
+        let done = next.is_none();
+        if let Some(result) = next {
+            let loaded = result?;
+            batch_events += loaded.decoded.events.len();
+            batch.push(loaded);
+        }
+        if !batch.is_empty() && (done || batch_events >= options.batch_events) {
+            let loaded = warehouse::load_batch(client, &mut partitions, run_id, &batch).await?;
+            tracing::info!(
+                run_id,
+                objects = batch.len(),
+                events = loaded.events_loaded,
+                duplicates = loaded.duplicates,
+                "batch committed"
+            );
+            *stats += loaded;
+            batch.clear();
+            batch_events = 0;
+        }
+        if done {
+            break;
+        }
+    }
+    reader.await.expect("the reader does not panic");
+    Ok(())
+}
