@@ -9,6 +9,8 @@ ensure_rust
 ensure_apt build-essential pkg-config python3-venv wrk
 ensure_venv .venv scripts/requirements-aws-emulator.txt
 export SBW_MOTO_SERVER="$SBW_ROOT/.venv/bin/moto_server"
+ensure_postgres
+export SBW_TEST_PG_URL # set by ensure_postgres: the superuser URL of the warehouse tests
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

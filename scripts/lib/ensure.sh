@@ -40,3 +40,55 @@ ensure_rust() {
   [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
   command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
 }
+
+# ensure_postgres: a PostgreSQL server the tests reach as a superuser at
+# $SBW_TEST_PG_URL (exported). The server at that URL (default: the usual local
+# one on 5432) when it answers; otherwise a private throwaway cluster in
+# .sbw/pg-test from Debian's packages, run by the postgres user: listening on
+# 127.0.0.1:$SBW_TEST_PG_PORT (default 55432) only, trust authentication there,
+# no fsync (test data only). A second call reuses the running cluster.
+ensure_postgres() {
+  local url="${SBW_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+  ensure_apt postgresql-client
+  if psql "$url" -qAtc 'select 1' >/dev/null 2>&1; then
+    log "PostgreSQL: using $url"
+    export SBW_TEST_PG_URL="$url"
+    return 0
+  fi
+  local port="${SBW_TEST_PG_PORT:-55432}" data="$SBW_ROOT/.sbw/pg-test"
+  export SBW_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+  if psql "$SBW_TEST_PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
+    log "PostgreSQL: $url does not answer; reusing the private cluster at $SBW_TEST_PG_URL"
+    return 0
+  fi
+  ensure_apt postgresql
+  # initdb and pg_ctl refuse to run as root: they run as the postgres user.
+  local sudo="" as_postgres=(runuser -u postgres --)
+  [ "$(id -u)" -eq 0 ] || { sudo="sudo"; as_postgres=(sudo -u postgres --); }
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+  if $sudo test -f "$data/PG_VERSION"; then
+    bin="/usr/lib/postgresql/$($sudo cat "$data/PG_VERSION")/bin"
+  else
+    log "PostgreSQL: $url does not answer; creating a private test cluster in $data"
+    $sudo mkdir -p "$data"
+    $sudo chown postgres: "$data"
+    $sudo chmod 700 "$data"
+    local dir="$data"
+    while dir="$(dirname "$dir")" && [ "$dir" != / ]; do
+      "${as_postgres[@]}" test -x "$dir" || { log "PostgreSQL: chmod o+x $dir"; $sudo chmod o+x "$dir"; }
+    done
+    "${as_postgres[@]}" "$bin/initdb" -D "$data" -U postgres --no-locale -E UTF8 \
+      --auth-local=peer --auth-host=trust >/dev/null
+    "${as_postgres[@]}" tee -a "$data/postgresql.conf" >/dev/null <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$data'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+  fi
+  log "PostgreSQL: starting the private test cluster at $SBW_TEST_PG_URL (log: $data/server.log)"
+  "${as_postgres[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -o "-p $port" -w start >/dev/null
+  psql "$SBW_TEST_PG_URL" -qAtc 'select 1' >/dev/null
+}
