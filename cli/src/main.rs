@@ -26,6 +26,9 @@ enum Command {
     /// The platform on this machine.
     #[command(subcommand)]
     Dev(commands::dev::DevCommand),
+    /// The warehouse ETL on this machine: run, backfill, migrate.
+    #[command(subcommand)]
+    Etl(commands::etl::EtlCommand),
     /// Render the CloudFormation templates of an environment, with a manifest.
     Render(commands::render::RenderArgs),
     /// Check the config, the rendered templates, and run cfn-lint and checkov.
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(command) => commands::dev::run(command),
+        Command::Etl(command) => commands::etl::run(command),
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Cost(args) => commands::cost::run(args),

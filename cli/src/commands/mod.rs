@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod dev;
+pub mod etl;
 pub mod render;
 mod target;
 pub mod validate;

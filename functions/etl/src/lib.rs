@@ -8,7 +8,9 @@
 //! call the same [`run::run`].
 
 pub mod attribution;
+pub mod db;
 pub mod decode;
+pub mod lambda;
 pub mod metrics;
 pub mod migrate;
 pub mod run;

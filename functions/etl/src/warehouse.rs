@@ -42,8 +42,11 @@ pub async fn try_lock_run(client: &Client) -> DbResult<Result<(), Busy>> {
     }
     let holder_pid = client
         .query_opt(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-               AND ((classid::bigint << 32) | objid::bigint) = $1",
+            "SELECT pid FROM pg_locks
+             WHERE locktype = 'advisory' AND granted
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND ((classid::bigint << 32) | objid::bigint) = $1
+             LIMIT 1",
             &[&RUN_LOCK],
         )
         .await?

@@ -1,0 +1,182 @@
+//! `sbwctl etl …`: one ETL run, a backfill or the migrations, on this
+//! machine against a raw directory and a PostgreSQL URL (the Lambda's code).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, RunSummary, Trigger};
+
+#[derive(Subcommand)]
+pub enum EtlCommand {
+    /// Load what is new in the raw store since the last run.
+    ///
+    /// Exit codes: 0 loaded (or skipped because another run holds the lock),
+    /// 1 the run failed (what was committed stays; the next run goes on from there).
+    Run(RunArgs),
+    /// Load the receive hours from --from to --to (both included) again;
+    /// objects already loaded are skipped.
+    Backfill(BackfillArgs),
+    /// Apply the warehouse migrations the database lacks.
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL of the warehouse, e.g. postgresql://sbw_etl@127.0.0.1:5432/sbw.
+    #[arg(long, env = "SBW_DATABASE_URL")]
+    database_url: String,
+}
+
+#[derive(Args)]
+pub struct SourceArgs {
+    /// Raw store directory (what `sbwctl dev ingest --raw-dir` writes).
+    #[arg(long, default_value = ".sbw/raw")]
+    raw_dir: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Receive hours re-read before the watermark, for objects written late.
+    #[arg(long, default_value_t = RunOptions::default().reprocess_window_hours,
+          value_parser = clap::value_parser!(u32).range(0..=48))]
+    reprocess_window_hours: u32,
+    /// Print the run summary as JSON (the `_etl/last-run.json` document).
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+#[derive(Args)]
+pub struct BackfillArgs {
+    /// First receive hour, RFC 3339 (e.g. 2026-11-20T00:00:00Z).
+    #[arg(long)]
+    from: DateTime<Utc>,
+    /// Last receive hour, RFC 3339.
+    #[arg(long)]
+    to: DateTime<Utc>,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+pub fn run(command: EtlCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        match command {
+            EtlCommand::Run(args) => {
+                load(args.source, RunRequest::Incremental(Trigger::Manual)).await
+            }
+            EtlCommand::Backfill(args) => {
+                let request = RunRequest::backfill(args.from, args.to)?;
+                load(args.source, request).await
+            }
+            EtlCommand::Migrate(args) => {
+                let mut client = connect(&args.database_url).await?;
+                let applied = sbw_etl::migrate::migrate(&mut client).await?;
+                match applied.as_slice() {
+                    [] => println!("the warehouse schema is up to date"),
+                    versions => println!("applied migrations {versions:?}"),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let config: tokio_postgres::Config = url.parse().with_context(|| {
+        "the database URL is not a PostgreSQL URL (postgresql://user@host:port/db)"
+    })?;
+    sbw_etl::db::connect(&config)
+        .await
+        .with_context(|| format!("connecting to the warehouse {}", redacted(url)))
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn load(args: SourceArgs, request: RunRequest) -> anyhow::Result<ExitCode> {
+    if !args.raw_dir.is_dir() {
+        anyhow::bail!(
+            "the raw directory {} does not exist (start `sbwctl dev ingest --raw-dir {}` first, or pass --raw-dir)",
+            args.raw_dir.display(),
+            args.raw_dir.display()
+        );
+    }
+    let mut client = connect(&args.database.database_url).await?;
+    let options = RunOptions {
+        reprocess_window_hours: args.reprocess_window_hours,
+        ..RunOptions::default()
+    };
+    let source = RawSource::Directory(args.raw_dir);
+    let (summary, code) = match sbw_etl::run(&source, &mut client, &request, &options).await {
+        Ok(summary) => (summary, ExitCode::SUCCESS),
+        Err(sbw_etl::EtlError::RunFailed { summary, .. }) => (*summary, ExitCode::FAILURE),
+        Err(error) => return Err(error.into()),
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Output::Text => print_summary(&summary),
+    }
+    Ok(code)
+}
+
+fn print_summary(s: &RunSummary) {
+    let run = s.run_id.map_or_else(String::new, |id| format!("run {id} "));
+    match s.status {
+        RunStatus::Skipped => {
+            println!("skipped: {}", s.error.as_deref().unwrap_or_default());
+            return;
+        }
+        RunStatus::Succeeded => println!("{run}succeeded in {}", span(s)),
+        RunStatus::Failed => println!(
+            "{run}FAILED after {}: {}",
+            span(s),
+            s.error.as_deref().unwrap_or_default()
+        ),
+    }
+    println!(
+        "  objects loaded {}, quarantined {}; events loaded {}, duplicates {}, rejected lines {}; sessions rebuilt {}",
+        s.objects_loaded,
+        s.objects_quarantined,
+        s.events_loaded,
+        s.duplicates,
+        s.rejected_lines,
+        s.sessions_rebuilt
+    );
+    if s.rejected_lines > 0 || s.objects_quarantined > 0 {
+        println!("  see the etl_rejects table for what was refused and why");
+    }
+    if let Some(freshness) = s.freshness_minutes {
+        println!("  data freshness {freshness:.1} min");
+    }
+}
+
+fn span(s: &RunSummary) -> String {
+    let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok();
+    match (parse(&s.started_at), parse(&s.finished_at)) {
+        (Some(start), Some(end)) => {
+            format!("{:.2} s", (end - start).num_milliseconds() as f64 / 1000.0)
+        }
+        _ => "?".to_owned(),
+    }
+}

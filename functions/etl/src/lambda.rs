@@ -1,0 +1,169 @@
+//! The Lambda side: settings from the environment (names in the etl stack
+//! template), the database login read from S3 at each run, one run per
+//! invocation, the EMF metrics line on stdout.
+
+use std::time::Instant;
+
+use serde::Deserialize;
+
+use crate::metrics::emf_line;
+use crate::run::{run, EtlError, RunOptions, RunRequest};
+use crate::source::RawSource;
+use crate::summary::RunSummary;
+
+#[derive(Debug, Clone)]
+pub struct LambdaSettings {
+    pub raw_bucket: String,
+    pub db_host: String,
+    pub credentials_bucket: String,
+    pub credentials_key: String,
+    pub deployment: String,
+    pub metrics_namespace: String,
+    pub reprocess_window_hours: u32,
+}
+
+impl LambdaSettings {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let required = |name: &str| {
+            var(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("the environment variable {name} is not set"))
+        };
+        let reprocess_window_hours = match var("SBW_REPROCESS_WINDOW_HOURS") {
+            None => RunOptions::default().reprocess_window_hours,
+            Some(hours) => hours.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "SBW_REPROCESS_WINDOW_HOURS={hours:?} is not a whole number of hours"
+                )
+            })?,
+        };
+        Ok(LambdaSettings {
+            raw_bucket: required("SBW_RAW_BUCKET")?,
+            db_host: required("SBW_DB_HOST")?,
+            credentials_bucket: required("SBW_DB_CREDENTIALS_BUCKET")?,
+            credentials_key: required("SBW_DB_CREDENTIALS_KEY")?,
+            deployment: required("SBW_DEPLOYMENT")?,
+            metrics_namespace: var("SBW_METRICS_NAMESPACE").unwrap_or_else(|| "SBW".to_owned()),
+            reprocess_window_hours,
+        })
+    }
+}
+
+/// The login the warehouse instance publishes (see the warehouse user data).
+#[derive(Deserialize)]
+struct DatabaseLogin {
+    port: u16,
+    dbname: String,
+    user: String,
+    password: String,
+    sslmode: String,
+}
+
+impl std::fmt::Debug for DatabaseLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseLogin")
+            .field("user", &self.user)
+            .field("dbname", &self.dbname)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct EtlFunction {
+    settings: LambdaSettings,
+    s3: aws_sdk_s3::Client,
+}
+
+impl EtlFunction {
+    pub async fn new(settings: LambdaSettings) -> EtlFunction {
+        let config = aws_config::load_from_env().await;
+        EtlFunction {
+            s3: sbw_aws::s3_client(&config),
+            settings,
+        }
+    }
+
+    async fn database_config(&self) -> anyhow::Result<tokio_postgres::Config> {
+        let s = &self.settings;
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&s.credentials_bucket)
+            .key(&s.credentials_key)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "reading the database login s3://{}/{} failed: {}",
+                    s.credentials_bucket,
+                    s.credentials_key,
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        let bytes = object.body.collect().await?.into_bytes();
+        let login: DatabaseLogin = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "s3://{}/{} is not a database login ({e})",
+                s.credentials_bucket,
+                s.credentials_key
+            )
+        })?;
+        let ssl_mode = match login.sslmode.as_str() {
+            "disable" => tokio_postgres::config::SslMode::Disable,
+            "prefer" => tokio_postgres::config::SslMode::Prefer,
+            "require" => tokio_postgres::config::SslMode::Require,
+            other => anyhow::bail!(
+                "sslmode {other:?} in the database login is not disable, prefer or require"
+            ),
+        };
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&s.db_host)
+            .port(login.port)
+            .dbname(&login.dbname)
+            .user(&login.user)
+            .password(login.password)
+            .ssl_mode(ssl_mode)
+            .application_name("sbw-etl")
+            .connect_timeout(std::time::Duration::from_secs(10));
+        Ok(config)
+    }
+
+    /// One invocation: parse the request, run, log the metrics line.
+    pub async fn handle(&self, payload: serde_json::Value) -> anyhow::Result<RunSummary> {
+        let started = Instant::now();
+        let request = RunRequest::from_json(&payload)?;
+        let config = self.database_config().await?;
+        let mut client = crate::db::connect(&config).await.map_err(|e| {
+            anyhow::anyhow!(
+                "connecting to the warehouse at {} failed: {e}",
+                self.settings.db_host
+            )
+        })?;
+        let source = RawSource::S3 {
+            client: self.s3.clone(),
+            bucket: self.settings.raw_bucket.clone(),
+        };
+        let options = RunOptions {
+            reprocess_window_hours: self.settings.reprocess_window_hours,
+            ..RunOptions::default()
+        };
+        let outcome = run(&source, &mut client, &request, &options).await;
+        let summary = match &outcome {
+            Ok(summary) => Some(summary),
+            Err(EtlError::RunFailed { summary, .. }) => Some(summary.as_ref()),
+            Err(_) => None,
+        };
+        if let Some(summary) = summary {
+            println!(
+                "{}",
+                emf_line(
+                    summary,
+                    &self.settings.metrics_namespace,
+                    &self.settings.deployment,
+                    started.elapsed().as_secs_f64()
+                )
+            );
+        }
+        Ok(outcome?)
+    }
+}
