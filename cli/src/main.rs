@@ -35,6 +35,10 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Estimate the monthly AWS bill of an environment, per service.
     Cost(commands::cost::CostArgs),
+    /// Build every Lambda function for provided.al2023 as content-hashed zips.
+    Build(commands::build::BuildArgs),
+    /// Deploy every stack of an environment through change sets.
+    Deploy(commands::deploy::DeployArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Cost(args) => commands::cost::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Deploy(args) => commands::deploy::run(args),
     };
     match result {
         Ok(code) => code,

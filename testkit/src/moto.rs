@@ -4,6 +4,8 @@
 //! `scripts/test.sh` installs moto into `.venv` and sets `SBW_MOTO_SERVER`;
 //! without that variable the launcher falls back to the workspace's
 //! `.venv/bin/moto_server`, and fails with directions when neither exists.
+//! moto starts with `moto-patches/` on its PYTHONPATH, which fixes its
+//! CloudFormation change sets (outputs, exports, imports).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -19,6 +21,10 @@ use crate::{AWS_REGION, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY};
 
 /// The variable naming the `moto_server` executable.
 pub const MOTO_SERVER_ENV: &str = "SBW_MOTO_SERVER";
+
+/// Fixes to moto's CloudFormation change sets, loaded by moto's Python at
+/// start-up (see the file for what they fix).
+const PATCHES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/moto-patches");
 
 /// How long moto may take to import and start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -90,6 +96,7 @@ impl Moto {
             .arg(WATCHDOG_SCRIPT)
             .arg(&executable)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("PYTHONPATH", PATCHES_DIR)
             .stdin(Stdio::piped())
             .stdout(log.try_clone().map_err(MotoError::Spawn)?)
             .stderr(log)

@@ -1,6 +1,9 @@
 //! One module per command group.
 
+mod aws;
+pub mod build;
 pub mod cost;
+pub mod deploy;
 pub mod dev;
 pub mod etl;
 pub mod render;

@@ -16,6 +16,24 @@ pub const EXIT_CODES: &str =
 cfn-lint or checkov) or the command could not finish; 2 the config file is invalid (the message \
 names file:line:column).";
 
+/// `--config F --env E`: one deployed environment.
+#[derive(Args)]
+pub struct Environment {
+    /// The deployment config file (see examples/sbw.yaml).
+    #[arg(long, value_name = "FILE", env = "SBW_CONFIG")]
+    pub config: PathBuf,
+    /// The environment inside the config file.
+    #[arg(long, value_name = "ENV", env = "SBW_ENV")]
+    pub env: String,
+}
+
+impl Environment {
+    /// The resolved environment, or the exit code after printing the config error.
+    pub fn load(&self) -> Result<Deployment, ExitCode> {
+        config::load(&self.config, &self.env, None).map_err(|error| report(&error))
+    }
+}
+
 #[derive(Args)]
 pub struct Target {
     /// The deployment config file (see examples/sbw.yaml).

@@ -96,7 +96,7 @@ pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
         settings.access.clone(),
         hasher,
         RawStore::S3 {
-            client: s3_client(&config),
+            client: sbw_aws::s3_client(&config),
             bucket: settings.raw_bucket.clone(),
         },
         DeadLetter::Sqs {
@@ -104,17 +104,6 @@ pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
             queue_url: settings.dead_letter_queue_url.clone(),
         },
     ))
-}
-
-/// An S3 client; with a custom endpoint (S3-compatible stores) it addresses
-/// buckets by path, since such endpoints rarely serve bucket subdomains.
-pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let builder = aws_sdk_s3::config::Builder::from(config);
-    let builder = match config.endpoint_url() {
-        Some(_) => builder.force_path_style(true),
-        None => builder,
-    };
-    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 /// The function: settings read once, the handler built on the first request

@@ -50,7 +50,7 @@ impl Deployment {
             },
             IdentifierHasher::new(HASH_KEY.as_bytes()).unwrap(),
             RawStore::S3 {
-                client: sbw_ingest::lambda::s3_client(&aws.config),
+                client: sbw_aws::s3_client(&aws.config),
                 bucket: bucket.clone(),
             },
             DeadLetter::Sqs {

@@ -76,7 +76,7 @@ impl Aws {
     pub async fn connect() -> Self {
         let config = Moto::shared().sdk_config().await;
         Aws {
-            s3: sbw_ingest::lambda::s3_client(&config),
+            s3: sbw_aws::s3_client(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             config,
         }

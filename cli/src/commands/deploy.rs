@@ -1,0 +1,67 @@
+//! `sbwctl deploy --config F --env E [--yes]`: every stack of the environment.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use sbw_deploy::deploy::{self, DeployOptions};
+use sbw_deploy::stack::{Outcome, PollTimes};
+use sbw_deploy::Aws;
+
+use super::aws::{progress, run_interruptible};
+use super::target::Environment;
+
+#[derive(Args)]
+#[command(
+    after_help = "Exit codes: 0 every stack deployed (or unchanged); 1 a stack failed \
+(the failed resources and reasons are printed) or AWS could not be reached; 2 the config file is \
+invalid; 130 interrupted (what was in flight is printed)."
+)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub environment: Environment,
+    /// Execute every change set without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// The `sbwctl build` output to deploy.
+    #[arg(long, value_name = "DIR", default_value = ".sbw/build")]
+    pub build_dir: PathBuf,
+    /// Move the warehouse to the current Ubuntu AMI (replaces the instance; data is on its own volume).
+    #[arg(long)]
+    pub update_ami: bool,
+}
+
+pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
+    let deployment = match args.environment.load() {
+        Ok(deployment) => deployment,
+        Err(code) => return Ok(code),
+    };
+    let manifest = sbw_infra::render::render(&deployment)?;
+    let progress = progress(args.yes)?;
+    let options = DeployOptions {
+        build_dir: args.build_dir,
+        update_ami: args.update_ami,
+        poll: PollTimes::default(),
+    };
+    run_interruptible(&progress, async {
+        let aws = Aws::connect(&manifest.region).await;
+        let reports = deploy::deploy(&aws, &deployment, &manifest, &options, &progress).await?;
+        println!("{:<32} {:<10} RESULT", "STACK", "REGION");
+        for report in &reports {
+            let outcome = match report.outcome {
+                Outcome::Unchanged => "unchanged",
+                Outcome::Created => "created",
+                Outcome::Updated => "updated",
+                Outcome::Declined => "skipped (declined)",
+            };
+            println!("{:<32} {:<10} {outcome}", report.stack_name, report.region);
+        }
+        println!("\nOUTPUTS");
+        for report in &reports {
+            for (key, value) in &report.outputs {
+                println!("  {:<14} {:<28} {value}", report.name, key);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,219 @@
+//! AWS clients per region, and AWS errors in the operator's words.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use sbw_infra::config::GLOBAL_REGION;
+
+/// The clients of one region.
+#[derive(Clone, Debug)]
+pub struct RegionClients {
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl RegionClients {
+    pub fn new(config: &SdkConfig) -> Self {
+        RegionClients {
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            s3: sbw_aws::s3_client(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
+}
+
+/// The clients of the environment's region and of us-east-1 (global stacks).
+#[derive(Clone, Debug)]
+pub struct Aws {
+    regions: BTreeMap<String, RegionClients>,
+}
+
+impl Aws {
+    /// Clients from the standard configuration chain (`AWS_PROFILE`,
+    /// credentials, `AWS_ENDPOINT_URL`) for `region` and us-east-1. Throttled
+    /// calls are retried with backoff; a silent endpoint fails fast.
+    pub async fn connect(region: &str) -> Aws {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .load()
+            .await;
+        Aws::from_config(&config, region)
+    }
+
+    /// Clients for `region` and us-east-1 from one base configuration.
+    pub fn from_config(base: &SdkConfig, region: &str) -> Aws {
+        let regions = [region, GLOBAL_REGION]
+            .into_iter()
+            .map(|r| {
+                let config = base.to_builder().region(Region::new(r.to_owned())).build();
+                (r.to_owned(), RegionClients::new(&config))
+            })
+            .collect();
+        Aws { regions }
+    }
+
+    /// The same clients for every region (tests with mocked clients).
+    pub fn from_clients(regions: impl IntoIterator<Item = (String, RegionClients)>) -> Aws {
+        Aws {
+            regions: regions.into_iter().collect(),
+        }
+    }
+
+    /// The clients of `region`, one of the environment's region and us-east-1.
+    pub fn region(&self, region: &str) -> &RegionClients {
+        self.regions
+            .get(region)
+            .or_else(|| self.regions.values().next())
+            .expect("Aws holds at least one region")
+    }
+}
+
+/// A failed AWS call, described for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{action}: {reason}")]
+pub struct AwsError {
+    /// What was being done, e.g. "reading stack sbw-shop-dev-network".
+    pub action: String,
+    pub reason: String,
+    pub kind: AwsErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// AWS could not be reached (network, endpoint, timeouts).
+    Unreachable,
+    /// Missing, expired or refused credentials.
+    Credentials,
+    /// Throttled even after the retries.
+    Throttled,
+    /// Any other answer from the service.
+    Service,
+}
+
+impl AwsError {
+    /// Describes `error`, which happened while doing `action`.
+    pub fn new<E, R>(action: impl Into<String>, error: &SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let (kind, reason) = describe(error);
+        AwsError {
+            action: action.into(),
+            reason,
+            kind,
+        }
+    }
+}
+
+/// Service error codes that mean the credentials are the problem.
+const CREDENTIAL_CODES: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+];
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+];
+
+fn describe<E, R>(error: &SdkError<E, R>) -> (AwsErrorKind, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let chain = DisplayErrorContext(error).to_string();
+    if chain.contains("no providers in chain provided credentials")
+        || chain.contains("failed to load credentials")
+        || chain.contains("an identity resolver was not configured")
+    {
+        return (
+            AwsErrorKind::Credentials,
+            "no AWS credentials found: set AWS_PROFILE (and run `aws sso login`) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_owned(),
+        );
+    }
+    match error {
+        SdkError::ServiceError(service) => {
+            let service = service.err();
+            let code = service.code().unwrap_or("error");
+            let message = service.message().unwrap_or("no message");
+            if CREDENTIAL_CODES.contains(&code) {
+                let hint = if code.starts_with("Expired") || code == "RequestExpired" {
+                    "the AWS credentials have expired: refresh them (e.g. `aws sso login`) and run the command again"
+                } else {
+                    "AWS refused the credentials: check AWS_PROFILE and the access key"
+                };
+                (AwsErrorKind::Credentials, format!("{hint} ({code})"))
+            } else if THROTTLING_CODES.contains(&code) {
+                (
+                    AwsErrorKind::Throttled,
+                    format!("AWS is throttling requests and retries did not get through ({code}: {message}); wait a minute and run the command again"),
+                )
+            } else if code == "AccessDenied" || code == "AccessDeniedException" {
+                (
+                    AwsErrorKind::Service,
+                    format!("access denied ({message}); the operator permissions are in examples/operator-policy.json"),
+                )
+            } else {
+                (AwsErrorKind::Service, format!("{code}: {message}"))
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL")
+                .map(|url| format!(" at {url}"))
+                .unwrap_or_default();
+            (
+                AwsErrorKind::Unreachable,
+                format!("cannot reach AWS{endpoint}: {}", last_cause(&chain)),
+            )
+        }
+        _ => (AwsErrorKind::Service, last_cause(&chain).to_owned()),
+    }
+}
+
+/// The innermost cause of a `DisplayErrorContext` chain ("a: b: c" -> "c"),
+/// which names the real problem (connection refused, dns error, ...).
+fn last_cause(chain: &str) -> &str {
+    chain
+        .rsplit(": ")
+        .find(|part| !part.trim().is_empty() && !part.starts_with('('))
+        .unwrap_or(chain)
+        .trim()
+}
+
+/// Whether `error` says the stack (or other resource) does not exist.
+pub fn is_not_found<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::message)
+        .is_some_and(|m| m.contains("does not exist"))
+}

@@ -1,0 +1,437 @@
+//! `sbwctl deploy`: the build's packages and large templates to the artifacts
+//! bucket, the prerequisites (the ingest hashing key), then every stack in
+//! dependency order, independent ones at the same time, across regions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use aws_sdk_ssm::types::ParameterType;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use sbw_infra::config::Deployment;
+use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
+
+use crate::aws::{AwsError, RegionClients};
+use crate::build::{architecture_name, BuildError, BuildOutput};
+use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
+use crate::progress::Progress;
+use crate::stack::{self, Outcome, PollTimes, StackChange, StackError, TemplateSource};
+use crate::Aws;
+
+/// The storage stack's output naming the artifacts bucket.
+const ARTIFACTS_BUCKET_OUTPUT: (&str, &str) = ("storage", "ArtifactsBucketName");
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// The `sbwctl build` output directory.
+    pub build_dir: PathBuf,
+    /// Resolve the warehouse AMI from its SSM parameter again (replaces the instance).
+    pub update_ami: bool,
+    pub poll: PollTimes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("the packages in {dir} are built for {built}, but this environment runs {wanted} Lambdas (ingest.architecture): run `sbwctl build --arch {wanted} --out {dir}`")]
+    WrongArchitecture {
+        dir: String,
+        built: &'static str,
+        wanted: &'static str,
+    },
+    #[error("the AWS credentials are for account {actual}, but environment {environment} is configured for account {configured}: choose the right AWS_PROFILE")]
+    WrongAccount {
+        environment: String,
+        configured: String,
+        actual: String,
+    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("{}", stack_failures(.failed, .not_started))]
+    Stacks {
+        failed: Vec<(String, StackError)>,
+        not_started: Vec<String>,
+    },
+}
+
+fn stack_failures(failed: &[(String, StackError)], not_started: &[String]) -> String {
+    let mut text = failed
+        .iter()
+        .map(|(_, error)| error.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !not_started.is_empty() {
+        text.push_str(&format!(
+            "\nnot started because of the failure: {}",
+            not_started.join(", ")
+        ));
+    }
+    text
+}
+
+impl From<PlanError> for StackError {
+    fn from(error: PlanError) -> Self {
+        StackError::ChangeSetFailed {
+            stack: match &error {
+                PlanError::MissingArtifact { stack, .. }
+                | PlanError::MissingOutput { stack, .. } => stack.clone(),
+            },
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// What happened to one stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackReport {
+    pub name: String,
+    pub stack_name: String,
+    pub region: String,
+    pub outcome: Outcome,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Deploys every stack of `manifest`; reports them in manifest order.
+pub async fn deploy(
+    aws: &Aws,
+    deployment: &Deployment,
+    manifest: &Manifest,
+    options: &DeployOptions,
+    progress: &Progress,
+) -> Result<Vec<StackReport>, DeployError> {
+    let build = BuildOutput::read(&options.build_dir)?;
+    if build.architecture != deployment.ingest.architecture {
+        return Err(DeployError::WrongArchitecture {
+            dir: options.build_dir.display().to_string(),
+            built: architecture_name(build.architecture),
+            wanted: architecture_name(deployment.ingest.architecture),
+        });
+    }
+    check_account(aws.region(&manifest.region), deployment).await?;
+    for prerequisite in &manifest.prerequisites {
+        ensure_secret(
+            aws.region(&prerequisite.region),
+            &prerequisite.name,
+            progress,
+        )
+        .await?;
+    }
+    let context = Context {
+        aws,
+        build: &build,
+        options,
+        progress,
+    };
+    let schedule = Schedule::deploy(manifest);
+    let mut started = BTreeSet::new();
+    let mut done = BTreeSet::new();
+    let mut outputs = StackOutputs::new();
+    let mut reports = BTreeMap::new();
+    let mut failed = Vec::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        if failed.is_empty() {
+            for name in schedule.ready(&done, &started) {
+                started.insert(name.clone());
+                let stack = manifest
+                    .stack(&name)
+                    .expect("the schedule holds the manifest's stacks");
+                let inputs = StackInputs::resolve(stack, &build, &outputs);
+                running.push(async move { (name, context.deploy_stack(stack, inputs).await) });
+            }
+        }
+        let Some((name, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(report) => {
+                outputs.insert(name.clone(), report.outputs.clone());
+                reports.insert(name.clone(), report);
+                done.insert(name);
+            }
+            Err(error) => failed.push((name, error)),
+        }
+    }
+    if !failed.is_empty() {
+        let not_started = manifest
+            .stacks
+            .iter()
+            .filter(|s| !started.contains(s.name))
+            .map(|s| s.stack_name.clone())
+            .collect();
+        return Err(DeployError::Stacks {
+            failed,
+            not_started,
+        });
+    }
+    Ok(manifest
+        .stacks
+        .iter()
+        .filter_map(|s| reports.remove(s.name))
+        .collect())
+}
+
+async fn check_account(
+    clients: &RegionClients,
+    deployment: &Deployment,
+) -> Result<(), DeployError> {
+    let identity = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::new("checking the AWS credentials", &e))?;
+    let actual = identity.account().unwrap_or_default();
+    let configured = deployment.account_id.to_string();
+    if actual != configured {
+        return Err(DeployError::WrongAccount {
+            environment: deployment.environment.clone(),
+            configured,
+            actual: actual.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates the SecureString `name` with 32 random bytes (hex) unless it exists;
+/// an existing key is never replaced (it would change every hashed identifier).
+pub async fn ensure_secret(
+    clients: &RegionClients,
+    name: &str,
+    progress: &Progress,
+) -> Result<(), AwsError> {
+    let action = || format!("creating the SSM parameter {name}");
+    match clients.ssm.get_parameter().name(name).send().await {
+        Ok(_) => return Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_parameter_not_found()) => {}
+        Err(error) => {
+            return Err(AwsError::new(
+                format!("reading the SSM parameter {name}"),
+                &error,
+            ))
+        }
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| AwsError {
+        action: action(),
+        reason: format!("no randomness from the operating system: {e}"),
+        kind: crate::aws::AwsErrorKind::Service,
+    })?;
+    match clients
+        .ssm
+        .put_parameter()
+        .name(name)
+        .value(hex::encode(key))
+        .r#type(ParameterType::SecureString)
+        .description(
+            "HMAC key for identifiers in events (created by sbwctl deploy; never rotate casually)",
+        )
+        .overwrite(false)
+        .send()
+        .await
+    {
+        Ok(_) => {
+            progress.line(format!("created the SecureString {name} (32 random bytes)"));
+            Ok(())
+        }
+        // Created by a concurrent deploy in the meantime: theirs stays.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_parameter_already_exists()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(AwsError::new(action(), &error)),
+    }
+}
+
+/// A stack's parameters and what must be in the artifacts bucket before it.
+struct StackInputs {
+    parameters: Result<BTreeMap<String, ParameterValue>, PlanError>,
+    artifacts_bucket: Result<Option<String>, PlanError>,
+}
+
+impl StackInputs {
+    fn resolve(stack: &RenderedStack, build: &BuildOutput, outputs: &StackOutputs) -> StackInputs {
+        let uses_bucket = stack.requires_s3_upload
+            || stack
+                .parameters
+                .values()
+                .any(|p| matches!(p, ParameterSource::Artifact { .. }));
+        let (from, output) = ARTIFACTS_BUCKET_OUTPUT;
+        StackInputs {
+            parameters: plan::parameter_values(stack, build, outputs),
+            artifacts_bucket: uses_bucket
+                .then(|| plan::stack_output(outputs, stack.name, from, output).map(str::to_owned))
+                .transpose(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    aws: &'a Aws,
+    build: &'a BuildOutput,
+    options: &'a DeployOptions,
+    progress: &'a Progress,
+}
+
+impl Context<'_> {
+    async fn deploy_stack(
+        self,
+        stack: &RenderedStack,
+        inputs: StackInputs,
+    ) -> Result<StackReport, StackError> {
+        let spinner = self.progress.start(&stack.stack_name, "reading its state");
+        let clients = self.aws.region(&stack.region);
+        let existing = stack::describe(&clients.cloudformation, &stack.stack_name).await?;
+        let reusable = existing.as_ref().filter(|s| !s.is_failed_first_create());
+        let mut parameters = BTreeMap::new();
+        for (key, value) in inputs.parameters? {
+            let value = match value {
+                ParameterValue::Value(value) => Some(value),
+                ParameterValue::SsmOnce { .. }
+                    if !self.options.update_ami
+                        && reusable.is_some_and(|s| s.parameters.contains_key(&key)) =>
+                {
+                    None
+                }
+                ParameterValue::SsmOnce { parameter } => {
+                    Some(public_parameter(clients, &parameter).await?)
+                }
+            };
+            parameters.insert(key, value);
+        }
+        let template = match inputs.artifacts_bucket? {
+            Some(bucket) => {
+                spinner.phase("uploading artifacts");
+                self.upload_artifacts(clients, &bucket, stack).await?
+            }
+            None => TemplateSource::Body(stack.body.clone()),
+        };
+        let change = StackChange {
+            stack_name: &stack.stack_name,
+            template,
+            template_sha256: &stack.sha256,
+            parameters,
+            capabilities: &stack.capabilities,
+            ask: true,
+        };
+        let (outcome, outputs) = stack::deploy(
+            &clients.cloudformation,
+            &spinner,
+            existing,
+            &change,
+            &self.options.poll,
+        )
+        .await?;
+        Ok(StackReport {
+            name: stack.name.to_owned(),
+            stack_name: stack.stack_name.clone(),
+            region: stack.region.clone(),
+            outcome,
+            outputs,
+        })
+    }
+
+    /// Uploads the stack's packages (and its template when too large to pass
+    /// inline) unless already there; returns how to pass the template.
+    async fn upload_artifacts(
+        self,
+        clients: &RegionClients,
+        bucket: &str,
+        stack: &RenderedStack,
+    ) -> Result<TemplateSource, AwsError> {
+        for source in stack.parameters.values() {
+            let ParameterSource::Artifact { artifact } = source else {
+                continue;
+            };
+            // A missing package was reported by the parameter resolution.
+            if let Some(package) = self.build.package(artifact) {
+                let path = self.options.build_dir.join(&package.file);
+                let body = std::fs::read(&path).map_err(|e| AwsError {
+                    action: format!("reading {}", path.display()),
+                    reason: e.to_string(),
+                    kind: crate::aws::AwsErrorKind::Service,
+                })?;
+                upload_if_missing(clients, bucket, &package.key(), body, self.progress).await?;
+            }
+        }
+        if !stack.requires_s3_upload {
+            return Ok(TemplateSource::Body(stack.body.clone()));
+        }
+        let key = format!("templates/{}-{}.yaml", stack.name, &stack.sha256[..16]);
+        upload_if_missing(
+            clients,
+            bucket,
+            &key,
+            stack.body.clone().into_bytes(),
+            self.progress,
+        )
+        .await?;
+        Ok(TemplateSource::Url(format!(
+            "https://{bucket}.s3.{}.amazonaws.com/{key}",
+            stack.region
+        )))
+    }
+}
+
+/// Puts `body` at `key` unless an object is there: keys are content-hashed,
+/// so an existing key holds the same bytes.
+async fn upload_if_missing(
+    clients: &RegionClients,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    progress: &Progress,
+) -> Result<(), AwsError> {
+    match clients
+        .s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {}
+        Err(error) => {
+            return Err(AwsError::new(
+                format!("checking s3://{bucket}/{key}"),
+                &error,
+            ))
+        }
+    }
+    let bytes = body.len();
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .map_err(|e| AwsError::new(format!("uploading s3://{bucket}/{key}"), &e))?;
+    progress.line(format!("uploaded s3://{bucket}/{key} ({bytes} bytes)"));
+    Ok(())
+}
+
+/// A public SSM parameter's current value (the Ubuntu AMI).
+async fn public_parameter(clients: &RegionClients, name: &str) -> Result<String, AwsError> {
+    let answer = clients
+        .ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::new(format!("reading the public SSM parameter {name}"), &e))?;
+    Ok(answer
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap_or_default()
+        .to_owned())
+}

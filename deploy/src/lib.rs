@@ -1,0 +1,15 @@
+//! `sbwctl build | deploy | destroy | status`: the Lambda packages and the
+//! AWS side of the platform. Everything here talks to AWS through the
+//! standard SDK configuration chain; tests point it at an emulator with
+//! `AWS_ENDPOINT_URL` (or hand it mocked clients) and nothing else differs.
+
+pub mod aws;
+pub mod build;
+pub mod deploy;
+pub mod destroy;
+pub mod plan;
+pub mod progress;
+pub mod stack;
+pub mod status;
+
+pub use aws::{Aws, AwsError};

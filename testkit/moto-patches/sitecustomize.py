@@ -1,0 +1,101 @@
+"""Fixes to moto's CloudFormation change sets (moto 5.2.5), loaded by Python
+at start-up because the testkit's moto launcher puts this directory on
+PYTHONPATH. Real CloudFormation resolves `Fn::ImportValue` in stacks created
+through change sets and, when a change set executes, gives the stack the
+change set's parameters and template outputs (and so its exports); moto does
+neither, so without these fixes every stack deployed through a change set
+has no outputs and cannot import another's. moto also skips many resource
+types inside stacks (Cognito, CloudFront, ...): an attribute or output that
+refers to one gets a placeholder value here instead of failing the stack.
+And Route 53 hosted zone ids start with Z, as AWS's do."""
+
+from moto.cloudformation import models as _cloudformation
+from moto.cloudformation import parsing as _parsing
+from moto.route53 import models as _route53
+
+_create_change_set = _cloudformation.CloudFormationBackend.create_change_set
+_execute_change_set = _cloudformation.CloudFormationBackend.execute_change_set
+
+
+def _create_change_set_with_exports(self, *args, **kwargs):
+    change_set_id, stack_id = _create_change_set(self, *args, **kwargs)
+    stack = self.stacks[stack_id]
+    stack.cross_stack_resources = self.exports
+    stack.resource_map.cross_stack_resources = self.exports
+    return change_set_id, stack_id
+
+
+def _execute_change_set_with_outputs(self, change_set_name, stack_name=None):
+    _execute_change_set(self, change_set_name, stack_name)
+    change_set = self.change_sets.get(change_set_name) or next(
+        c for c in self.change_sets.values() if c.change_set_name == change_set_name
+    )
+    stack = self.stacks[change_set.stack_id]
+    stack.parameters = change_set.parameters
+    stack._parse_template()
+    stack.output_map = stack._create_output_map()
+    for export in stack.exports:
+        self.exports[export.name] = export
+
+
+_cloudformation.CloudFormationBackend.create_change_set = _create_change_set_with_exports
+_cloudformation.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs
+
+
+def _placeholder(key):
+    return f"moto-unsupported-{key}"
+
+
+def _resolved(key, resolve):
+    try:
+        value = resolve()
+    except Exception:  # a reference to a resource type moto skipped
+        return _placeholder(key)
+    return value if isinstance(value, str) else _placeholder(key)
+
+
+_clean_json = _parsing.clean_json
+
+
+def _clean_json_with_placeholders(resource_json, resources_map):
+    if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
+        target = resource_json["Fn::GetAtt"]
+        name = "-".join(map(str, target)) if isinstance(target, list) else str(target)
+        return _resolved(name, lambda: _clean_json(resource_json, resources_map))
+    return _clean_json(resource_json, resources_map)
+
+
+_parse_output = _parsing.parse_output
+
+
+def _parse_output_or_placeholder(output_logical_id, output_json, resources_map):
+    try:
+        output = _parse_output(output_logical_id, output_json, resources_map)
+    except Exception:
+        output = None
+    if output is None or not isinstance(output.value, str):
+        return _parsing.Output(
+            output_logical_id,
+            _placeholder(output_logical_id),
+            output_json.get("Description", ""),
+        )
+    return output
+
+
+def _exports_or_placeholders(self):
+    exports = []
+    for key, value in (self._output_json_map or {}).items():
+        if value.get("Export"):
+            name = _resolved(key, lambda: _parsing.clean_json(value["Export"].get("Name"), self._resource_map))
+            exported = _resolved(key, lambda: _parsing.clean_json(value.get("Value"), self._resource_map))
+            exports.append(_parsing.Export(self._stack_id, name, exported))
+    return exports
+
+
+_parsing.clean_json = _clean_json_with_placeholders
+_parsing.parse_output = _parse_output_or_placeholder
+_parsing.OutputMap.exports = property(_exports_or_placeholders)
+
+
+_zone_id = _route53.create_route53_zone_id
+_route53.create_route53_zone_id = lambda *args, **kwargs: "Z" + _zone_id(*args, **kwargs)[1:]
