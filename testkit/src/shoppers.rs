@@ -166,9 +166,9 @@ impl Shoppers {
         let mut cart: Vec<usize> = Vec::new();
         for step in 0..steps {
             if step > 0 {
-                // Mostly seconds to minutes; sometimes a long pause that splits the visit.
+                // Mostly seconds to minutes; sometimes a pause of 20-90 minutes (over 30 splits the visit).
                 let pause = if rng.random_bool(0.03) {
-                    rng.random_range(31 * 60..90 * 60)
+                    rng.random_range(20 * 60..90 * 60)
                 } else {
                     rng.random_range(3..180)
                 };
