@@ -396,3 +396,124 @@ async fn load_objects(
     reader.await.expect("the reader does not panic");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn lambda_inputs() {
+        let parse = |v: serde_json::Value| RunRequest::from_json(&v);
+        assert_eq!(
+            parse(json!({"trigger": "schedule"})).unwrap(),
+            RunRequest::Incremental(Trigger::Schedule)
+        );
+        assert_eq!(
+            parse(json!({"trigger": "manual"})).unwrap(),
+            RunRequest::Incremental(Trigger::Manual)
+        );
+        let scheduled = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event",
+                               "source": "aws.events", "time": "2026-11-20T08:00:00Z", "detail": {}});
+        assert_eq!(
+            parse(scheduled).unwrap(),
+            RunRequest::Incremental(Trigger::Schedule)
+        );
+        assert_eq!(
+            parse(json!({"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T05:00:00Z"})).unwrap(),
+            RunRequest::Backfill {
+                from: t("2026-11-01T00:00:00Z"),
+                to: t("2026-11-02T05:00:00Z")
+            }
+        );
+    }
+
+    #[test]
+    fn bad_lambda_inputs_say_what_is_expected() {
+        let error = |v: serde_json::Value| RunRequest::from_json(&v).unwrap_err().to_string();
+        assert!(error(json!({"trigger": "nightly"})).contains("unknown trigger \"nightly\""));
+        assert!(
+            error(json!({"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}))
+                .contains("from <= to")
+        );
+        assert!(
+            error(json!({"from": "yesterday", "to": "2026-11-01T00:00:00Z"}))
+                .contains("not an ETL request")
+        );
+        assert!(error(json!([1, 2])).contains("not an ETL request"));
+        assert!(error(json!({"detail-type": "Object Created"})).contains("Scheduled Event"));
+    }
+
+    #[test]
+    fn the_first_run_lists_everything() {
+        let listing = plan_listing(
+            &RunRequest::Incremental(Trigger::Schedule),
+            None,
+            t("2026-11-20T08:30:00Z"),
+            2,
+        );
+        assert_eq!(listing.prefixes, ["events/"]);
+        assert_eq!(listing.from, None);
+        assert_eq!(listing.to, t("2026-11-20T09:00:00Z"));
+    }
+
+    #[test]
+    fn later_runs_relist_the_last_hour_and_the_window() {
+        // The previous run listed through 08:59:59 (its listing ended at 09:00).
+        let listing = plan_listing(
+            &RunRequest::Incremental(Trigger::Schedule),
+            Some(t("2026-11-20T09:00:00Z")),
+            t("2026-11-20T10:05:00Z"),
+            2,
+        );
+        assert_eq!(
+            listing.prefixes,
+            [
+                "events/year=2026/month=11/day=20/hour=06/",
+                "events/year=2026/month=11/day=20/hour=07/",
+                "events/year=2026/month=11/day=20/hour=08/",
+                "events/year=2026/month=11/day=20/hour=09/",
+                "events/year=2026/month=11/day=20/hour=10/",
+            ]
+        );
+        assert_eq!(listing.from, Some(t("2026-11-20T06:00:00Z")));
+        assert_eq!(listing.to, t("2026-11-20T11:00:00Z"));
+        let no_window = plan_listing(
+            &RunRequest::Incremental(Trigger::Schedule),
+            Some(t("2026-11-20T09:00:00Z")),
+            t("2026-11-20T09:10:00Z"),
+            0,
+        );
+        assert_eq!(
+            no_window.prefixes,
+            [
+                "events/year=2026/month=11/day=20/hour=08/",
+                "events/year=2026/month=11/day=20/hour=09/"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_backfill_lists_its_hours_across_midnight() {
+        let request =
+            RunRequest::backfill(t("2026-11-30T23:20:00Z"), t("2026-12-01T00:10:00Z")).unwrap();
+        let listing = plan_listing(
+            &request,
+            Some(t("2026-12-05T00:00:00Z")),
+            t("2026-12-05T00:00:00Z"),
+            2,
+        );
+        assert_eq!(
+            listing.prefixes,
+            [
+                "events/year=2026/month=11/day=30/hour=23/",
+                "events/year=2026/month=12/day=01/hour=00/"
+            ]
+        );
+    }
+}

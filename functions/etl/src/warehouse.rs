@@ -381,7 +381,7 @@ async fn copy_events(transaction: &Transaction<'_>, events: &[&StoredEvent]) -> 
         let attribution = attribute(&event.page_url, event.referrer.as_deref());
         let ecom = event.ecom.as_ref();
         let qty = ecom.and_then(|e| e.qty).map(|q| q as i32);
-        let props = (!event.props.is_empty()).then(|| Json(&event.props));
+        let props = (!event.props.is_empty()).then_some(Json(&event.props));
         let row: [&(dyn ToSql + Sync); 30] = [
             &event.event_id,
             &event.ts,

@@ -227,7 +227,9 @@ impl Model {
         }
         model.sessions.sort();
 
-        let mut latest: BTreeMap<String, [Option<(DateTime<Utc>, Uuid)>; 2]> = BTreeMap::new();
+        // Per product: when the kept category and price were seen.
+        type Seen = Option<(DateTime<Utc>, Uuid)>;
+        let mut latest: BTreeMap<String, [Seen; 2]> = BTreeMap::new();
         for e in kept.values() {
             let Some(ecom) = &e.ecom else { continue };
             let Some(product) = &ecom.product_id else {
