@@ -16,10 +16,19 @@ pub mod shoppers;
 
 pub use http_api::{HttpApiRequest, HttpApiResponse};
 pub use moto::Moto;
-pub use runtime_api::{InvocationOutcome, RuntimeApi};
+pub use runtime_api::{FunctionProcess, InvocationOutcome, RuntimeApi};
 
 /// The region of every test peer.
 pub const AWS_REGION: &str = "us-east-1";
 /// Credentials moto accepts; they open nothing anywhere else.
 pub const FAKE_ACCESS_KEY_ID: &str = "testing";
 pub const FAKE_SECRET_ACCESS_KEY: &str = "testing";
+
+/// A name no other test uses (`sbw-test-<what>-<12 hex>`), valid for
+/// buckets, queues, parameters and functions in the shared moto.
+pub fn unique_name(what: &str) -> String {
+    format!(
+        "sbw-test-{what}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}

@@ -5,11 +5,13 @@
 //! or reports a failed start to `/2018-06-01/runtime/init/error`.
 //!
 //! [`RuntimeApi::invoke`] plays the Lambda service: it queues one event and
-//! waits for the function's answer.
+//! waits for the function's answer. [`FunctionProcess`] runs the function's
+//! binary and keeps what it prints, as CloudWatch Logs would.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -247,6 +250,105 @@ impl RuntimeApi {
     }
 }
 
+/// A running function binary whose stdout and stderr are read line by line
+/// while it runs (stdout is where Lambda functions log, and where CloudWatch
+/// Embedded Metric Format lines go). Killed when dropped.
+pub struct FunctionProcess {
+    pub child: tokio::process::Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl FunctionProcess {
+    /// Spawns `command` (typically from [`RuntimeApi::command`]) with its
+    /// stdout and stderr piped and collected.
+    pub fn spawn(mut command: tokio::process::Command) -> std::io::Result<FunctionProcess> {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            collect_lines(child.stdout.take().expect("piped stdout"), stdout.clone()),
+            collect_lines(child.stderr.take().expect("piped stderr"), stderr.clone()),
+        ];
+        Ok(FunctionProcess {
+            child,
+            stdout,
+            stderr,
+            readers,
+        })
+    }
+
+    /// The lines read from stdout so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().expect("output lock").clone()
+    }
+
+    /// The lines read from stderr so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lock().expect("output lock").clone()
+    }
+
+    /// Everything read so far, stdout then stderr, for failure messages.
+    pub fn output(&self) -> String {
+        let mut output = self.stdout_lines().join("\n");
+        output.push_str("\n--- stderr ---\n");
+        output.push_str(&self.stderr_lines().join("\n"));
+        output
+    }
+
+    /// The first stdout line from index `from` on that `matches`, waiting up
+    /// to `timeout` for it to be printed; `None` when none came.
+    pub async fn wait_for_stdout_line(
+        &self,
+        from: usize,
+        matches: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .stdout_lines()
+                .into_iter()
+                .skip(from)
+                .find(|line| matches(line));
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit and its output to be
+    /// read to the end; `None` when it is still running.
+    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let status = tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .ok()?
+            .expect("waiting for the function process");
+        for reader in self.readers.drain(..) {
+            let _ = reader.await;
+        }
+        Some(status)
+    }
+}
+
+fn collect_lines(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    lines: Arc<Mutex<Vec<String>>>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            lines.lock().expect("output lock").push(line);
+        }
+    })
+}
+
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
         self.server.abort();
@@ -460,6 +562,27 @@ mod tests {
         assert!(
             matches!(after_init_error, Err(RuntimeApiError::InitFailed(body)) if body["errorType"] == "Runtime.Init")
         );
+    }
+
+    #[tokio::test]
+    async fn a_function_process_keeps_its_stdout_and_stderr_lines() {
+        let mut command = tokio::process::Command::new("sh");
+        command.args([
+            "-c",
+            "echo one; echo two >&2; sleep 0.1; echo three; exit 3",
+        ]);
+        let mut function = FunctionProcess::spawn(command).unwrap();
+        let three = function
+            .wait_for_stdout_line(1, |line| line.starts_with('t'), Duration::from_secs(5))
+            .await;
+        assert_eq!(three.as_deref(), Some("three"));
+        let status = function
+            .wait_for_exit(Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(function.stdout_lines(), ["one", "three"]);
+        assert_eq!(function.stderr_lines(), ["two"]);
     }
 
     #[tokio::test]
