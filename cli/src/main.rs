@@ -39,6 +39,10 @@ enum Command {
     Build(commands::build::BuildArgs),
     /// Deploy every stack of an environment through change sets.
     Deploy(commands::deploy::DeployArgs),
+    /// Delete every stack of an environment; data is kept unless --delete-data.
+    Destroy(commands::destroy::DestroyArgs),
+    /// Health of a deployed environment: stacks, alarms, dead letters, ETL freshness.
+    Status(commands::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,8 @@ fn main() -> ExitCode {
         Command::Cost(args) => commands::cost::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Deploy(args) => commands::deploy::run(args),
+        Command::Destroy(args) => commands::destroy::run(args),
+        Command::Status(args) => commands::status::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use sbw_infra::config::GLOBAL_REGION;
 
@@ -110,10 +111,9 @@ pub enum AwsErrorKind {
 
 impl AwsError {
     /// Describes `error`, which happened while doing `action`.
-    pub fn new<E, R>(action: impl Into<String>, error: &SdkError<E, R>) -> AwsError
+    pub fn new<E>(action: impl Into<String>, error: &SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         let (kind, reason) = describe(error);
         AwsError {
@@ -143,10 +143,9 @@ const THROTTLING_CODES: &[&str] = &[
     "SlowDown",
 ];
 
-fn describe<E, R>(error: &SdkError<E, R>) -> (AwsErrorKind, String)
+fn describe<E>(error: &SdkError<E, HttpResponse>) -> (AwsErrorKind, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let chain = DisplayErrorContext(error).to_string();
     if chain.contains("no providers in chain provided credentials")
@@ -159,9 +158,17 @@ where
         );
     }
     match error {
-        SdkError::ServiceError(service) => {
-            let service = service.err();
-            let code = service.code().unwrap_or("error");
+        SdkError::ServiceError(context) => {
+            let service = context.err();
+            let Some(code) = service.code() else {
+                return (
+                    AwsErrorKind::Service,
+                    format!(
+                        "HTTP {} without an AWS error in the answer (does the endpoint serve this service?)",
+                        context.raw().status().as_u16()
+                    ),
+                );
+            };
             let message = service.message().unwrap_or("no message");
             if CREDENTIAL_CODES.contains(&code) {
                 let hint = if code.starts_with("Expired") || code == "RequestExpired" {

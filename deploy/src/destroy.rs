@@ -1,1 +1,338 @@
-//! destroy placeholder
+//! `sbwctl destroy`: every stack in reverse dependency order. Resources that
+//! hold data (buckets, user pools, the warehouse volume) are kept unless
+//! `--delete-data`, which first deploys the templates rendered with
+//! `DeletionPolicy: Delete` and empties the buckets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use sbw_infra::config::Deployment;
+use sbw_infra::render::{self, DataOnDelete, Manifest, RenderError, RenderedStack};
+
+use crate::aws::{AwsError, RegionClients};
+use crate::plan::Schedule;
+use crate::progress::Progress;
+use crate::stack::{self, PollTimes, StackChange, StackError, TemplateSource};
+use crate::Aws;
+
+#[derive(Debug, Clone)]
+pub struct DestroyOptions {
+    pub delete_data: bool,
+    /// Destroy even an environment marked `protected: true`.
+    pub force: bool,
+    pub poll: PollTimes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DestroyError {
+    #[error("environment {0} is protected (`protected: true` in the config): pass --force to destroy it anyway")]
+    Protected(String),
+    #[error("not confirmed: nothing was deleted")]
+    NotConfirmed,
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("{}", .0.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Stacks(Vec<(String, StackError)>),
+}
+
+/// A resource left in the account on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// Empty when the API did not name it.
+    pub physical_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DestroyReport {
+    pub deleted: Vec<String>,
+    /// Stacks that did not exist.
+    pub absent: Vec<String>,
+    pub kept: Vec<Kept>,
+}
+
+/// The logical ids of a template's resources that outlive the stack
+/// (`DeletionPolicy` Retain or Snapshot) and their types.
+pub fn kept_resources(template_body: &str) -> Vec<(String, String)> {
+    let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(template_body) else {
+        return Vec::new();
+    };
+    let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter(|(_, r)| {
+            matches!(
+                r.get("DeletionPolicy").and_then(|p| p.as_str()),
+                Some("Retain" | "Snapshot")
+            )
+        })
+        .map(|(id, r)| {
+            let kind = r.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
+            (id.clone(), kind.to_owned())
+        })
+        .collect()
+}
+
+/// What the confirmation question says will happen.
+pub fn describe_plan(manifest: &Manifest, delete_data: bool) -> String {
+    let stacks: Vec<&str> = manifest
+        .stacks
+        .iter()
+        .map(|s| s.stack_name.as_str())
+        .collect();
+    let data = if delete_data {
+        "ALL DATA IS DELETED: raw events, artifacts, the site bucket, user pools and the warehouse volume (no final snapshot)"
+    } else {
+        "data is kept: buckets, user pools and a final snapshot of the warehouse volume stay (and cost money) until deleted by hand or with --delete-data"
+    };
+    format!(
+        "Delete {} stacks of {}-{} ({}); {data}. Continue?",
+        stacks.len(),
+        manifest.project,
+        manifest.environment,
+        stacks.join(", ")
+    )
+}
+
+pub async fn destroy(
+    aws: &Aws,
+    deployment: &Deployment,
+    options: &DestroyOptions,
+    progress: &Progress,
+) -> Result<DestroyReport, DestroyError> {
+    if deployment.protected && !options.force {
+        return Err(DestroyError::Protected(deployment.prefix()));
+    }
+    let data = if options.delete_data {
+        DataOnDelete::Delete
+    } else {
+        DataOnDelete::Retain
+    };
+    let manifest = render::render_with(deployment, data)?;
+    if !progress
+        .confirm(&describe_plan(&manifest, options.delete_data))
+        .await
+    {
+        return Err(DestroyError::NotConfirmed);
+    }
+    let schedule = Schedule::destroy(&manifest);
+    let mut started = BTreeSet::new();
+    let mut done = BTreeSet::new();
+    let mut report = DestroyReport::default();
+    let mut kept = BTreeMap::new();
+    let mut failed = Vec::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        if failed.is_empty() {
+            for name in schedule.ready(&done, &started) {
+                started.insert(name.clone());
+                let stack = manifest
+                    .stack(&name)
+                    .expect("the schedule holds the manifest's stacks");
+                running.push(async move {
+                    let result = destroy_stack(aws, stack, options, progress).await;
+                    (name, result)
+                });
+            }
+        }
+        let Some((name, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(None) => {
+                report.absent.push(name.clone());
+                done.insert(name);
+            }
+            Ok(Some(stack_kept)) => {
+                kept.insert(name.clone(), stack_kept);
+                report.deleted.push(name.clone());
+                done.insert(name);
+            }
+            Err(error) => failed.push((name, error)),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(DestroyError::Stacks(failed));
+    }
+    report.kept = manifest
+        .stacks
+        .iter()
+        .filter_map(|s| kept.remove(s.name))
+        .flatten()
+        .collect();
+    Ok(report)
+}
+
+/// Deletes one stack; `None` when it did not exist, else what it left behind.
+async fn destroy_stack(
+    aws: &Aws,
+    stack: &RenderedStack,
+    options: &DestroyOptions,
+    progress: &Progress,
+) -> Result<Option<Vec<Kept>>, StackError> {
+    let spinner = progress.start(&stack.stack_name, "reading its state");
+    let clients = aws.region(&stack.region);
+    let cfn = &clients.cloudformation;
+    let Some(mut state) = stack::describe(cfn, &stack.stack_name).await? else {
+        return Ok(None);
+    };
+    let resources = physical_ids(clients, &stack.stack_name).await?;
+    let kept_ids = kept_resources(&stack.body);
+    if options.delete_data && !state.is_failed_first_create() {
+        // The templates as rendered for deletion differ only in DeletionPolicy.
+        let change = StackChange {
+            stack_name: &stack.stack_name,
+            template: TemplateSource::Body(stack.body.clone()),
+            template_sha256: &stack.sha256,
+            parameters: state.parameters.keys().map(|k| (k.clone(), None)).collect(),
+            capabilities: &stack.capabilities,
+            ask: false,
+        };
+        spinner.phase("switching data resources to DeletionPolicy: Delete");
+        stack::deploy(cfn, &spinner, Some(state.clone()), &change, &options.poll).await?;
+        for (logical_id, (kind, bucket)) in &resources {
+            if kind == "AWS::S3::Bucket" && !bucket.is_empty() {
+                spinner.phase(&format!("emptying bucket {logical_id}"));
+                empty_bucket(clients, bucket).await?;
+            }
+        }
+        state = stack::describe(cfn, &stack.stack_name)
+            .await?
+            .unwrap_or(state);
+    }
+    stack::delete(cfn, &spinner, &state, &options.poll).await?;
+    Ok(Some(
+        kept_ids
+            .into_iter()
+            .map(|(logical_id, resource_type)| Kept {
+                stack: stack.stack_name.clone(),
+                physical_id: resources
+                    .get(&logical_id)
+                    .map(|(_, id)| id.clone())
+                    .unwrap_or_default(),
+                logical_id,
+                resource_type,
+            })
+            .collect(),
+    ))
+}
+
+/// Logical id -> (type, physical id; empty when the API gives none).
+async fn physical_ids(
+    clients: &RegionClients,
+    stack_name: &str,
+) -> Result<BTreeMap<String, (String, String)>, AwsError> {
+    let answer = clients
+        .cloudformation
+        .describe_stack_resources()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| AwsError::new(format!("listing the resources of {stack_name}"), &e))?;
+    Ok(answer
+        .stack_resources()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id()?.to_owned(),
+                (
+                    r.resource_type().unwrap_or_default().to_owned(),
+                    r.physical_resource_id().unwrap_or_default().to_owned(),
+                ),
+            ))
+        })
+        .collect())
+}
+
+/// Deletes every object version and delete marker in `bucket`.
+async fn empty_bucket(clients: &RegionClients, bucket: &str) -> Result<(), AwsError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let action = || format!("emptying s3://{bucket}");
+    let mut key_marker = None;
+    let mut version_marker = None;
+    loop {
+        let page = clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(action(), &e))?;
+        let objects: Vec<ObjectIdentifier> = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            )
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .key(key?)
+                    .set_version_id(version.map(str::to_owned))
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !objects.is_empty() {
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| AwsError {
+                    action: action(),
+                    reason: e.to_string(),
+                    kind: crate::aws::AwsErrorKind::Service,
+                })?;
+            clients
+                .s3
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| AwsError::new(action(), &e))?;
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(());
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_kept_resources_are_the_data_ones() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
+        let deployment = sbw_infra::config::load(Path::new(example), "prod", None).unwrap();
+        let kept = render::render(&deployment).unwrap();
+        let storage = kept_resources(&kept.stack("storage").unwrap().body);
+        let ids: Vec<&str> = storage.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["AccessLogBucket", "RawBucket", "ArtifactsBucket"]);
+        assert_eq!(
+            kept_resources(&kept.stack("warehouse").unwrap().body),
+            [("DataVolume".to_owned(), "AWS::EC2::Volume".to_owned())]
+        );
+        let deleted = render::render_with(&deployment, DataOnDelete::Delete).unwrap();
+        for stack in &deleted.stacks {
+            assert_eq!(kept_resources(&stack.body), [], "{}", stack.name);
+        }
+        assert!(describe_plan(&deleted, true).contains("ALL DATA IS DELETED"));
+        assert!(describe_plan(&kept, false).contains("data is kept"));
+    }
+}

@@ -5,8 +5,12 @@ through change sets and, when a change set executes, gives the stack the
 change set's parameters and template outputs (and so its exports); moto does
 neither, so without these fixes every stack deployed through a change set
 has no outputs and cannot import another's. moto also skips many resource
-types inside stacks (Cognito, CloudFront, ...): an attribute or output that
-refers to one gets a placeholder value here instead of failing the stack.
+types inside stacks (Cognito, CloudFront, ...): a resource it fails to model
+(an EC2 instance from a launch template) is skipped the same way here, and an
+attribute or output that refers to one gets a placeholder value instead of
+failing the stack. Deleting a stack whose resources moto cannot all delete
+(it leaves some that others in the account depend on, e.g. a VPC's) deletes
+the stack as CloudFormation would once those are gone.
 And Route 53 hosted zone ids start with Z, as AWS's do."""
 
 from moto.cloudformation import models as _cloudformation
@@ -65,6 +69,16 @@ def _clean_json_with_placeholders(resource_json, resources_map):
     return _clean_json(resource_json, resources_map)
 
 
+_parse_and_create_resource = _parsing.parse_and_create_resource
+
+
+def _parse_and_create_resource_or_skip(*args, **kwargs):
+    try:
+        return _parse_and_create_resource(*args, **kwargs)
+    except KeyError:  # a property moto requires that the template sets elsewhere
+        return None
+
+
 _parse_output = _parsing.parse_output
 
 
@@ -92,6 +106,7 @@ def _exports_or_placeholders(self):
     return exports
 
 
+_parsing.parse_and_create_resource = _parse_and_create_resource_or_skip
 _parsing.clean_json = _clean_json_with_placeholders
 _parsing.parse_output = _parse_output_or_placeholder
 _parsing.OutputMap.exports = property(_exports_or_placeholders)
@@ -99,3 +114,16 @@ _parsing.OutputMap.exports = property(_exports_or_placeholders)
 
 _zone_id = _route53.create_route53_zone_id
 _route53.create_route53_zone_id = lambda *args, **kwargs: "Z" + _zone_id(*args, **kwargs)[1:]
+
+
+_delete_resources = _parsing.ResourceMap.delete
+
+
+def _delete_resources_leaving_what_moto_cannot(self):
+    try:
+        _delete_resources(self)
+    except Exception:
+        pass
+
+
+_parsing.ResourceMap.delete = _delete_resources_leaving_what_moto_cannot

@@ -1,0 +1,397 @@
+//! `sbwctl deploy | status | destroy` end to end against moto, through the
+//! binary as an operator runs it: only `AWS_ENDPOINT_URL` and fake
+//! credentials differ from a real account. Results are checked with the SDK.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aws_sdk_cloudformation::Client as CloudFormation;
+use sbw_deploy::build::{write_package, BuildOutput};
+use sbw_infra::config::Architecture;
+use sbw_testkit::Moto;
+use serde_json::Value;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+/// An AMI moto knows (the example resolves Ubuntu's public SSM parameter,
+/// which moto does not serve).
+const MOTO_AMI: &str = "ami-1e749f67";
+const REGION: &str = "eu-west-1";
+const GLOBAL_REGION: &str = "us-east-1";
+
+fn sbwctl(args: &[&str], endpoint: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sbwctl"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .output()
+        .expect("run sbwctl")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The example's prod environment (hardened: moto cannot model the minimal
+/// profile's IPv6 VPC) in moto's account, in eu-west-1 so that edge-global and
+/// budget live in another region, with `etl.every_minutes` set.
+fn write_config(dir: &Path, hosted_zone: &str, etl_every_minutes: u32) -> PathBuf {
+    let example = std::fs::read_to_string(EXAMPLE).unwrap();
+    let prod = example.find("  prod:").unwrap();
+    let (head, prod_section) = example.split_at(prod);
+    let prod_section = prod_section
+        .replace("\"222222222222\"", &format!("\"{ACCOUNT}\""))
+        .replace("region: us-east-1", &format!("region: {REGION}"))
+        .replace("Z0123456789ABCDEFGHIJ", hosted_zone)
+        .replace(
+            "    etl:\n      every_minutes: 15\n",
+            &format!("    etl:\n      every_minutes: {etl_every_minutes}\n    warehouse:\n      ami_id: {MOTO_AMI}\n"),
+        );
+    assert!(
+        prod_section.contains(MOTO_AMI),
+        "the example's prod etl section moved"
+    );
+    let path = dir.join("sbw.yaml");
+    std::fs::write(&path, format!("{head}{prod_section}")).unwrap();
+    path
+}
+
+/// Stand-in packages: what deploy uploads is whatever `sbwctl build` made.
+fn write_build(dir: &Path) -> BuildOutput {
+    let packages = ["ingest", "etl"]
+        .iter()
+        .map(|f| write_package(dir, f, format!("{f} bootstrap").as_bytes()).unwrap())
+        .collect();
+    let build = BuildOutput {
+        architecture: Architecture::Arm64,
+        packages,
+    };
+    build.write(dir).unwrap();
+    build
+}
+
+/// The user's Route 53 zone, which the edge stack adds records to.
+async fn create_hosted_zone(endpoint: &str) -> String {
+    let body = r#"<?xml version="1.0" encoding="UTF-8"?><CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>analytics.shop.example.com</Name><CallerReference>sbw-deploy-flow</CallerReference></CreateHostedZoneRequest>"#;
+    let answer = reqwest::Client::new()
+        .post(format!("{endpoint}/2013-04-01/hostedzone"))
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let id = answer
+        .split("<Id>/hostedzone/")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no zone id in {answer}"));
+    id.to_owned()
+}
+
+struct Stacks {
+    regional: CloudFormation,
+    global: CloudFormation,
+}
+
+impl Stacks {
+    async fn connect(moto: &Moto) -> Stacks {
+        let config = moto.sdk_config().await;
+        let client = |region: &'static str| {
+            CloudFormation::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(&config)
+                    .region(aws_sdk_cloudformation::config::Region::new(region))
+                    .build(),
+            )
+        };
+        Stacks {
+            regional: client(REGION),
+            global: client(GLOBAL_REGION),
+        }
+    }
+
+    fn client(&self, stack: &str) -> &CloudFormation {
+        match stack {
+            "edge-global" | "budget" => &self.global,
+            _ => &self.regional,
+        }
+    }
+
+    /// Status, parameters and outputs of `sbw-shop-prod-<stack>`; `None` once deleted.
+    async fn get(
+        &self,
+        stack: &str,
+    ) -> Option<(String, BTreeMap<String, String>, BTreeMap<String, String>)> {
+        let answer = self
+            .client(stack)
+            .describe_stacks()
+            .stack_name(format!("sbw-shop-prod-{stack}"))
+            .send()
+            .await
+            .ok()?;
+        let stack = answer.stacks().first()?;
+        let status = stack.stack_status()?.as_str().to_owned();
+        (status != "DELETE_COMPLETE").then(|| {
+            let parameters = stack
+                .parameters()
+                .iter()
+                .map(|p| {
+                    (
+                        p.parameter_key().unwrap().to_owned(),
+                        p.parameter_value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            let outputs = stack
+                .outputs()
+                .iter()
+                .map(|o| {
+                    (
+                        o.output_key().unwrap().to_owned(),
+                        o.output_value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            (status, parameters, outputs)
+        })
+    }
+
+    async fn status(&self, stack: &str) -> Option<String> {
+        self.get(stack).await.map(|(status, _, _)| status)
+    }
+}
+
+const STACKS: &[&str] = &[
+    "network",
+    "auth",
+    "storage",
+    "warehouse",
+    "ingest",
+    "etl",
+    "edge-global",
+    "edge",
+    "observability",
+    "budget",
+];
+
+/// The result column of deploy's summary, per stack.
+fn results(output: &Output) -> BTreeMap<String, String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let stack = words.next()?.strip_prefix("sbw-shop-prod-")?;
+            let _region = words.next()?;
+            Some((stack.to_owned(), words.collect::<Vec<_>>().join(" ")))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_status_noop_update_destroy() {
+    let moto = Moto::start().expect("moto");
+    let endpoint = moto.endpoint().to_owned();
+    let work = tempfile::tempdir().unwrap();
+    let zone = create_hosted_zone(&endpoint).await;
+    let config = write_config(work.path(), &zone, 15);
+    let config = config.to_str().unwrap();
+    let build_dir = work.path().join("build");
+    std::fs::create_dir_all(&build_dir).unwrap();
+    let build = write_build(&build_dir);
+    let deploy = [
+        "deploy",
+        "--config",
+        config,
+        "--env",
+        "prod",
+        "--yes",
+        "--build-dir",
+        build_dir.to_str().unwrap(),
+    ];
+    let stacks = Stacks::connect(&moto).await;
+
+    // First deploy: every stack created, in its region, wired together.
+    let first = sbwctl(&deploy, &endpoint);
+    assert!(first.status.success(), "{}", text(&first));
+    let created = results(&first);
+    for stack in STACKS {
+        assert_eq!(
+            created.get(*stack).map(String::as_str),
+            Some("created"),
+            "{stack}: {}",
+            text(&first)
+        );
+        assert_eq!(
+            stacks.status(stack).await.as_deref(),
+            Some("CREATE_COMPLETE"),
+            "{stack}"
+        );
+    }
+    let (_, ingest_parameters, ingest_outputs) = stacks.get("ingest").await.unwrap();
+    assert_eq!(
+        ingest_parameters["IngestCodeKey"],
+        build.package("ingest").unwrap().key()
+    );
+    let (_, edge_parameters, _) = stacks.get("edge").await.unwrap();
+    let (_, _, edge_global_outputs) = stacks.get("edge-global").await.unwrap();
+    assert_eq!(
+        edge_parameters["SiteCertificateArn"], edge_global_outputs["CertificateArn"],
+        "the us-east-1 certificate reaches the regional edge stack as a parameter"
+    );
+    let aws = moto.sdk_config().await;
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&aws)
+            .region(aws_sdk_ssm::config::Region::new(REGION))
+            .build(),
+    );
+    let key = ssm
+        .get_parameter()
+        .name(&ingest_outputs["HashKeyParameter"])
+        .with_decryption(true)
+        .send()
+        .await
+        .expect("deploy creates the hashing key");
+    let key = key.parameter().unwrap().value().unwrap().to_owned();
+    assert!(
+        key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{key}"
+    );
+
+    // Status: stacks and the dead-letter queue are read; CloudWatch is not served by moto.
+    let (_, _, storage_outputs) = stacks.get("storage").await.unwrap();
+    let s3 = sbw_aws::s3_client(
+        &aws.to_builder()
+            .region(aws_config::Region::new(REGION))
+            .build(),
+    );
+    s3.put_object()
+        .bucket(&storage_outputs["RawBucketName"])
+        .key(sbw_etl::summary::LAST_RUN_KEY)
+        .body(
+            serde_json::json!({
+                "run_id": 3, "trigger": "schedule", "status": "succeeded",
+                "started_at": "2026-01-01T10:00:00Z", "finished_at": "2026-01-01T10:00:40Z",
+                "objects_loaded": 2, "objects_quarantined": 0, "events_loaded": 57, "duplicates": 1,
+                "rejected_lines": 0, "sessions_rebuilt": 9, "loaded_through": "2026-01-01T09:59:00Z",
+                "freshness_minutes": 1.7, "newest_event_received_at": "2026-01-01T09:58:10Z", "error": null
+            })
+            .to_string()
+            .into_bytes()
+            .into(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = sbwctl(
+        &[
+            "status", "--config", config, "--env", "prod", "--output", "json",
+        ],
+        &endpoint,
+    );
+    let report: Value =
+        serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&status)));
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "degraded: the alarms cannot be read; {}",
+        text(&status)
+    );
+    assert_eq!(report["health"], "degraded");
+    for stack in report["stacks"].as_array().unwrap() {
+        assert_eq!(stack["status"], "CREATE_COMPLETE", "{stack}");
+    }
+    assert_eq!(report["dead_letters"]["Ok"], 0);
+    assert_eq!(report["last_etl_run"]["Ok"]["events_loaded"], 57);
+    let alarms_error = report["alarms_in_alarm"]["Err"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(alarms_error.contains("HTTP"), "{report}");
+    let table = sbwctl(&["status", "--config", config, "--env", "prod"], &endpoint);
+    assert!(
+        String::from_utf8_lossy(&table.stdout)
+            .contains("Succeeded at 2026-01-01T10:00:40Z: 57 events"),
+        "{}",
+        text(&table)
+    );
+
+    // Again: nothing to do.
+    let again = sbwctl(&deploy, &endpoint);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        results(&again).values().all(|r| r == "unchanged"),
+        "{}",
+        text(&again)
+    );
+
+    // A config change updates the stacks it touches, and only those.
+    write_config(work.path(), &zone, 30);
+    let update = sbwctl(&deploy, &endpoint);
+    assert!(update.status.success(), "{}", text(&update));
+    let updated = results(&update);
+    assert_eq!(updated["etl"], "updated", "{}", text(&update));
+    assert_eq!(
+        updated["observability"], "updated",
+        "its freshness alarm follows the cadence"
+    );
+    assert_eq!(updated["network"], "unchanged");
+    assert_eq!(updated["ingest"], "unchanged");
+    assert_eq!(
+        stacks.status("etl").await.as_deref(),
+        Some("UPDATE_COMPLETE")
+    );
+    assert_eq!(
+        stacks.status("network").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // prod is protected: destroy needs --force.
+    let refused = sbwctl(
+        &["destroy", "--config", config, "--env", "prod", "--yes"],
+        &endpoint,
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is protected"),
+        "{}",
+        text(&refused)
+    );
+    assert!(stacks.status("network").await.is_some());
+
+    let destroy = sbwctl(
+        &[
+            "destroy", "--config", config, "--env", "prod", "--yes", "--force",
+        ],
+        &endpoint,
+    );
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    for stack in STACKS {
+        assert_eq!(stacks.status(stack).await, None, "{stack} is gone");
+    }
+    let raw_bucket = &storage_outputs["RawBucketName"];
+    assert!(
+        s3.head_bucket().bucket(raw_bucket).send().await.is_ok(),
+        "the raw bucket is kept without --delete-data"
+    );
+    let kept = String::from_utf8_lossy(&destroy.stdout);
+    assert!(
+        kept.contains("RawBucket") && kept.contains(raw_bucket.as_str()),
+        "{}",
+        text(&destroy)
+    );
+}
