@@ -69,7 +69,7 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        sbw_ingest::logging::init_json();
+        sbw_aws::logging::init_json();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| {

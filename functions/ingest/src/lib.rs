@@ -14,7 +14,6 @@ pub mod handler;
 pub mod lambda;
 #[cfg(feature = "local-server")]
 pub mod local;
-pub mod logging;
 pub mod ndjson;
 pub mod request;
 pub mod store;

@@ -7,7 +7,7 @@ static ALLOCATOR: sbw_ingest::Allocator = sbw_ingest::Allocator {};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    sbw_ingest::logging::init_json();
+    sbw_aws::logging::init_json();
     let settings =
         LambdaSettings::from_vars(|name| std::env::var(name).ok()).map_err(|e| format!("{e:#}"))?;
     // Compiling the user-agent parser takes ~0.1 s: do it beside the first
