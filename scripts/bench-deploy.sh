@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# sbwctl deploy and status against moto: a first deploy of every stack, then
+# RUNS no-op deploys (target < 3 s) and RUNS status calls (target < 1 s).
+# Both are dominated by API round trips, so the debug build is measured.
+# Usage: scripts/bench-deploy.sh [RUNS]
+set -euo pipefail
+source "$(dirname "$0")/lib/ensure.sh"
+cd "$SBW_ROOT"
+ensure_rust
+ensure_apt python3-venv
+ensure_venv .venv scripts/requirements-aws-emulator.txt
+runs="${1:-5}"
+
+log "building sbwctl"
+cargo build -q -p sbwctl --locked
+sbwctl="$SBW_ROOT/target/debug/sbwctl"
+
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_REGION
+# The same moto as the tests, with its change-set fixes.
+PYTHONPATH="$SBW_ROOT/testkit/moto-patches" .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+
+# The example's prod environment in moto's account and in eu-west-1 (so two
+# stacks deploy to us-east-1), the user's hosted zone, stand-in packages.
+.venv/bin/python - "$AWS_ENDPOINT_URL" "$work" <<'PY'
+import json, pathlib, re, sys, time, urllib.request, zipfile
+import boto3
+
+endpoint, work = sys.argv[1], pathlib.Path(sys.argv[2])
+for _ in range(600):
+    try:
+        urllib.request.urlopen(endpoint, timeout=1)
+        break
+    except Exception:
+        time.sleep(0.1)
+zone = boto3.client("route53", endpoint_url=endpoint, region_name="us-east-1").create_hosted_zone(
+    Name="analytics.shop.example.com", CallerReference="bench")["HostedZone"]["Id"].split("/")[-1]
+text = pathlib.Path("examples/sbw.yaml").read_text()
+head, prod = text.split("  prod:", 1)
+prod = (prod.replace('"222222222222"', '"123456789012"').replace("region: us-east-1", "region: eu-west-1")
+        .replace("Z0123456789ABCDEFGHIJ", zone)
+        .replace("    etl:\n      every_minutes: 15\n", "    etl:\n      every_minutes: 15\n    warehouse:\n      ami_id: ami-1e749f67\n"))
+(work / "sbw.yaml").write_text(head + "  prod:" + prod)
+build = work / "build"
+build.mkdir()
+packages = []
+for function in ["ingest", "etl"]:
+    name = f"{function}-{'0' * 16}.zip"
+    with zipfile.ZipFile(build / name, "w") as z:
+        z.writestr("bootstrap", f"{function} stand-in")
+    packages.append({"function": function, "file": name, "sha256": "0" * 64, "bytes": (build / name).stat().st_size, "glibc": None})
+(build / "build.json").write_text(json.dumps({"architecture": "arm64", "packages": packages}))
+PY
+
+args=(--config "$work/sbw.yaml" --env prod)
+# Wall time of a command in seconds (its exit code is not the point: status exits 1 on moto).
+seconds() { local start end; start=$(date +%s%N); "$@" >/dev/null 2>&1 || true; end=$(date +%s%N); printf '%d.%03d' $(((end - start) / 1000000000)) $(((end - start) / 1000000 % 1000)); }
+
+log "first deploy (10 stacks, 2 regions)"
+first="$(seconds "$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build")"
+"$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build" | grep -q unchanged || { echo "the first deploy did not complete" >&2; exit 1; }
+
+log "no-op deploy x $runs, status x $runs"
+noop=(); status=()
+for _ in $(seq "$runs"); do
+  noop+=("$(seconds "$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build")")
+  status+=("$(seconds "$sbwctl" status "${args[@]}")")
+done
+python3 - "$first" "${noop[*]}" "${status[*]}" <<'PY'
+import statistics, sys
+first, noop, status = float(sys.argv[1]), [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
+def line(name, values, target):
+    worst = max(values)
+    print(f"{name:<16} median {statistics.median(values):.2f} s, max {worst:.2f} s  (target < {target} s: {'met' if worst < target else 'MISSED'})")
+print(f"{'first deploy':<16} {first:.2f} s")
+line("no-op deploy", noop, 3)
+line("status", status, 1)
+PY
