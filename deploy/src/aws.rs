@@ -43,11 +43,16 @@ pub struct Aws {
 impl Aws {
     /// Clients from the standard configuration chain (`AWS_PROFILE`,
     /// credentials, `AWS_ENDPOINT_URL`) for `region` and us-east-1. Throttled
-    /// calls are retried with backoff; a silent endpoint fails fast.
+    /// and failed calls are retried a few times with backoff (seconds, not
+    /// minutes, before an unreachable endpoint is reported).
     pub async fn connect(region: &str) -> Aws {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(4)
+                    .with_max_backoff(Duration::from_secs(5)),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -148,7 +153,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let chain = DisplayErrorContext(error).to_string();
-    if chain.contains("no providers in chain provided credentials")
+    if chain.contains("no credentials found in chain")
+        || chain.contains("no providers in chain provided credentials")
         || chain.contains("failed to load credentials")
         || chain.contains("an identity resolver was not configured")
     {
@@ -204,14 +210,21 @@ where
     }
 }
 
-/// The innermost cause of a `DisplayErrorContext` chain ("a: b: c" -> "c"),
-/// which names the real problem (connection refused, dns error, ...).
+/// The innermost cause of a `DisplayErrorContext` chain ("a: b: c (Debug
+/// dump)" -> "c"), which names the real problem (connection refused, ...).
 fn last_cause(chain: &str) -> &str {
-    chain
-        .rsplit(": ")
-        .find(|part| !part.trim().is_empty() && !part.starts_with('('))
-        .unwrap_or(chain)
-        .trim()
+    let readable = [
+        "DispatchFailure",
+        "TimeoutError",
+        "ResponseError",
+        "ConstructionFailure",
+        "ServiceError",
+    ]
+    .iter()
+    .filter_map(|variant| chain.find(&format!(" ({variant}(")))
+    .min()
+    .map_or(chain, |dump| &chain[..dump]);
+    readable.rsplit(": ").next().unwrap_or(readable).trim()
 }
 
 /// Whether `error` says the stack (or other resource) does not exist.
@@ -223,4 +236,19 @@ where
         .as_service_error()
         .and_then(ProvideErrorMetadata::message)
         .is_some_and(|m| m.contains("does not exist"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_innermost_cause_is_kept_without_the_debug_dump() {
+        let chain = "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io } }))";
+        assert_eq!(last_cause(chain), "Connection refused (os error 111)");
+        assert_eq!(
+            last_cause("timeout: operation timed out"),
+            "operation timed out"
+        );
+    }
 }
