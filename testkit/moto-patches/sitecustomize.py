@@ -37,6 +37,8 @@ def _execute_change_set_with_outputs(self, change_set_name, stack_name=None):
     stack = self.stacks[change_set.stack_id]
     stack.parameters = change_set.parameters
     stack._parse_template()
+    # Deletion policies too (moto keeps the ones of the first template).
+    stack.resource_map._resource_json_map = stack.template_dict.get("Resources", {})
     stack.output_map = stack._create_output_map()
     for export in stack.exports:
         self.exports[export.name] = export
