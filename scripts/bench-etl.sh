@@ -112,7 +112,7 @@ for n in "${sizes[@]}"; do
     WITH b AS (SELECT DISTINCT extract(epoch FROM loaded_at) AS t FROM etl_objects),
          r AS (SELECT extract(epoch FROM started_at) AS s, extract(epoch FROM finished_at) AS f FROM etl_runs)
     SELECT round(r.s - $t0, 2), round(min(b.t) - r.s, 2), count(*),
-           round((max(b.t) - min(b.t)) / greatest(count(*) - 1, 1), 2), round(r.f - max(b.t), 2)
+           coalesce(round((max(b.t) - min(b.t)) / nullif(count(*) - 1, 0), 2)::text, '?'), round(r.f - max(b.t), 2)
     FROM b, r GROUP BY r.s, r.f")"
 
   log "N=$n: the floor (COPY of the same rows)"
