@@ -119,7 +119,7 @@ pub struct RunOptions {
     pub reprocess_window_hours: u32,
     /// A batch (one transaction) closes after the object that brings it to this many events.
     pub batch_events: usize,
-    /// Objects fetched and decoded ahead of the loader.
+    /// Objects fetched at once (S3 GETs in flight).
     pub read_ahead: usize,
 }
 
@@ -331,8 +331,13 @@ pub async fn run(
     }
 }
 
-/// Streams the objects through fetch + decode (ahead, in another task) and
-/// loads them in batches of whole objects.
+/// Objects decoded together in one blocking task, at most this many or
+/// this many compressed bytes.
+const DECODE_OBJECTS: usize = 64;
+const DECODE_BYTES: usize = 8 << 20;
+
+/// Loads the objects in batches of whole objects. Another task fetches
+/// (`read_ahead` at a time) and decodes the next batch while this one loads.
 async fn load_objects(
     source: &RawSource,
     client: &mut Client,
@@ -341,60 +346,94 @@ async fn load_objects(
     options: &RunOptions,
     stats: &mut BatchStats,
 ) -> Result<(), EtlError> {
-    let (sender, mut receiver) = mpsc::channel(options.read_ahead.max(1));
-    let reader_source = source.clone();
-    let read_ahead = options.read_ahead.max(1);
-    let reader = tokio::spawn(async move {
-        let mut decoded = futures_util::stream::iter(objects)
-            .map(|object| {
-                let source = reader_source.clone();
-                async move {
-                    let bytes = source.get(&object.key).await?;
-                    let decoded = tokio::task::spawn_blocking(move || decode_object(&bytes))
-                        .await
-                        .expect("decoding does not panic");
-                    Ok::<_, SourceError>(LoadedObject { object, decoded })
-                }
-            })
-            .buffered(read_ahead);
-        while let Some(result) = decoded.next().await {
-            let failed = result.is_err();
-            if sender.send(result).await.is_err() || failed {
-                break;
-            }
-        }
-    });
-
+    let (sender, mut receiver) = mpsc::channel(1);
+    let reader = tokio::spawn(read_batches(
+        source.clone(),
+        objects,
+        options.clone(),
+        sender,
+    ));
     let mut partitions = Partitions::default();
-    let mut batch: Vec<LoadedObject> = Vec::new();
-    let mut batch_events = 0;
-    loop {
-        let next = receiver.recv().await;
-        let done = next.is_none();
-        if let Some(result) = next {
-            let loaded = result?;
-            batch_events += loaded.decoded.events.len();
-            batch.push(loaded);
-        }
-        if !batch.is_empty() && (done || batch_events >= options.batch_events) {
-            let loaded = warehouse::load_batch(client, &mut partitions, run_id, &batch).await?;
-            tracing::info!(
-                run_id,
-                objects = batch.len(),
-                events = loaded.events_loaded,
-                duplicates = loaded.duplicates,
-                "batch committed"
-            );
-            *stats += loaded;
-            batch.clear();
-            batch_events = 0;
-        }
-        if done {
-            break;
-        }
+    while let Some(batch) = receiver.recv().await {
+        let batch = batch?;
+        let loaded = warehouse::load_batch(client, &mut partitions, run_id, &batch).await?;
+        tracing::info!(
+            run_id,
+            objects = batch.len(),
+            events = loaded.events_loaded,
+            duplicates = loaded.duplicates,
+            "batch committed"
+        );
+        *stats += loaded;
     }
     reader.await.expect("the reader does not panic");
     Ok(())
+}
+
+type Batch = Result<Vec<LoadedObject>, SourceError>;
+
+async fn read_batches(
+    source: RawSource,
+    objects: Vec<RawObject>,
+    options: RunOptions,
+    sender: mpsc::Sender<Batch>,
+) {
+    let mut fetched = futures_util::stream::iter(objects)
+        .map(|object| {
+            let source = source.clone();
+            async move {
+                let bytes = source.get(&object.key).await?;
+                Ok::<_, SourceError>((object, bytes))
+            }
+        })
+        .buffered(options.read_ahead.max(1));
+    let mut undecoded = Vec::new();
+    let mut undecoded_bytes = 0;
+    let mut batch: Vec<LoadedObject> = Vec::new();
+    let mut batch_events = 0;
+    loop {
+        let next = fetched.next().await;
+        let done = next.is_none();
+        match next {
+            Some(Err(error)) => {
+                let _ = sender.send(Err(error)).await;
+                return;
+            }
+            Some(Ok((object, bytes))) => {
+                undecoded_bytes += bytes.len();
+                undecoded.push((object, bytes));
+            }
+            None => {}
+        }
+        if undecoded.len() >= DECODE_OBJECTS || undecoded_bytes >= DECODE_BYTES || done {
+            let chunk = std::mem::take(&mut undecoded);
+            undecoded_bytes = 0;
+            let decoded = tokio::task::spawn_blocking(move || {
+                chunk
+                    .into_iter()
+                    .map(|(object, bytes)| LoadedObject {
+                        object,
+                        decoded: decode_object(&bytes),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .expect("decoding does not panic");
+            for loaded in decoded {
+                batch_events += loaded.decoded.events.len();
+                batch.push(loaded);
+            }
+        }
+        if !batch.is_empty() && (batch_events >= options.batch_events || done) {
+            batch_events = 0;
+            if sender.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+                return;
+            }
+        }
+        if done {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

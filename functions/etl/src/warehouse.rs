@@ -241,16 +241,30 @@ pub async fn load_batch(
 
     let transaction = client.transaction().await?;
 
-    // Across runs: the warehouse may hold another copy already.
+    // Across runs: the warehouse may hold another copy already. Most ids are
+    // new, so only those `event_keys` knows are looked up in `fact_events`.
     let ids: Vec<Uuid> = winners.keys().copied().collect();
-    let held = transaction
+    let known: Vec<Uuid> = transaction
         .query(
-            "SELECT k.event_id, k.ts, f.received_at, f.request_id, f.session_id
-             FROM event_keys k JOIN fact_events f ON f.event_id = k.event_id AND f.ts = k.ts
-             WHERE k.event_id = ANY($1)",
+            "SELECT event_id FROM event_keys WHERE event_id = ANY($1)",
             &[&ids],
         )
-        .await?;
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let held = if known.is_empty() {
+        Vec::new()
+    } else {
+        transaction
+            .query(
+                "SELECT k.event_id, k.ts, f.received_at, f.request_id, f.session_id
+                 FROM event_keys k JOIN fact_events f ON f.event_id = k.event_id AND f.ts = k.ts
+                 WHERE k.event_id = ANY($1)",
+                &[&known],
+            )
+            .await?
+    };
     let mut replaced_ids = Vec::new();
     let mut replaced_ts = Vec::new();
     let mut dirty_sessions: HashSet<Uuid> = HashSet::new();
@@ -540,43 +554,26 @@ async fn record_objects(
     duplicates: &[i32],
 ) -> DbResult<BatchStats> {
     let mut stats = BatchStats::default();
-    let mut reject_keys = Vec::new();
-    let mut reject_lines = Vec::new();
-    let mut reject_reasons = Vec::new();
-    let mut reject_excerpts = Vec::new();
+    let (mut keys, mut etags, mut sizes, mut statuses) = (vec![], vec![], vec![], vec![]);
+    let mut rejected_per_object = Vec::with_capacity(objects.len());
+    let (mut reject_keys, mut reject_lines, mut reject_reasons, mut reject_excerpts) =
+        (vec![], vec![], vec![], vec![]);
     for (i, LoadedObject { object, decoded }) in objects.iter().enumerate() {
-        let status = if decoded.damaged {
+        if decoded.damaged {
             stats.objects_quarantined += 1;
-            "quarantined"
+            statuses.push("quarantined");
         } else {
             stats.objects_loaded += 1;
-            "loaded"
-        };
+            statuses.push("loaded");
+        }
         let rejected = decoded.rejected_lines() as i32;
         stats.events_loaded += loaded[i] as u64;
         stats.duplicates += duplicates[i] as u64;
         stats.rejected_lines += rejected as u64;
-        transaction
-            .execute(
-                "INSERT INTO etl_objects
-                   (object_key, etag, size_bytes, status, records, duplicates, rejected, run_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (object_key) DO UPDATE SET
-                   etag = excluded.etag, size_bytes = excluded.size_bytes, status = excluded.status,
-                   records = excluded.records, duplicates = excluded.duplicates,
-                   rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = now()",
-                &[
-                    &object.key,
-                    &object.etag,
-                    &object.size,
-                    &status,
-                    &loaded[i],
-                    &duplicates[i],
-                    &rejected,
-                    &run_id,
-                ],
-            )
-            .await?;
+        keys.push(object.key.as_str());
+        etags.push(object.etag.as_str());
+        sizes.push(object.size);
+        rejected_per_object.push(rejected);
         for reject in &decoded.rejects {
             reject_keys.push(object.key.as_str());
             reject_lines.push(reject.line_number);
@@ -584,6 +581,28 @@ async fn record_objects(
             reject_excerpts.push(reject.excerpt.as_deref());
         }
     }
+    transaction
+        .execute(
+            "INSERT INTO etl_objects
+               (object_key, etag, size_bytes, status, records, duplicates, rejected, run_id)
+             SELECT *, $8 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[],
+                                      $5::int[], $6::int[], $7::int[])
+             ON CONFLICT (object_key) DO UPDATE SET
+               etag = excluded.etag, size_bytes = excluded.size_bytes, status = excluded.status,
+               records = excluded.records, duplicates = excluded.duplicates,
+               rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = now()",
+            &[
+                &keys,
+                &etags,
+                &sizes,
+                &statuses,
+                &loaded,
+                &duplicates,
+                &rejected_per_object,
+                &run_id,
+            ],
+        )
+        .await?;
     if !reject_keys.is_empty() {
         transaction
             .execute(
