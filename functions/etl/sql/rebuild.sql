@@ -12,8 +12,11 @@ DELETE FROM fact_sessions s USING etl_dirty_sessions d WHERE s.session_id = d.se
 
 -- A session is the SDK's session_id split wherever 30 minutes pass without an
 -- event; attributes of the visit are those of its first event.
+-- One sort serves every window: the split, the first event, the exit page.
 WITH ordered AS (
-    SELECT e.*,
+    SELECT e.session_id, e.ts, e.event_id, e.event_type, e.anonymous_id_hash, e.user_id_hash,
+           e.page_path, e.device_type, e.browser, e.os, e.country, e.referrer_class, e.referrer,
+           e.utm_source, e.utm_medium, e.utm_campaign, e.price, e.qty,
            CASE WHEN e.ts - lag(e.ts) OVER by_time > interval '30 minutes' THEN 1 ELSE 0 END AS gap
     FROM fact_events e JOIN etl_dirty_sessions USING (session_id)
     WHERE NOT e.is_bot
@@ -23,9 +26,10 @@ WITH ordered AS (
     FROM ordered
 ), ranked AS (
     SELECT *,
-           row_number() OVER (PARTITION BY session_id, session_seq ORDER BY ts, event_id) AS from_start,
-           row_number() OVER (PARTITION BY session_id, session_seq ORDER BY ts DESC, event_id DESC) AS from_end
+           row_number() OVER visit AS from_start,
+           last_value(page_path) OVER (visit ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS exit_page
     FROM split
+    WINDOW visit AS (PARTITION BY session_id, session_seq ORDER BY ts, event_id)
 )
 INSERT INTO fact_sessions
 SELECT session_id,
@@ -39,7 +43,7 @@ SELECT session_id,
        count(*) FILTER (WHERE event_type = 'page_view'),
        count(*) FILTER (WHERE event_type = 'page_view') = 1,
        min(page_path) FILTER (WHERE from_start = 1),
-       min(page_path) FILTER (WHERE from_end = 1),
+       min(exit_page),
        min(device_type) FILTER (WHERE from_start = 1),
        min(browser) FILTER (WHERE from_start = 1),
        min(os) FILTER (WHERE from_start = 1),
