@@ -53,6 +53,8 @@ pub struct DestroyReport {
     /// Stacks that did not exist.
     pub absent: Vec<String>,
     pub kept: Vec<Kept>,
+    /// The warehouse volume's daily snapshots deleted (`--delete-data` only).
+    pub snapshots_deleted: Vec<String>,
 }
 
 /// The logical ids of a template's resources that outlive the stack
@@ -166,7 +168,57 @@ pub async fn destroy(
         .filter_map(|s| kept.remove(s.name))
         .flatten()
         .collect();
+    if options.delete_data {
+        let clients = aws.region(&manifest.region);
+        report.snapshots_deleted = delete_backup_snapshots(clients, &deployment.prefix()).await?;
+    }
     Ok(report)
+}
+
+/// The tag the warehouse template gives its data volume, which DLM copies
+/// onto the daily snapshots.
+pub const BACKUP_TAG: &str = "sbw:backup";
+
+/// Deletes this account's snapshots tagged `sbw:backup = <prefix>` (every
+/// page of them); returns their ids. DLM's snapshots are not stack resources:
+/// deleting the stacks leaves them.
+pub async fn delete_backup_snapshots(
+    clients: &RegionClients,
+    prefix: &str,
+) -> Result<Vec<String>, AwsError> {
+    use aws_sdk_ec2::types::Filter;
+    let action = || format!("deleting the {BACKUP_TAG}={prefix} snapshots");
+    let mut pages = clients
+        .ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{BACKUP_TAG}"))
+                .values(prefix)
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new(action(), &e))?;
+        ids.extend(
+            page.snapshots()
+                .iter()
+                .filter_map(|s| s.snapshot_id().map(str::to_owned)),
+        );
+    }
+    for id in &ids {
+        clients
+            .ec2
+            .delete_snapshot()
+            .snapshot_id(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(action(), &e))?;
+    }
+    Ok(ids)
 }
 
 /// Deletes one stack; `None` when it did not exist, else what it left behind.

@@ -413,6 +413,7 @@ async fn status_reads_alarms_and_the_newest_freshness_point_from_cloudwatch() {
             RuleMode::MatchAny,
             [&alarms, &freshness]
         ),
+        ec2: mock_client!(aws_sdk_ec2, []),
         sts: mock_client!(aws_sdk_sts, []),
     };
     let aws = Aws::from_clients([("us-east-1".to_owned(), clients)]);

@@ -54,6 +54,12 @@ pub fn run(args: DestroyArgs) -> anyhow::Result<ExitCode> {
                 format!(" ({} were not deployed)", report.absent.len())
             }
         );
+        if !report.snapshots_deleted.is_empty() {
+            println!(
+                "deleted {} daily snapshots of the warehouse volume",
+                report.snapshots_deleted.len()
+            );
+        }
         if !report.kept.is_empty() {
             println!("kept (delete by hand, or destroy --delete-data before destroying):");
             for kept in &report.kept {
