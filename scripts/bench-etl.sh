@@ -48,22 +48,9 @@ now() { date +%s.%N; }
 
 # A fresh warehouse database as testkit's TestDb makes it: owned by the non-superuser sbw_etl.
 create_database() {
-  admin <<SQL
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sbw_etl') THEN
-    CREATE ROLE sbw_etl LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sbw_dashboard') THEN
-    CREATE ROLE sbw_dashboard LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-    ALTER ROLE sbw_dashboard SET default_transaction_read_only = on;
-  END IF;
-END \$\$;
-CREATE DATABASE $1 OWNER sbw_etl;
-SQL
+  admin -f testkit/sql/roles.sql -c "CREATE DATABASE $1 OWNER sbw_etl"
   databases+=("$1")
-  psql "$(url_of "$1" postgres)" -qAtX -v ON_ERROR_STOP=1 -c "
-    GRANT CONNECT ON DATABASE $1 TO sbw_dashboard; GRANT USAGE ON SCHEMA public TO sbw_dashboard;
-    ALTER DEFAULT PRIVILEGES FOR ROLE sbw_etl IN SCHEMA public GRANT SELECT ON TABLES TO sbw_dashboard;"
+  psql "$(url_of "$1" postgres)" -qAtX -v ON_ERROR_STOP=1 -f testkit/sql/grants.sql
 }
 
 # sample_backends DB FILE: every 0.2 s, "pid VmHWM_kB RssAnon_kB cpu_ticks" of the

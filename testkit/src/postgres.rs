@@ -10,17 +10,10 @@ use tokio_postgres::{Client, NoTls};
 pub const ADMIN_URL_ENV: &str = "SBW_TEST_PG_URL";
 const DEFAULT_ADMIN_URL: &str = "postgresql://postgres@127.0.0.1:5432/postgres";
 
-/// The roles the warehouse bootstrap creates, created here if missing.
-const ROLES_SQL: &str = "
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sbw_etl') THEN
-    CREATE ROLE sbw_etl LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-  END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sbw_dashboard') THEN
-    CREATE ROLE sbw_dashboard LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-    ALTER ROLE sbw_dashboard SET default_transaction_read_only = on;
-  END IF;
-END $$;";
+/// The roles the warehouse bootstrap creates, created here if missing, and
+/// the dashboard's read access in each new database (shared with the benchmarks).
+const ROLES_SQL: &str = include_str!("../sql/roles.sql");
+const GRANTS_SQL: &str = include_str!("../sql/grants.sql");
 
 pub fn admin_url() -> String {
     std::env::var(ADMIN_URL_ENV).unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
@@ -65,14 +58,7 @@ impl TestDb {
         let db = TestDb { name, admin_url };
         let admin_here = connect(&db.url_with(None)).await.expect("connecting");
         admin_here
-            .batch_execute(
-                "GRANT CONNECT ON DATABASE current_database() TO sbw_dashboard;
-                 GRANT USAGE ON SCHEMA public TO sbw_dashboard;
-                 ALTER DEFAULT PRIVILEGES FOR ROLE sbw_etl IN SCHEMA public
-                   GRANT SELECT ON TABLES TO sbw_dashboard;"
-                    .replace("current_database()", &db.name)
-                    .as_str(),
-            )
+            .batch_execute(GRANTS_SQL)
             .await
             .expect("granting the dashboard role");
         db
