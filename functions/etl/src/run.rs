@@ -244,7 +244,7 @@ pub async fn run(
         });
     }
     let (run_id, started_at) = warehouse::start_run(client, trigger).await?;
-    let watermark = warehouse::watermark(client).await?;
+    let watermark = warehouse::latest_listing(client).await?.listed_to;
     let listing = plan_listing(
         request,
         watermark,
@@ -294,7 +294,7 @@ pub async fn run(
         },
     )
     .await?;
-    let loaded_through = warehouse::loaded_through(client).await?;
+    let loaded_through = warehouse::latest_listing(client).await?.started_at;
     let newest = warehouse::newest_received_at(client).await?;
     warehouse::unlock_run(client).await?;
 

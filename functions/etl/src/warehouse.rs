@@ -83,30 +83,27 @@ pub async fn start_run(client: &Client, trigger: &str) -> DbResult<(i64, DateTim
     Ok((row.get(0), row.get(1)))
 }
 
-/// The end of the receive-time listing of the latest successful scheduled
-/// or manual run: where the next listing starts (less the reprocess window).
-pub async fn watermark(client: &Client) -> DbResult<Option<DateTime<Utc>>> {
-    client
-        .query_one(
-            "SELECT max(listed_to) FROM etl_runs
-             WHERE status = 'succeeded' AND trigger <> 'backfill'",
-            &[],
-        )
-        .await
-        .map(|row| row.get(0))
+/// The latest successful scheduled or manual run's listing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LatestListing {
+    /// Where it ended: the next listing starts there, less the reprocess window.
+    pub listed_to: Option<DateTime<Utc>>,
+    /// When it started: every event received before then is loaded.
+    pub started_at: Option<DateTime<Utc>>,
 }
 
-/// Every event received before this instant is loaded: the start of the
-/// latest successful scheduled or manual run.
-pub async fn loaded_through(client: &Client) -> DbResult<Option<DateTime<Utc>>> {
-    client
+pub async fn latest_listing(client: &Client) -> DbResult<LatestListing> {
+    let row = client
         .query_one(
-            "SELECT max(started_at) FROM etl_runs
+            "SELECT max(listed_to), max(started_at) FROM etl_runs
              WHERE status = 'succeeded' AND trigger <> 'backfill'",
             &[],
         )
-        .await
-        .map(|row| row.get(0))
+        .await?;
+    Ok(LatestListing {
+        listed_to: row.get(0),
+        started_at: row.get(1),
+    })
 }
 
 pub async fn newest_received_at(client: &Client) -> DbResult<Option<DateTime<Utc>>> {
