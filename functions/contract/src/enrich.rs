@@ -130,8 +130,8 @@ pub fn enrich(
         session_id: event.session_id,
         anonymous_id_hash: hasher.hash("anonymous", &event.anonymous_id),
         user_id_hash,
-        page_url: sanitize_page_url(&event.page_url),
-        referrer: event.referrer.as_deref().map(sanitize_referrer),
+        page_url: sanitize_page_url(event.page_url),
+        referrer: event.referrer.map(sanitize_referrer),
         device: StoredDevice {
             device_type: event
                 .device_type

@@ -125,10 +125,7 @@ fn looks_like_email(text: &str) -> bool {
 }
 
 /// A page URL without its fragment, user info, and query parameters other than `utm_*`.
-pub fn sanitize_page_url(raw: &str) -> String {
-    let Ok(mut url) = url::Url::parse(raw) else {
-        return String::new();
-    };
+pub fn sanitize_page_url(mut url: url::Url) -> String {
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| k.starts_with("utm_"))
@@ -145,10 +142,7 @@ pub fn sanitize_page_url(raw: &str) -> String {
 }
 
 /// A referrer reduced to scheme, host and path: other sites' query strings are not ours to keep.
-pub fn sanitize_referrer(raw: &str) -> String {
-    let Ok(mut url) = url::Url::parse(raw) else {
-        return String::new();
-    };
+pub fn sanitize_referrer(mut url: url::Url) -> String {
     url.set_fragment(None);
     url.set_query(None);
     strip_user_info(&mut url);
@@ -224,16 +218,20 @@ mod tests {
         assert_eq!(prop_handling("button", &json!("buy")), PropHandling::Keep);
     }
 
+    fn url(text: &str) -> url::Url {
+        url::Url::parse(text).unwrap()
+    }
+
     #[test]
     fn page_urls_keep_only_utm_parameters() {
         assert_eq!(
-            sanitize_page_url(
+            sanitize_page_url(url(
                 "https://bob:pw@shop.example/p/1?email=a%40b.c&utm_source=news&q=x#top"
-            ),
+            )),
             "https://shop.example/p/1?utm_source=news"
         );
         assert_eq!(
-            sanitize_page_url("https://shop.example/cart?session=1"),
+            sanitize_page_url(url("https://shop.example/cart?session=1")),
             "https://shop.example/cart"
         );
     }
@@ -241,7 +239,7 @@ mod tests {
     #[test]
     fn referrers_lose_query_and_fragment() {
         assert_eq!(
-            sanitize_referrer("https://www.google.com/search?q=my+name#x"),
+            sanitize_referrer(url("https://www.google.com/search?q=my+name#x")),
             "https://www.google.com/search"
         );
     }

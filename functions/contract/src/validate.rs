@@ -199,7 +199,12 @@ impl Checker {
             self.error(path, "must not contain NUL characters");
             return None;
         }
-        let chars = text.chars().count();
+        // A string has at most as many characters as bytes: count only long ones.
+        let chars = if text.len() <= max_chars {
+            text.len()
+        } else {
+            text.chars().count()
+        };
         if chars > max_chars {
             self.error(
                 path,
@@ -284,7 +289,7 @@ impl Checker {
         parsed
     }
 
-    fn url(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<String> {
+    fn url(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<url::Url> {
         let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, required)?;
         let text = self.text(path, value, MAX_URL_CHARS)?;
@@ -292,9 +297,7 @@ impl Checker {
             return None;
         }
         match url::Url::parse(text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {
-                Some(text.to_owned())
-            }
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
             _ => {
                 self.error(path, "must be an absolute http(s) URL");
                 None
@@ -515,15 +518,39 @@ fn is_country_code(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
-/// ISO 4217 active currency codes.
-const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL \
-BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP \
-GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW \
-KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO \
-NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD \
-SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD \
-XCG XOF XPF YER ZAR ZMW ZWG";
+/// ISO 4217 active currency codes, sorted for binary search.
+const CURRENCIES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW",
+    "ZWG",
+];
 
 fn is_currency_code(code: &str) -> bool {
-    code.len() == 3 && CURRENCIES.split_ascii_whitespace().any(|c| c == code)
+    CURRENCIES.binary_search(&code).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_codes_are_sorted_and_found() {
+        assert!(CURRENCIES.windows(2).all(|pair| pair[0] < pair[1]));
+        for code in CURRENCIES {
+            assert!(is_currency_code(code), "{code}");
+        }
+        for code in ["", "vnd", "VN", "VNDX", "XXX", "AAA", "ZZZ"] {
+            assert!(!is_currency_code(code), "{code:?}");
+        }
+    }
 }
