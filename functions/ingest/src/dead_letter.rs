@@ -45,16 +45,16 @@ pub enum DeadLetter {
 }
 
 impl DeadLetter {
-    /// Sends `lines` (NDJSON, one event per line) meant for `key`. Large
-    /// objects are split on line boundaries into messages that fit SQS.
+    /// Sends `ndjson` (one event per line) meant for `key`. Large objects
+    /// are split on line boundaries into messages that fit SQS.
     pub async fn send(
         &self,
         request_id: &str,
         key: &str,
         reason: &str,
-        lines: &[Vec<u8>],
+        ndjson: &[u8],
     ) -> Result<(), DeadLetterError> {
-        let chunks = split_lines(lines, MAX_PAYLOAD_BYTES);
+        let chunks = split_lines(ndjson, MAX_PAYLOAD_BYTES);
         let parts = chunks.len();
         for (part, chunk) in chunks.into_iter().enumerate() {
             let message = DeadLetterMessage {
@@ -98,17 +98,18 @@ impl DeadLetter {
 
 /// Groups lines into chunks whose uncompressed size stays under `max_bytes`
 /// (compressed they are smaller still); a single longer line gets a chunk of its own.
-fn split_lines(lines: &[Vec<u8>], max_bytes: usize) -> Vec<Bytes> {
+fn split_lines(ndjson: &[u8], max_bytes: usize) -> Vec<&[u8]> {
     let mut chunks = Vec::new();
-    let mut current = Vec::new();
-    for line in lines {
-        if !current.is_empty() && current.len() + line.len() > max_bytes {
-            chunks.push(Bytes::from(std::mem::take(&mut current)));
+    let (mut start, mut end) = (0, 0);
+    for line in ndjson.split_inclusive(|&byte| byte == b'\n') {
+        if end > start && end - start + line.len() > max_bytes {
+            chunks.push(&ndjson[start..end]);
+            start = end;
         }
-        current.extend_from_slice(line);
+        end += line.len();
     }
-    if !current.is_empty() {
-        chunks.push(Bytes::from(current));
+    if end > start {
+        chunks.push(&ndjson[start..end]);
     }
     chunks
 }
@@ -119,20 +120,21 @@ mod tests {
 
     #[test]
     fn lines_are_split_on_boundaries_and_none_is_lost() {
-        let lines: Vec<Vec<u8>> = (0..10)
-            .map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
+        let ndjson: Vec<u8> = (0..10)
+            .flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
             .collect();
-        let chunks = split_lines(&lines, 20);
+        let chunks = split_lines(&ndjson, 20);
         assert!(chunks.len() > 1);
-        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
-        assert_eq!(joined, lines.concat());
+        assert!(chunks.iter().all(|c| c.len() <= 20));
+        assert_eq!(chunks.concat(), ndjson);
         assert!(chunks.iter().all(|c| c.ends_with(b"\n")));
     }
 
     #[test]
     fn a_line_longer_than_the_limit_gets_its_own_chunk() {
-        let lines = vec![b"short\n".to_vec(), vec![b'x'; 50], b"tail\n".to_vec()];
-        let chunks = split_lines(&lines, 20);
-        assert_eq!(chunks.len(), 3);
+        let long = format!("{}\n", "x".repeat(50));
+        let ndjson = format!("short\n{long}tail\n");
+        let chunks = split_lines(ndjson.as_bytes(), 20);
+        assert_eq!(chunks, [&b"short\n"[..], long.as_bytes(), b"tail\n"]);
     }
 }

@@ -198,7 +198,8 @@ impl Ingest {
         meta: &RequestMeta,
     ) -> Result<(IngestResponse, Outcome), Refusal> {
         let mut results = Vec::with_capacity(values.len());
-        let mut lines = Vec::new();
+        // Stored lines run to about a kilobyte each.
+        let mut lines = Vec::with_capacity(values.len() * 1024);
         let mut stored_ids = Vec::new();
         let mut rejects = Vec::new();
         for (index, value) in values.iter().enumerate() {
@@ -208,17 +209,20 @@ impl Ingest {
                         .get("event_id")
                         .and_then(|v| v.as_str())
                         .and_then(|s| Uuid::try_parse(s).ok());
-                    rejects.push(ndjson::line(&RejectedEvent {
-                        received_at: meta.received_at,
-                        request_id: meta.request_id.clone(),
-                        index,
-                        event_id,
-                        event_type: value
-                            .get("event_type")
-                            .and_then(|v| v.as_str())
-                            .map(|s| s.chars().take(32).collect()),
-                        errors: errors.clone(),
-                    }));
+                    ndjson::push_line(
+                        &mut rejects,
+                        &RejectedEvent {
+                            received_at: meta.received_at,
+                            request_id: meta.request_id.clone(),
+                            index,
+                            event_id,
+                            event_type: value
+                                .get("event_type")
+                                .and_then(|v| v.as_str())
+                                .map(|s| s.chars().take(32).collect()),
+                            errors: errors.clone(),
+                        },
+                    );
                     EventResult {
                         index,
                         event_id,
@@ -242,7 +246,7 @@ impl Ingest {
                 Ok(event) => {
                     let (stored, warnings) = enrich(event, meta, &self.hasher);
                     stored_ids.push(stored.event_id);
-                    lines.push(ndjson::line(&stored));
+                    ndjson::push_line(&mut lines, &stored);
                     EventResult {
                         index,
                         event_id: Some(stored.event_id),
@@ -320,9 +324,9 @@ impl Ingest {
 
     /// Writes the accepted events; if the raw store fails, dead-letters them
     /// and tells the client to retry (the ETL dedupes by event id).
-    async fn store_events(&self, meta: &RequestMeta, lines: &[Vec<u8>]) -> Result<(), Refusal> {
+    async fn store_events(&self, meta: &RequestMeta, lines: &[u8]) -> Result<(), Refusal> {
         let key = object_key(ObjectKind::Events, meta.received_at, Uuid::new_v4());
-        let Err(store_error) = self.store.put(&key, ndjson::gzip(lines.concat())).await else {
+        let Err(store_error) = self.store.put(&key, ndjson::gzip(lines)).await else {
             return Ok(());
         };
         tracing::error!(request_id = %meta.request_id, error = %store_error, "raw store write failed; dead-lettering");
@@ -350,9 +354,9 @@ impl Ingest {
     }
 
     /// Rejects are diagnostics: a failure to store them is logged, not returned.
-    async fn store_rejects(&self, meta: &RequestMeta, rejects: &[Vec<u8>]) {
+    async fn store_rejects(&self, meta: &RequestMeta, rejects: &[u8]) {
         let key = object_key(ObjectKind::Rejects, meta.received_at, Uuid::new_v4());
-        if let Err(error) = self.store.put(&key, ndjson::gzip(rejects.concat())).await {
+        if let Err(error) = self.store.put(&key, ndjson::gzip(rejects)).await {
             tracing::warn!(request_id = %meta.request_id, error = %error, "could not store the rejected-event record");
         }
     }

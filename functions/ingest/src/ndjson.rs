@@ -7,11 +7,11 @@ use bytes::Bytes;
 use flate2::{write::DeflateEncoder, Compression, Crc};
 use serde::Serialize;
 
-/// One JSON line, newline included.
-pub fn line<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut line = serde_json::to_vec(value).expect("stored records serialize");
-    line.push(b'\n');
-    line
+/// Appends `value` as one JSON line, newline included. JSON text never holds
+/// a raw newline, so the lines of an object can be split on `\n` again.
+pub fn push_line<T: Serialize>(ndjson: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(&mut *ndjson, value).expect("stored records serialize");
+    ndjson.push(b'\n');
 }
 
 /// The fixed gzip member header: deflate, no name, no mtime, unknown OS (RFC 1952).

@@ -71,13 +71,19 @@ pub async fn write_atomically(path: &Path, contents: Bytes) -> Result<(), StoreE
 
 fn write_atomically_blocking(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("object keys have a directory");
-    std::fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("object");
     let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
-    std::fs::write(&temporary, contents)?;
+    // The hour's directory exists for all but its first object: create it only then.
+    match std::fs::write(&temporary, contents) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(&temporary, contents)?;
+        }
+        other => other?,
+    }
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })
