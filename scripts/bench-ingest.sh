@@ -31,7 +31,7 @@ run() {
 import re, sys
 out, before, after, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 def find(pattern):
-    match = re.search(pattern, out)
+    match = re.search(pattern, out, re.MULTILINE)
     if not match:
         sys.exit(f"cannot read {pattern!r} in wrk's output:\n{out}")
     return match.group(1)
@@ -43,8 +43,9 @@ def ms(text):
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 rps = float(find(r"Requests/sec:\s+([\d.]+)"))
 requests = int(find(r"(\d+) requests in"))
-p50 = ms(find(r"50%\s+(\S+)"))
-p99 = ms(find(r"99%\s+(\S+)"))
+# The latency distribution's lines, not the "+/- Stdev" percentages of the thread stats.
+p50 = ms(find(r"^\s+50%\s+(\S+)$"))
+p99 = ms(find(r"^\s+99%\s+(\S+)$"))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 cpu_us_per_event = (after - before) / hz * 1e6 / max(requests * 25, 1)
 print(f"{rps:.0f} {p50:.2f} {p99:.2f} {cpu_us_per_event:.1f} {non2xx.group(1) if non2xx else 0}")
