@@ -152,6 +152,11 @@ async fn kill_at(stage: &Stage, raw: &Path) -> Vec<(String, Vec<String>)> {
     let observer = connect(&db.url_as("sbw_etl")).await.unwrap();
     // The schema must exist for the blocker's locks.
     sbw_etl::migrate::migrate(&mut blocker).await.unwrap();
+    let blocker_pid: i32 = blocker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
 
     let mut child = etl_run(raw, &db).spawn().expect("starting sbwctl");
     match stage {
@@ -192,6 +197,22 @@ async fn kill_at(stage: &Stage, raw: &Path) -> Vec<(String, Vec<String>)> {
         }
     }
     child.wait().expect("reaping sbwctl");
+    // A killed client's backend ends only when it next reads its socket;
+    // until then it holds the run lock, and a new run would rightly skip.
+    let killed_backends = etl_backend(&db, &format!("pid <> {blocker_pid}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !observer
+        .query(&killed_backends, &[])
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the killed ETL's backend never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     complete_run(raw, &db);
     let client = db.etl_client().await;
