@@ -2,11 +2,10 @@
 //! bucket, the prerequisites (the ingest hashing key), then every stack in
 //! dependency order, independent ones at the same time, across regions.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use aws_sdk_ssm::types::ParameterType;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use sbw_infra::config::Deployment;
 use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
 
@@ -122,48 +121,36 @@ pub async fn deploy(
         options,
         progress,
     };
-    let schedule = Schedule::deploy(manifest);
-    let mut started = BTreeSet::new();
-    let mut done = BTreeSet::new();
-    let mut outputs = StackOutputs::new();
-    let mut reports = BTreeMap::new();
-    let mut failed = Vec::new();
-    let mut running = FuturesUnordered::new();
-    loop {
-        if failed.is_empty() {
-            for name in schedule.ready(&done, &started) {
-                started.insert(name.clone());
+    let mut state = (StackOutputs::new(), BTreeMap::new());
+    let ran = Schedule::deploy(manifest)
+        .run(
+            &mut state,
+            |(outputs, _), name| {
                 let stack = manifest
-                    .stack(&name)
+                    .stack(name)
                     .expect("the schedule holds the manifest's stacks");
-                let inputs = StackInputs::resolve(stack, &build, &outputs);
-                running.push(async move { (name, context.deploy_stack(stack, inputs).await) });
-            }
-        }
-        let Some((name, result)) = running.next().await else {
-            break;
-        };
-        match result {
-            Ok(report) => {
-                outputs.insert(name.clone(), report.outputs.clone());
-                reports.insert(name.clone(), report);
-                done.insert(name);
-            }
-            Err(error) => failed.push((name, error)),
-        }
-    }
-    if !failed.is_empty() {
+                let inputs = StackInputs::resolve(stack, &build, outputs);
+                context.deploy_stack(stack, inputs)
+            },
+            |(outputs, reports), name, report: StackReport| {
+                outputs.insert(name.to_owned(), report.outputs.clone());
+                reports.insert(name.to_owned(), report);
+            },
+        )
+        .await;
+    if !ran.failed.is_empty() {
         let not_started = manifest
             .stacks
             .iter()
-            .filter(|s| !started.contains(s.name))
+            .filter(|s| ran.not_started.contains(s.name))
             .map(|s| s.stack_name.clone())
             .collect();
         return Err(DeployError::Stacks {
-            failed,
+            failed: ran.failed,
             not_started,
         });
     }
+    let (_, mut reports) = state;
     Ok(manifest
         .stacks
         .iter()

@@ -3,9 +3,8 @@
 //! `--delete-data`, which first deploys the templates rendered with
 //! `DeletionPolicy: Delete` and empties the buckets.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use sbw_infra::config::Deployment;
 use sbw_infra::render::{self, DataOnDelete, Manifest, RenderError, RenderedStack};
 
@@ -123,45 +122,29 @@ pub async fn destroy(
     {
         return Err(DestroyError::NotConfirmed);
     }
-    let schedule = Schedule::destroy(&manifest);
-    let mut started = BTreeSet::new();
-    let mut done = BTreeSet::new();
-    let mut report = DestroyReport::default();
-    let mut kept = BTreeMap::new();
-    let mut failed = Vec::new();
-    let mut running = FuturesUnordered::new();
-    loop {
-        if failed.is_empty() {
-            for name in schedule.ready(&done, &started) {
-                started.insert(name.clone());
+    let mut state = (DestroyReport::default(), BTreeMap::new());
+    let ran = Schedule::destroy(&manifest)
+        .run(
+            &mut state,
+            |_, name| {
                 let stack = manifest
-                    .stack(&name)
+                    .stack(name)
                     .expect("the schedule holds the manifest's stacks");
-                running.push(async move {
-                    let result = destroy_stack(aws, stack, options, progress).await;
-                    (name, result)
-                });
-            }
-        }
-        let Some((name, result)) = running.next().await else {
-            break;
-        };
-        match result {
-            Ok(None) => {
-                report.absent.push(name.clone());
-                done.insert(name);
-            }
-            Ok(Some(stack_kept)) => {
-                kept.insert(name.clone(), stack_kept);
-                report.deleted.push(name.clone());
-                done.insert(name);
-            }
-            Err(error) => failed.push((name, error)),
-        }
+                destroy_stack(aws, stack, options, progress)
+            },
+            |(report, kept), name, stack_kept| match stack_kept {
+                None => report.absent.push(name.to_owned()),
+                Some(stack_kept) => {
+                    kept.insert(name.to_owned(), stack_kept);
+                    report.deleted.push(name.to_owned());
+                }
+            },
+        )
+        .await;
+    if !ran.failed.is_empty() {
+        return Err(DestroyError::Stacks(ran.failed));
     }
-    if !failed.is_empty() {
-        return Err(DestroyError::Stacks(failed));
-    }
+    let (mut report, mut kept) = state;
     report.kept = manifest
         .stacks
         .iter()

@@ -3,13 +3,24 @@
 //! stack's parameters.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
 
 use crate::build::BuildOutput;
 
 /// Outputs of the stacks deployed so far: stack (short name) -> key -> value.
 pub type StackOutputs = BTreeMap<String, BTreeMap<String, String>>;
+
+/// How a run of a [`Schedule`] ended.
+#[derive(Debug)]
+pub struct Ran<E> {
+    /// The stacks that failed, in the order they failed.
+    pub failed: Vec<(String, E)>,
+    /// The stacks a failure kept from starting.
+    pub not_started: BTreeSet<String>,
+}
 
 /// Which stacks must be finished before each stack may start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +73,54 @@ impl Schedule {
             .filter(|(name, deps)| !started.contains(*name) && deps.is_subset(done))
             .map(|(name, _)| name.clone())
             .collect()
+    }
+
+    /// Runs the stacks: each starts once its predecessors are done, every ready
+    /// one at once. `finished` sees a stack's result before its successors start,
+    /// and `start` can read what `finished` kept in `state`. After a failure no
+    /// stack starts; the running ones are waited for.
+    pub async fn run<S, T, E, Job>(
+        &self,
+        state: &mut S,
+        mut start: impl FnMut(&S, &str) -> Job,
+        mut finished: impl FnMut(&mut S, &str, T),
+    ) -> Ran<E>
+    where
+        Job: Future<Output = Result<T, E>>,
+    {
+        let mut started = BTreeSet::new();
+        let mut done = BTreeSet::new();
+        let mut failed = Vec::new();
+        let mut running = FuturesUnordered::new();
+        loop {
+            if failed.is_empty() {
+                for name in self.ready(&done, &started) {
+                    let job = start(state, &name);
+                    started.insert(name.clone());
+                    running.push(async move { (name, job.await) });
+                }
+            }
+            let Some((name, result)) = running.next().await else {
+                break;
+            };
+            match result {
+                Ok(value) => {
+                    finished(state, &name, value);
+                    done.insert(name);
+                }
+                Err(error) => failed.push((name, error)),
+            }
+        }
+        let not_started = self
+            .waits_for
+            .keys()
+            .filter(|name| !started.contains(*name))
+            .cloned()
+            .collect();
+        Ran {
+            failed,
+            not_started,
+        }
     }
 
     /// The stacks grouped by when they can run if each takes the same time.
@@ -302,6 +361,53 @@ mod tests {
         assert!(
             error.to_string().contains("needs the etl package"),
             "{error}"
+        );
+    }
+
+    /// a, then b and c; d after c. b fails at once while c is still running.
+    #[tokio::test]
+    async fn a_failure_lets_running_stacks_finish_and_starts_no_more() {
+        let schedule = Schedule {
+            waits_for: [
+                ("a", vec![]),
+                ("b", vec!["a"]),
+                ("c", vec!["a"]),
+                ("d", vec!["c"]),
+            ]
+            .into_iter()
+            .map(|(name, deps)| (name.to_owned(), set(&deps)))
+            .collect(),
+        };
+        let mut finished: Vec<(String, Vec<String>)> = Vec::new();
+        let ran = schedule
+            .run(
+                &mut finished,
+                |finished, name| {
+                    let name = name.to_owned();
+                    let seen: Vec<String> = finished.iter().map(|(n, _)| n.clone()).collect();
+                    async move {
+                        match name.as_str() {
+                            "b" => Err(format!("{name} failed")),
+                            "c" => {
+                                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                                Ok(seen)
+                            }
+                            _ => Ok(seen),
+                        }
+                    }
+                },
+                |finished, name, seen| finished.push((name.to_owned(), seen)),
+            )
+            .await;
+        assert_eq!(ran.failed, vec![("b".to_owned(), "b failed".to_owned())]);
+        assert_eq!(ran.not_started, set(&["d"]));
+        // c ran to the end, and started after a's result was kept.
+        assert_eq!(
+            finished,
+            vec![
+                ("a".to_owned(), vec![]),
+                ("c".to_owned(), vec!["a".to_owned()])
+            ]
         );
     }
 }
