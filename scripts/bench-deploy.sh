@@ -13,7 +13,7 @@ runs="${1:-5}"
 
 log "building sbwctl"
 cargo build -q -p sbwctl --locked
-sbwctl="$SBW_ROOT/target/debug/sbwctl"
+sbwctl="$CARGO_TARGET_DIR/debug/sbwctl"
 
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -71,7 +71,7 @@ results=()
 for n in "${sizes[@]}"; do
   raw="$work/raw-$n"
   log "N=$n: generating the raw store"
-  gen="$(target/release/gen-raw-events --out "$raw" --events "$n" --hours 72 --seed 42)"
+  gen="$("$CARGO_TARGET_DIR/release/gen-raw-events" --out "$raw" --events "$n" --hours 72 --seed 42)"
   echo "   $gen" >&2
   unique="$(echo "$gen" | python3 -c 'import json, sys; print(json.load(sys.stdin)["unique_events"])')"
 
@@ -84,7 +84,7 @@ for n in "${sizes[@]}"; do
   sample_backends "$db" "$work/backend-$n.txt" &
   sampler=$!
   t0="$(now)"
-  /usr/bin/time -v -o "$work/etl-$n.time" target/release/sbwctl etl run --raw-dir "$raw" \
+  /usr/bin/time -v -o "$work/etl-$n.time" "$CARGO_TARGET_DIR/release/sbwctl" etl run --raw-dir "$raw" \
     --database-url "$etl_url" --output json >"$work/etl-$n.json"
   t1="$(now)"
   kill "$sampler"

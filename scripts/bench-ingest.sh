@@ -52,9 +52,9 @@ print(f"{rps:.0f} {p50:.2f} {p99:.2f} {cpu_us_per_event:.1f} {non2xx.group(1) if
 PY
 }
 
-target/release/noop-http-server 127.0.0.1:18181 2>/dev/null &
+"$CARGO_TARGET_DIR/release/noop-http-server" 127.0.0.1:18181 2>/dev/null &
 noop_pid=$!
-target/release/sbwctl dev ingest --listen 127.0.0.1:18180 --raw-dir "$work/raw" >/dev/null 2>&1 &
+"$CARGO_TARGET_DIR/release/sbwctl" dev ingest --listen 127.0.0.1:18180 --raw-dir "$work/raw" >/dev/null 2>&1 &
 ingest_pid=$!
 sleep 1
 

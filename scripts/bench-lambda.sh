@@ -92,7 +92,7 @@ PY
 )"
 
 log "cold starts ($runs runs)"
-target/release/lambda-cold-start target/release/ingest --runs "$runs" --event "$work/event.json" --target-ms 10 \
+"$CARGO_TARGET_DIR/release/lambda-cold-start" "$CARGO_TARGET_DIR/release/ingest" --runs "$runs" --event "$work/event.json" --target-ms 10 \
   --env AWS_ENDPOINT_URL="$endpoint" \
   --env SBW_RAW_BUCKET=sbw-bench-raw \
   --env SBW_DLQ_URL="$queue_url" \
@@ -104,10 +104,10 @@ target/release/lambda-cold-start target/release/ingest --runs "$runs" --event "$
 # timestamps or extra attributes. (Deployments build for provided.al2023 on
 # arm64; this is the host build, close in size.)
 mkdir "$work/zip"
-cp target/release/ingest "$work/zip/bootstrap"
+cp "$CARGO_TARGET_DIR/release/ingest" "$work/zip/bootstrap"
 touch -d '1980-01-01 00:00:00' "$work/zip/bootstrap"
 (cd "$work/zip" && zip -q -X -9 ../bootstrap.zip bootstrap)
-binary_bytes="$(stat -c %s target/release/ingest)"
+binary_bytes="$(stat -c %s "$CARGO_TARGET_DIR/release/ingest")"
 zip_bytes="$(stat -c %s "$work/bootstrap.zip")"
 awk -v b="$binary_bytes" -v z="$zip_bytes" 'BEGIN {
   printf "binary %.2f MB, bootstrap.zip %.2f MB (%d bytes); target < 8 MB — %s\n",

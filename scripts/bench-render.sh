@@ -15,7 +15,7 @@ cargo build -q -p sbwctl
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 hyperfine --warmup 3 --runs 30 -N \
-  "target/debug/sbwctl render --config examples/sbw.yaml --env dev --out $OUT/dev" \
-  "target/debug/sbwctl render --config examples/sbw.yaml --env prod --out $OUT/prod" \
-  "target/debug/sbwctl validate --config examples/sbw.yaml --env prod --no-linters"
+  "$CARGO_TARGET_DIR/debug/sbwctl render --config examples/sbw.yaml --env dev --out $OUT/dev" \
+  "$CARGO_TARGET_DIR/debug/sbwctl render --config examples/sbw.yaml --env prod --out $OUT/prod" \
+  "$CARGO_TARGET_DIR/debug/sbwctl validate --config examples/sbw.yaml --env prod --no-linters"
 echo "(debug build of sbwctl; a release build is faster still)"

@@ -16,7 +16,7 @@ cargo build -q --release -p sbwctl
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT INT TERM
 
 mkdir -p .sbw
-target/release/sbwctl dev ingest --listen "$INGEST_ADDR" --raw-dir .sbw/raw \
+"$CARGO_TARGET_DIR/release/sbwctl" dev ingest --listen "$INGEST_ADDR" --raw-dir .sbw/raw \
   --site-key demo-shop --allowed-origin "http://127.0.0.1:$SHOP_PORT" --allowed-origin "http://localhost:$SHOP_PORT" \
   --dev-accept-unverified-jwt >.sbw/ingest.log &
 python3 -m http.server "$SHOP_PORT" --bind 127.0.0.1 -d examples/demo-shop >/dev/null 2>&1 &

@@ -15,8 +15,8 @@ ensure_venv .venv-cfn scripts/requirements-cfn.txt
 ensure_venv .venv-checkov scripts/requirements-checkov.txt
 
 log "building sbwctl"
-cargo build -q -p sbwctl --locked
-SBWCTL="$SBW_ROOT/target/debug/sbwctl"
+build_sbwctl
+SBWCTL="$CARGO_TARGET_DIR/debug/sbwctl"
 
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT

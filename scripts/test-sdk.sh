@@ -46,8 +46,8 @@ fi
 if [ -z "${SBW_SBWCTL:-}" ]; then
   log "sdk: building sbwctl for the end-to-end tests"
   ensure_rust
-  (cd "$SBW_ROOT" && cargo build -q -p sbwctl)
-  export SBW_SBWCTL="$SBW_ROOT/target/debug/sbwctl"
+  build_sbwctl
+  export SBW_SBWCTL="$CARGO_TARGET_DIR/debug/sbwctl"
 fi
 
 log "sdk: end-to-end tests (headless Chromium, sbwctl dev ingest)"

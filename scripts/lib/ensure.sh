@@ -3,6 +3,11 @@
 
 SBW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
+# Build output: $CARGO_TARGET_DIR when set; otherwise one directory under
+# ~/.cache shared by every checkout on this machine, so a fresh clone (CI's)
+# reuses the compiled dependencies. Cargo's fingerprints decide what is stale.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sbw/target}"
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # ensure_apt PKG...: installs the Debian packages that are missing.
@@ -39,6 +44,14 @@ ensure_venv() {
 ensure_rust() {
   [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
   command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+}
+
+# build_sbwctl: $CARGO_TARGET_DIR/debug/sbwctl as `cargo test --workspace` builds it.
+# The deploy tests turn on the AWS SDKs' `test-util` feature, so a plain
+# `cargo build -p sbwctl` would compile every SDK a second time without it;
+# after the Rust tests this is a no-op.
+build_sbwctl() {
+  (cd "$SBW_ROOT" && cargo test -q --workspace --locked --no-run)
 }
 
 # ensure_postgres: a PostgreSQL server the tests reach as a superuser at
