@@ -3,8 +3,16 @@
 //! judge the same way.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use sbw_contract::{validate_event, Event, FieldError, Json};
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+/// Validates `event` the way the ingest handler does: from its JSON text.
+pub fn validate(event: &Value, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
+    let text = serde_json::to_vec(event).expect("a Value serializes");
+    let parsed: Json = serde_json::from_slice(&text).expect("serde_json wrote valid JSON");
+    validate_event(&parsed, received_at)
+}
 
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

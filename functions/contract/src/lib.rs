@@ -8,6 +8,7 @@
 
 pub mod enrich;
 pub mod event;
+pub mod json;
 pub mod limits;
 pub mod pii;
 pub mod rawkey;
@@ -16,5 +17,6 @@ pub mod validate;
 
 pub use enrich::{enrich, RequestMeta};
 pub use event::{DeviceType, Ecom, Event, EventType, FieldError, RejectedEvent, StoredEvent};
+pub use json::Json;
 pub use pii::IdentifierHasher;
 pub use validate::{parse_batch, validate_event, BatchError};

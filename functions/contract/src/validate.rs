@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::event::{DeviceType, Ecom, Event, EventType, FieldError};
+use crate::event::{DeviceType, Ecom, Event, EventType, FieldError, PropValue};
+use crate::json::{self, Entry, Json};
 use crate::limits::*;
 
 /// Why a whole request body was refused before looking at single events.
@@ -25,12 +25,12 @@ pub enum BatchError {
 }
 
 /// Parses a decoded body: one event object or an array of them.
-pub fn parse_batch(body: &[u8]) -> Result<Vec<Value>, BatchError> {
-    let value: Value =
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Json<'_>>, BatchError> {
+    let value: Json =
         serde_json::from_slice(body).map_err(|e| BatchError::Malformed(e.to_string()))?;
     let events = match value {
-        Value::Array(items) => items,
-        object @ Value::Object(_) => vec![object],
+        Json::Array(items) => items,
+        object @ Json::Object(_) => vec![object],
         _ => return Err(BatchError::NotObjectOrArray),
     };
     match events.len() {
@@ -60,7 +60,7 @@ const GEO_FIELDS: &[&str] = &["country", "city"];
 const ECOM_FIELDS: &[&str] = &["product_id", "category", "currency", "price", "qty"];
 
 /// Validates one event. `received_at` bounds how old or new its time may be.
-pub fn validate_event(value: &Value, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
+pub fn validate_event(value: &Json, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
     let mut c = Checker::default();
     let Some(obj) = value.as_object() else {
         return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
@@ -144,24 +144,13 @@ struct Checker {
     errors: Vec<FieldError>,
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl Checker {
     fn error(&mut self, path: impl std::fmt::Display, reason: impl Into<String>) {
         self.errors.push(FieldError::new(path.to_string(), reason));
     }
 
-    fn unknown_fields(&mut self, obj: &Map<String, Value>, path: &str, known: &[&str]) {
-        for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+    fn unknown_fields(&mut self, obj: &[Entry], path: &str, known: &[&str]) {
+        for (key, _) in obj.iter().filter(|(k, _)| !known.contains(&k.as_ref())) {
             self.error(FieldPath(path, key), "is not a field of the event contract");
         }
     }
@@ -169,13 +158,13 @@ impl Checker {
     /// The field's value; `null` counts as absent. Records a missing required field.
     fn field<'a>(
         &mut self,
-        obj: &'a Map<String, Value>,
+        obj: &'a [Entry<'a>],
         parent: &str,
         key: &str,
         required: bool,
-    ) -> Option<&'a Value> {
-        match obj.get(key) {
-            Some(Value::Null) | None => {
+    ) -> Option<&'a Json<'a>> {
+        match json::get(obj, key) {
+            Some(Json::Null) | None => {
                 if required {
                     self.error(FieldPath(parent, key), "is required");
                 }
@@ -188,11 +177,11 @@ impl Checker {
     fn text<'v>(
         &mut self,
         path: impl std::fmt::Display,
-        value: &'v Value,
+        value: &'v Json,
         max_chars: usize,
     ) -> Option<&'v str> {
         let Some(text) = value.as_str() else {
-            self.error(path, format!("must be a string, not {}", type_name(value)));
+            self.error(path, format!("must be a string, not {}", value.type_name()));
             return None;
         };
         if text.contains('\0') {
@@ -217,7 +206,7 @@ impl Checker {
 
     fn string(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &[Entry],
         parent: &str,
         key: &str,
         max_chars: usize,
@@ -234,7 +223,7 @@ impl Checker {
     }
 
     /// A required random (version 4) UUID, as `crypto.randomUUID()` makes.
-    fn uuid(&mut self, obj: &Map<String, Value>, key: &str) -> Option<Uuid> {
+    fn uuid(&mut self, obj: &[Entry], key: &str) -> Option<Uuid> {
         let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, true)?;
         let text = self.text(path, value, 36)?;
@@ -254,12 +243,7 @@ impl Checker {
         }
     }
 
-    fn timestamp(
-        &mut self,
-        obj: &Map<String, Value>,
-        key: &str,
-        required: bool,
-    ) -> Option<DateTime<Utc>> {
+    fn timestamp(&mut self, obj: &[Entry], key: &str, required: bool) -> Option<DateTime<Utc>> {
         let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, required)?;
         let text = self.text(path, value, 40)?;
@@ -275,7 +259,7 @@ impl Checker {
         }
     }
 
-    fn event_type(&mut self, obj: &Map<String, Value>) -> Option<EventType> {
+    fn event_type(&mut self, obj: &[Entry]) -> Option<EventType> {
         let value = self.field(obj, "$", "event_type", true)?;
         let text = self.text("$.event_type", value, 32)?;
         let parsed = EventType::parse(text);
@@ -289,7 +273,7 @@ impl Checker {
         parsed
     }
 
-    fn url(&mut self, obj: &Map<String, Value>, key: &str, required: bool) -> Option<url::Url> {
+    fn url(&mut self, obj: &[Entry], key: &str, required: bool) -> Option<url::Url> {
         let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, required)?;
         let text = self.text(path, value, MAX_URL_CHARS)?;
@@ -307,21 +291,24 @@ impl Checker {
 
     fn object<'a>(
         &mut self,
-        obj: &'a Map<String, Value>,
+        obj: &'a [Entry<'a>],
         key: &str,
         known: &[&str],
-    ) -> Option<&'a Map<String, Value>> {
+    ) -> Option<&'a [Entry<'a>]> {
         let path = format!("$.{key}");
         let value = self.field(obj, "$", key, false)?;
         let Some(inner) = value.as_object() else {
-            self.error(path, format!("must be an object, not {}", type_name(value)));
+            self.error(
+                path,
+                format!("must be an object, not {}", value.type_name()),
+            );
             return None;
         };
         self.unknown_fields(inner, &path, known);
         Some(inner)
     }
 
-    fn device(&mut self, obj: &Map<String, Value>) -> Option<DeviceType> {
+    fn device(&mut self, obj: &[Entry]) -> Option<DeviceType> {
         let device = self.object(obj, "device", DEVICE_FIELDS)?;
         let name = self.string(device, "$.device", "type", 16, false)?;
         let parsed = DeviceType::parse(&name);
@@ -331,7 +318,7 @@ impl Checker {
         parsed
     }
 
-    fn geo(&mut self, obj: &Map<String, Value>) -> (Option<String>, Option<String>) {
+    fn geo(&mut self, obj: &[Entry]) -> (Option<String>, Option<String>) {
         let Some(geo) = self.object(obj, "geo", GEO_FIELDS) else {
             return (None, None);
         };
@@ -350,10 +337,10 @@ impl Checker {
         (country, city)
     }
 
-    fn ecom(&mut self, obj: &Map<String, Value>, event_type: Option<EventType>) -> Option<Ecom> {
+    fn ecom(&mut self, obj: &[Entry], event_type: Option<EventType>) -> Option<Ecom> {
         let required = event_type.map_or(&[][..], EventType::required_ecom_fields);
         let Some(ecom) = self.object(obj, "ecom", ECOM_FIELDS) else {
-            if !obj.contains_key("ecom") || obj["ecom"].is_null() {
+            if matches!(json::get(obj, "ecom"), None | Some(Json::Null)) {
                 for field in required {
                     self.error(
                         format!("$.ecom.{field}"),
@@ -401,15 +388,13 @@ impl Checker {
         })
     }
 
-    fn price(&mut self, value: &Value) -> Option<Decimal> {
+    fn price(&mut self, value: &Json) -> Option<Decimal> {
         const PATH: &str = "$.ecom.price";
-        let Some(number) = value.as_number() else {
-            self.error(PATH, format!("must be a number, not {}", type_name(value)));
+        let Json::Number(number) = value else {
+            self.error(PATH, format!("must be a number, not {}", value.type_name()));
             return None;
         };
-        let text = number.to_string();
-        let Ok(price) = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text))
-        else {
+        let Some(price) = decimal(number) else {
             self.error(PATH, format!("must be at most {MAX_PRICE}"));
             return None;
         };
@@ -428,21 +413,21 @@ impl Checker {
         None
     }
 
-    fn qty(&mut self, value: &Value) -> Option<u32> {
+    fn qty(&mut self, value: &Json) -> Option<u32> {
         const PATH: &str = "$.ecom.qty";
         match value {
-            Value::Number(n) if n.is_i64() || n.is_u64() => match n.as_i64() {
+            Json::Number(n) if n.is_i64() || n.is_u64() => match n.as_i64() {
                 Some(q) if q < 1 => self.error(PATH, "must be >= 1"),
                 Some(q) if q as u64 <= MAX_QTY => return Some(q as u32),
                 _ => self.error(PATH, format!("must be at most {MAX_QTY}")),
             },
-            Value::Number(_) => self.error(PATH, "must be a whole number"),
-            other => self.error(PATH, format!("must be a number, not {}", type_name(other))),
+            Json::Number(_) => self.error(PATH, "must be a whole number"),
+            other => self.error(PATH, format!("must be a number, not {}", other.type_name())),
         }
         None
     }
 
-    fn props(&mut self, obj: &Map<String, Value>) -> BTreeMap<String, Value> {
+    fn props(&mut self, obj: &[Entry]) -> BTreeMap<String, PropValue> {
         let mut props = BTreeMap::new();
         let Some(value) = self.field(obj, "$", "props", false) else {
             return props;
@@ -450,7 +435,7 @@ impl Checker {
         let Some(entries) = value.as_object() else {
             self.error(
                 "$.props",
-                format!("must be an object, not {}", type_name(value)),
+                format!("must be an object, not {}", value.type_name()),
             );
             return props;
         };
@@ -474,23 +459,23 @@ impl Checker {
                 continue;
             }
             let kept = match value {
-                Value::String(_) => self
+                Json::String(_) => self
                     .text(path, value, MAX_PROP_VALUE_CHARS)
-                    .map(|text| Value::String(text.to_owned())),
-                Value::Number(_) | Value::Bool(_) | Value::Null => Some(value.clone()),
-                _ => {
+                    .and_then(|_| value.to_scalar_value()),
+                Json::Number(_) | Json::Bool(_) | Json::Null => value.to_scalar_value(),
+                Json::Array(_) | Json::Object(_) => {
                     self.error(
                         path,
                         format!(
                             "must be a string, number, boolean or null (props are flat), not {}",
-                            type_name(value)
+                            value.type_name()
                         ),
                     );
                     None
                 }
             };
             if let Some(kept) = kept {
-                props.insert(key.clone(), kept);
+                props.insert(key.clone().into_owned(), kept);
             }
         }
         props
@@ -512,6 +497,21 @@ impl Checker {
             self.error("$.ts", format!("is more than {MAX_AGE_DAYS} days old"));
         }
     }
+}
+
+/// A JSON number as an exact decimal: integers directly, fractions through
+/// their shortest decimal text (`19.99`, not the nearest binary fraction).
+fn decimal(number: &serde_json::Number) -> Option<Decimal> {
+    if let Some(whole) = number.as_i64() {
+        return Some(Decimal::from(whole));
+    }
+    if let Some(whole) = number.as_u64() {
+        return Some(Decimal::from(whole));
+    }
+    let text = number.to_string();
+    Decimal::from_str_exact(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .ok()
 }
 
 fn is_country_code(code: &str) -> bool {

@@ -2,10 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sbw_contract::enrich::parse_user_agent;
-use sbw_contract::{
-    enrich, validate_event, DeviceType, IdentifierHasher, RequestMeta, StoredEvent,
-};
-use sbw_testkit::events::{rfc3339, valid_event};
+use sbw_contract::{enrich, DeviceType, IdentifierHasher, RequestMeta, StoredEvent};
+use sbw_testkit::events::{rfc3339, valid_event, validate};
 use serde_json::{json, Value};
 
 const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -30,7 +28,7 @@ fn meta(now: DateTime<Utc>) -> RequestMeta {
 }
 
 fn stored(event: Value, meta: &RequestMeta) -> (StoredEvent, Vec<sbw_contract::FieldError>) {
-    let event = validate_event(&event, meta.received_at).expect("the test event is valid");
+    let event = validate(&event, meta.received_at).expect("the test event is valid");
     enrich(event, meta, &hasher())
 }
 

@@ -2,8 +2,8 @@
 
 use chrono::{Duration, Utc};
 use sbw_contract::limits::MAX_EVENTS_PER_REQUEST;
-use sbw_contract::{parse_batch, validate_event, BatchError};
-use sbw_testkit::events::{event_cases, valid_event, Verdict};
+use sbw_contract::{parse_batch, BatchError};
+use sbw_testkit::events::{event_cases, valid_event, validate, Verdict};
 use serde_json::{json, Value};
 
 fn schema() -> jsonschema::Validator {
@@ -21,7 +21,7 @@ fn the_validator_judges_every_case_as_expected() {
     let cases = event_cases(now);
     assert!(cases.len() >= 60, "the table shrank to {}", cases.len());
     for case in cases {
-        let result = validate_event(&case.event, now);
+        let result = validate(&case.event, now);
         match (&case.verdict, result) {
             (Verdict::Valid, Ok(_)) => {}
             (Verdict::Valid, Err(errors)) => {
@@ -63,7 +63,7 @@ fn every_problem_of_an_event_is_reported() {
     event["ecom"]["price"] = json!(-5);
     event["ecom"]["qty"] = json!(0);
     event["props"] = json!({"nested": {"a": 1}});
-    let errors = validate_event(&event, Utc::now()).unwrap_err();
+    let errors = validate(&event, Utc::now()).unwrap_err();
     let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -77,14 +77,14 @@ fn valid_events_come_out_typed_and_exact() {
     let mut event = valid_event(now);
     event["ecom"]["price"] = json!(19.99);
     event["ts"] = json!("2026-11-26T12:00:00.123+07:00");
-    let parsed = validate_event(&event, now).unwrap();
+    let parsed = validate(&event, now).unwrap();
     assert_eq!(parsed.ts.to_rfc3339(), "2026-11-26T05:00:00.123+00:00");
     assert_eq!(parsed.ecom.unwrap().price.unwrap().to_string(), "19.99");
     assert_eq!(parsed.props.len(), 4);
     let mut event = valid_event(now);
     event["ecom"]["price"] = json!(1.5e3);
     assert_eq!(
-        validate_event(&event, now)
+        validate(&event, now)
             .unwrap()
             .ecom
             .unwrap()
@@ -136,8 +136,8 @@ fn the_time_window_applies_after_clock_skew_correction() {
         now - Duration::days(3) - Duration::seconds(5)
     ));
     event["sent_at"] = json!(sbw_testkit::events::rfc3339(now - Duration::days(3)));
-    assert!(validate_event(&event, now).is_ok());
+    assert!(validate(&event, now).is_ok());
     // Without sent_at the same ts is just 3 days old: still inside the 30-day window.
     event.as_object_mut().unwrap().remove("sent_at");
-    assert!(validate_event(&event, now).is_ok());
+    assert!(validate(&event, now).is_ok());
 }

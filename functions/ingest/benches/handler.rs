@@ -161,7 +161,7 @@ fn main() {
     println!("{requests} requests of {EVENTS_PER_REQUEST} events, stored lines {object_bytes} B per request");
     println!("{:<34}{:>12}", "stage", "us/event");
     let names = [
-        "parse body (serde_json::Value)",
+        "parse body (borrowed JSON tree)",
         "validate",
         "enrich (hash, URLs, UA facts)",
         "serialize NDJSON lines",

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use base64::Engine;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::store::write_atomically;
@@ -88,9 +87,7 @@ impl DeadLetter {
                 .map_err(|e| fail(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())),
             DeadLetter::Directory(dir) => {
                 let name = format!("{}.part{part}.json", key.replace('/', "_"));
-                write_atomically(&dir.join(name), Bytes::from(body))
-                    .await
-                    .map_err(|e| fail(e.to_string()))
+                write_atomically(&dir.join(name), body.as_bytes()).map_err(|e| fail(e.to_string()))
             }
         }
     }

@@ -12,8 +12,8 @@ use lru::LruCache;
 use sbw_contract::enrich::{parse_user_agent, UserAgentFacts};
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::{
-    enrich, parse_batch, validate_event, BatchError, FieldError, IdentifierHasher, RejectedEvent,
-    RequestMeta,
+    enrich, parse_batch, validate_event, BatchError, FieldError, IdentifierHasher, Json,
+    RejectedEvent, RequestMeta,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -194,7 +194,7 @@ impl Ingest {
 
     async fn ingest_batch(
         &self,
-        values: &[serde_json::Value],
+        values: &[Json<'_>],
         meta: &RequestMeta,
     ) -> Result<(IngestResponse, Outcome), Refusal> {
         let mut results = Vec::with_capacity(values.len());

@@ -50,32 +50,34 @@ impl RawStore {
                     key: key.to_owned(),
                     message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
                 }),
-            RawStore::Directory(root) => write_atomically(&root.join(key), gzipped_ndjson).await,
+            RawStore::Directory(root) => write_atomically(&root.join(key), &gzipped_ndjson),
         }
     }
 }
 
 /// Writes to a hidden temporary file beside `path`, then renames: readers
-/// (the ETL) never see half an object. One blocking task does all three steps.
-pub async fn write_atomically(path: &Path, contents: Bytes) -> Result<(), StoreError> {
-    let owned_path = path.to_owned();
-    let result =
-        tokio::task::spawn_blocking(move || write_atomically_blocking(&owned_path, &contents))
-            .await
-            .unwrap_or_else(|join_error| Err(std::io::Error::other(join_error)));
-    result.map_err(|source| StoreError::Directory {
+/// (the ETL) never see half an object. Runs on the calling task: an object is
+/// a few kilobytes written into the page cache (no fsync; this is the dev
+/// store), which costs less than a hop to tokio's blocking pool and back.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
+    write_then_rename(path, contents).map_err(|source| StoreError::Directory {
         path: path.to_owned(),
         source,
     })
 }
 
-fn write_atomically_blocking(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("object keys have a directory");
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("object");
-    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
+fn write_then_rename(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "an object path needs a directory and a file name",
+        ));
+    };
+    // Object names are unique (they hold a UUID), and so are these.
+    let mut hidden = std::ffi::OsString::from(".");
+    hidden.push(name);
+    hidden.push(".tmp");
+    let temporary = dir.join(hidden);
     // The hour's directory exists for all but its first object: create it only then.
     match std::fs::write(&temporary, contents) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
