@@ -138,7 +138,7 @@ pub fn sanitize_page_url(mut url: url::Url) -> String {
     } else {
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
-    url.to_string()
+    url.into()
 }
 
 /// A referrer reduced to scheme, host and path: other sites' query strings are not ours to keep.
@@ -146,7 +146,7 @@ pub fn sanitize_referrer(mut url: url::Url) -> String {
     url.set_fragment(None);
     url.set_query(None);
     strip_user_info(&mut url);
-    url.to_string()
+    url.into()
 }
 
 fn strip_user_info(url: &mut url::Url) {

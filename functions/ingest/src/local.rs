@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::State;
 use base64::Engine;
 use http_body_util::BodyExt;
@@ -98,7 +98,9 @@ async fn handle(
 /// Reads at most one chunk past [`MAX_BODY_BYTES`]: enough for the handler
 /// to answer 413, without buffering an unbounded body.
 async fn read_body_up_to_limit(mut body: Body) -> bytes::Bytes {
-    let mut collected = Vec::new();
+    // Content-Length, when sent, sizes the buffer once; a false one only costs the cap.
+    let expected = body.size_hint().lower().min(MAX_BODY_BYTES as u64 + 1);
+    let mut collected = Vec::with_capacity(expected as usize);
     while collected.len() <= MAX_BODY_BYTES {
         match body.frame().await {
             Some(Ok(frame)) => {
