@@ -47,7 +47,7 @@ const HASH_PREFIX_LEN: usize = 16;
 pub enum BuildError {
     #[error("sbwctl build runs inside the SBW repository (cargo locate-project failed: {0})")]
     NotInRepository(String),
-    #[error("cargo-zigbuild is not installed: run `bash scripts/setup-build.sh` (it installs cargo-zigbuild and zig into .venv-build and the Rust targets)")]
+    #[error("cargo-zigbuild is not installed: run `bash scripts/setup-build.sh` (it installs cargo-zigbuild and zig into ~/.cache/sbw/venv-build, or $SBW_BUILD_VENV, and the Rust targets)")]
     ZigbuildMissing,
     #[error("`{command}` failed ({status}); its output is above")]
     Cargo { command: String, status: String },
@@ -178,14 +178,13 @@ pub fn build(out: &Path, arch: Architecture) -> Result<BuildOutput, BuildError> 
         command.args(["-p", function.package, "--bin", function.bin]);
     }
     // cargo-zigbuild runs zig as `python3 -m ziglang` when no `zig` is on PATH.
-    let venv_bin = root.join(".venv-build/bin");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let path =
-        std::env::join_paths(std::iter::once(venv_bin.clone()).chain(std::env::split_paths(&path)))
-            .map_err(|e| BuildError::Io {
-                what: "building PATH".to_owned(),
-                source: std::io::Error::other(e),
-            })?;
+    let venv_bin = build_venv().map(|venv| venv.join("bin"));
+    let path = std::env::join_paths(venv_bin.into_iter().chain(std::env::split_paths(&path)))
+        .map_err(|e| BuildError::Io {
+            what: "building PATH".to_owned(),
+            source: std::io::Error::other(e),
+        })?;
     command.env("PATH", &path);
     if !has_zigbuild(&path) {
         return Err(BuildError::ZigbuildMissing);
@@ -224,6 +223,20 @@ pub fn build(out: &Path, arch: Architecture) -> Result<BuildOutput, BuildError> 
     };
     output.write(out)?;
     Ok(output)
+}
+
+/// Where `scripts/setup-build.sh` installs cargo-zigbuild and zig: one venv
+/// per machine, so every checkout hands cargo the same linker wrapper (its
+/// path names the zig it runs, and it is part of every build fingerprint).
+fn build_venv() -> Option<PathBuf> {
+    if let Some(venv) = std::env::var_os("SBW_BUILD_VENV") {
+        return Some(venv.into());
+    }
+    let cache = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(cache) => PathBuf::from(cache),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(cache.join("sbw/venv-build"))
 }
 
 fn has_zigbuild(path: &std::ffi::OsStr) -> bool {

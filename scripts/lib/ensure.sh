@@ -8,6 +8,13 @@ SBW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # reuses the compiled dependencies. Cargo's fingerprints decide what is stale.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sbw/target}"
 
+# The Lambda cross-build toolchain (cargo-zigbuild, zig) lives in one venv per
+# machine as well: cargo-zigbuild names its linker wrapper after the zig it
+# runs, and the linker is part of every build fingerprint, so a venv inside
+# each checkout would make every fresh clone rebuild both release targets.
+# deploy/src/build.rs looks in the same place.
+export SBW_BUILD_VENV="${SBW_BUILD_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/sbw/venv-build}"
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # ensure_apt PKG...: installs the Debian packages that are missing.
@@ -24,10 +31,12 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# ensure_venv DIR REQUIREMENTS: a project-local Python venv with pinned
-# requirements; reinstalled only when the requirements file changes.
+# ensure_venv DIR REQUIREMENTS: a Python venv with pinned requirements (DIR
+# relative to the checkout unless absolute); reinstalled only when the
+# requirements file changes.
 ensure_venv() {
-  local dir="$SBW_ROOT/$1" req="$SBW_ROOT/$2"
+  local dir="$1" req="$SBW_ROOT/$2"
+  [[ "$dir" = /* ]] || dir="$SBW_ROOT/$dir"
   local stamp="$dir/.requirements.sha256"
   local want
   want="$(sha256sum "$req" | cut -d' ' -f1)"

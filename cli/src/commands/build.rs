@@ -9,7 +9,7 @@ use sbw_infra::config::Architecture;
 
 #[derive(Args)]
 #[command(
-    after_help = "Needs cargo-zigbuild and zig: `bash scripts/setup-build.sh` installs them into .venv-build.\n\
+    after_help = "Needs cargo-zigbuild and zig: `bash scripts/setup-build.sh` installs them into ~/.cache/sbw/venv-build ($SBW_BUILD_VENV).\n\
 Exit codes: 0 built; 1 the build failed."
 )]
 pub struct BuildArgs {
