@@ -87,12 +87,27 @@ const PII_KEYS: &[&str] = &[
 /// `props` keys that are identifiers: kept, but hashed like `user_id`.
 const IDENTIFIER_KEYS: &[&str] = &["orderid", "customerid", "cartid", "userid", "accountid"];
 
-/// Lower-case, without `_`, `-`, `.` and spaces: `E-Mail` and `e_mail` match `email`.
-fn normalize_key(key: &str) -> String {
-    key.chars()
+/// Room for the longest listed key, normalized.
+const NORMALIZED_KEY_BYTES: usize = 24;
+
+/// `key` lower-cased without `_`, `-`, `.` and spaces (`E-Mail` and `e_mail`
+/// give `email`), written into `buffer`; `None` when it cannot be a listed
+/// key: a character outside ASCII, or longer than the buffer. Called for
+/// every `props` key of every event, so it does not allocate.
+fn normalize_key<'b>(key: &str, buffer: &'b mut [u8; NORMALIZED_KEY_BYTES]) -> Option<&'b str> {
+    let mut len = 0;
+    for c in key
+        .chars()
         .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
         .flat_map(char::to_lowercase)
-        .collect()
+    {
+        if !c.is_ascii() || len == buffer.len() {
+            return None;
+        }
+        buffer[len] = c as u8;
+        len += 1;
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
 }
 
 /// What to do with one `props` entry.
@@ -104,10 +119,12 @@ pub enum PropHandling {
 }
 
 pub fn prop_handling(key: &str, value: &serde_json::Value) -> PropHandling {
-    let key = normalize_key(key);
-    if PII_KEYS.contains(&key.as_str()) || value.as_str().is_some_and(looks_like_email) {
+    let mut buffer = [0; NORMALIZED_KEY_BYTES];
+    let key = normalize_key(key, &mut buffer);
+    let listed_in = |names: &[&str]| key.is_some_and(|key| names.contains(&key));
+    if listed_in(PII_KEYS) || value.as_str().is_some_and(looks_like_email) {
         PropHandling::Drop
-    } else if IDENTIFIER_KEYS.contains(&key.as_str()) {
+    } else if listed_in(IDENTIFIER_KEYS) {
         PropHandling::Hash
     } else {
         PropHandling::Keep
@@ -198,6 +215,24 @@ mod tests {
         ] {
             assert_eq!(prop_handling(key, &json!("x")), PropHandling::Drop, "{key}");
         }
+    }
+
+    #[test]
+    fn every_listed_key_fits_the_normalization_buffer() {
+        for key in PII_KEYS.iter().chain(IDENTIFIER_KEYS) {
+            let mut buffer = [0; NORMALIZED_KEY_BYTES];
+            assert_eq!(normalize_key(key, &mut buffer), Some(*key));
+        }
+    }
+
+    #[test]
+    fn keys_that_cannot_be_listed_are_kept() {
+        for key in ["e_mail_address_of_the_customer_please", "émail", "", "_"] {
+            assert_eq!(prop_handling(key, &json!("x")), PropHandling::Keep, "{key}");
+        }
+        // The Kelvin sign lower-cases to an ASCII `k`.
+        let mut buffer = [0; NORMALIZED_KEY_BYTES];
+        assert_eq!(normalize_key("\u{212A}EY", &mut buffer), Some("key"));
     }
 
     #[test]

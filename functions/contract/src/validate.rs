@@ -128,12 +128,13 @@ pub fn corrected_ts(
     }
 }
 
-/// A field's path, formatted only when an error needs it: valid events,
-/// the common case, allocate no paths.
+/// A field's path, `parent.key`, formatted only when an error needs it:
+/// valid events, the common case, allocate no paths. The parent is a path
+/// itself (`$`, or a `FieldPath` for a nested object's fields).
 #[derive(Clone, Copy)]
-struct FieldPath<'a>(&'a str, &'a str);
+struct FieldPath<'a, P = &'a str>(P, &'a str);
 
-impl std::fmt::Display for FieldPath<'_> {
+impl<P: std::fmt::Display> std::fmt::Display for FieldPath<'_, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.0, self.1)
     }
@@ -149,9 +150,12 @@ impl Checker {
         self.errors.push(FieldError::new(path.to_string(), reason));
     }
 
-    fn unknown_fields(&mut self, obj: &[Entry], path: &str, known: &[&str]) {
+    fn unknown_fields(&mut self, obj: &[Entry], parent: impl std::fmt::Display, known: &[&str]) {
         for (key, _) in obj.iter().filter(|(k, _)| !known.contains(&k.as_ref())) {
-            self.error(FieldPath(path, key), "is not a field of the event contract");
+            self.error(
+                FieldPath(&parent, key),
+                "is not a field of the event contract",
+            );
         }
     }
 
@@ -295,7 +299,7 @@ impl Checker {
         key: &str,
         known: &[&str],
     ) -> Option<&'a [Entry<'a>]> {
-        let path = format!("$.{key}");
+        let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, false)?;
         let Some(inner) = value.as_object() else {
             self.error(
@@ -304,7 +308,7 @@ impl Checker {
             );
             return None;
         };
-        self.unknown_fields(inner, &path, known);
+        self.unknown_fields(inner, path, known);
         Some(inner)
     }
 
