@@ -55,38 +55,216 @@ impl RawStore {
     }
 }
 
-/// Writes to a hidden temporary file beside `path`, then renames: readers
-/// (the ETL) never see half an object. Runs on the calling task: an object is
-/// a few kilobytes written into the page cache (no fsync; this is the dev
-/// store), which costs less than a hop to tokio's blocking pool and back.
+/// Writes a new object so that readers (the ETL) never see half of it: on
+/// Linux an unnamed file linked into place once written (`O_TMPFILE`), else a
+/// hidden temporary file beside `path` renamed into place. Runs on the
+/// calling task: an object is a few kilobytes written into the page cache (no
+/// fsync; this is the dev store), which costs less than a hop to tokio's
+/// blocking pool and back.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
-    write_then_rename(path, contents).map_err(|source| StoreError::Directory {
+    write_new(path, contents).map_err(|source| StoreError::Directory {
         path: path.to_owned(),
         source,
     })
 }
 
-fn write_then_rename(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "an object path needs a directory and a file name",
         ));
     };
+    let write = || {
+        #[cfg(target_os = "linux")]
+        if let Some(written) = unnamed_file::write_and_link(dir, path, contents) {
+            return written;
+        }
+        write_then_rename(dir, name, path, contents)
+    };
+    // The hour's directory exists for all but its first object: create it only then.
+    match write() {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            write()
+        }
+        other => other,
+    }
+}
+
+fn write_then_rename(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    path: &Path,
+    contents: &[u8],
+) -> std::io::Result<()> {
     // Object names are unique (they hold a UUID), and so are these.
     let mut hidden = std::ffi::OsString::from(".");
     hidden.push(name);
     hidden.push(".tmp");
     let temporary = dir.join(hidden);
-    // The hour's directory exists for all but its first object: create it only then.
-    match std::fs::write(&temporary, contents) {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir)?;
-            std::fs::write(&temporary, contents)?;
-        }
-        other => other?,
-    }
+    std::fs::write(&temporary, contents)?;
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })
+}
+
+/// An unnamed file (`O_TMPFILE`) written, then linked under its name: one
+/// directory entry added, where a named temporary file costs a look-up, an
+/// entry, and a rename that removes one entry and adds another. In a
+/// directory holding an hour of objects that is most of a write's cost.
+#[cfg(target_os = "linux")]
+mod unnamed_file {
+    use std::fs::File;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use rustix::fs::{linkat, openat, AtFlags, Mode, OFlags, CWD};
+    use rustix::io::Errno;
+
+    /// How this process links unnamed files; it moves on to the next way
+    /// when one turns out not to work here, and stays there.
+    static METHOD: AtomicU8 = AtomicU8::new(EMPTY_PATH);
+    /// `linkat(fd, "")`: needs CAP_DAC_READ_SEARCH before Linux 6.10.
+    const EMPTY_PATH: u8 = 0;
+    /// `linkat("/proc/self/fd/N")`: needs /proc, and some sandboxes refuse it (EXDEV).
+    const PROC_FD: u8 = 1;
+    /// Neither works, or the file system has no `O_TMPFILE`: named files.
+    const UNSUPPORTED: u8 = 2;
+
+    /// `None` when unnamed files cannot be used here; the caller then
+    /// writes a named temporary file.
+    pub(super) fn write_and_link(
+        dir: &Path,
+        path: &Path,
+        contents: &[u8],
+    ) -> Option<std::io::Result<()>> {
+        write_and_link_with(&METHOD, dir, path, contents)
+    }
+
+    pub(super) fn write_and_link_with(
+        method: &AtomicU8,
+        dir: &Path,
+        path: &Path,
+        contents: &[u8],
+    ) -> Option<std::io::Result<()>> {
+        let mut current = method.load(Ordering::Relaxed);
+        if current == UNSUPPORTED {
+            return None;
+        }
+        let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+        let mut file = match openat(CWD, dir, flags, Mode::from_raw_mode(0o666)) {
+            Ok(fd) => File::from(fd),
+            // What kernels and file systems without O_TMPFILE answer.
+            Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => {
+                method.store(UNSUPPORTED, Ordering::Relaxed);
+                return None;
+            }
+            Err(error) => return Some(Err(error.into())),
+        };
+        if let Err(error) = file.write_all(contents) {
+            return Some(Err(error));
+        }
+        loop {
+            let linked = match current {
+                EMPTY_PATH => linkat(&file, "", CWD, path, AtFlags::EMPTY_PATH),
+                PROC_FD => linkat(
+                    CWD,
+                    format!("/proc/self/fd/{}", file.as_raw_fd()),
+                    CWD,
+                    path,
+                    AtFlags::SYMLINK_FOLLOW,
+                ),
+                _ => return None,
+            };
+            match linked {
+                Ok(()) => return Some(Ok(())),
+                // This way is not allowed here (the directory was just opened,
+                // so ENOENT is about privileges or /proc, not the path).
+                Err(Errno::NOENT | Errno::PERM | Errno::XDEV | Errno::ACCESS) => {
+                    current += 1;
+                    method.store(current, Ordering::Relaxed);
+                }
+                Err(error) => return Some(Err(error.into())),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Every way a process may end up using writes the whole object under
+        /// its name, or declines; none leaves anything else behind.
+        #[test]
+        fn each_way_links_the_whole_object_or_declines() {
+            for start in [EMPTY_PATH, PROC_FD, UNSUPPORTED] {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("events-1.ndjson.gz");
+                let method = AtomicU8::new(start);
+                match write_and_link_with(&method, dir.path(), &path, b"0123456789") {
+                    Some(written) => {
+                        written.unwrap();
+                        assert_eq!(std::fs::read(&path).unwrap(), b"0123456789");
+                    }
+                    None => assert_eq!(method.load(Ordering::Relaxed), UNSUPPORTED),
+                }
+                let names = std::fs::read_dir(dir.path()).unwrap().count();
+                assert!(names <= 1, "start {start}: {names} entries");
+            }
+        }
+
+        #[test]
+        fn an_existing_object_is_never_replaced() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("events-1.ndjson.gz");
+            std::fs::write(&path, b"first").unwrap();
+            let method = AtomicU8::new(EMPTY_PATH);
+            if let Some(written) = write_and_link_with(&method, dir.path(), &path, b"second") {
+                assert_eq!(
+                    written.unwrap_err().kind(),
+                    std::io::ErrorKind::AlreadyExists
+                );
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_land_whole_under_their_key_in_new_directories() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("events/hour=07/events-1.ndjson.gz");
+        write_atomically(&path, b"abc").unwrap();
+        let second = root.path().join("events/hour=07/events-2.ndjson.gz");
+        write_atomically(&second, b"defg").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+        assert_eq!(std::fs::read(&second).unwrap(), b"defg");
+        let names = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(names, 2, "no temporary files are left behind");
+    }
+
+    #[test]
+    fn the_named_fallback_renames_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events-1.ndjson.gz");
+        write_then_rename(dir.path(), path.file_name().unwrap(), &path, b"abc").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_path_without_a_file_name_is_refused() {
+        let error = write_atomically(Path::new("/"), b"abc").unwrap_err();
+        assert!(
+            error.to_string().contains("a directory and a file name"),
+            "{error}"
+        );
+    }
 }
