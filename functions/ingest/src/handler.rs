@@ -21,11 +21,13 @@ use uuid::Uuid;
 use crate::access::{is_allowed_method, AccessPolicy, Route};
 use crate::dead_letter::DeadLetter;
 use crate::ndjson;
+use crate::recent::RecentIds;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
 use crate::store::RawStore;
 
-/// How many recent event ids one container remembers to answer retries.
-const RECENT_IDS: usize = 100_000;
+/// A container remembers the event ids of its last 50,000 to 100,000 stored
+/// events to answer retries.
+const RECENT_IDS_PER_GENERATION: usize = 50_000;
 /// How many distinct user agents one container remembers parsed; visitors
 /// share a handful of browser builds, and parsing one costs far more than an event.
 const PARSED_USER_AGENTS: usize = 4_096;
@@ -38,7 +40,7 @@ pub struct Ingest {
     hasher: IdentifierHasher,
     store: RawStore,
     dead_letter: DeadLetter,
-    recent: Mutex<LruCache<Uuid, ()>>,
+    recent: Mutex<RecentIds>,
     user_agents: Mutex<LruCache<String, UserAgentFacts>>,
 }
 
@@ -92,9 +94,7 @@ impl Ingest {
             hasher,
             store,
             dead_letter,
-            recent: Mutex::new(LruCache::new(
-                NonZeroUsize::new(RECENT_IDS).expect("non-zero"),
-            )),
+            recent: Mutex::new(RecentIds::new(RECENT_IDS_PER_GENERATION)),
             user_agents: Mutex::new(LruCache::new(
                 NonZeroUsize::new(PARSED_USER_AGENTS).expect("non-zero"),
             )),
@@ -263,7 +263,7 @@ impl Ingest {
             self.store_events(meta, &lines).await?;
             let mut recent = self.recent.lock().expect("recent-id cache lock");
             for id in &stored_ids {
-                recent.put(*id, ());
+                recent.insert(*id);
             }
         }
         if !rejects.is_empty() {

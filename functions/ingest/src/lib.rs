@@ -15,6 +15,7 @@ pub mod lambda;
 #[cfg(feature = "local-server")]
 pub mod local;
 pub mod ndjson;
+pub mod recent;
 pub mod request;
 pub mod store;
 
