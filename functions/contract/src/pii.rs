@@ -35,7 +35,11 @@ impl IdentifierHasher {
         mac.update(kind.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        // Into a buffer, then one copy: `hex::encode` pushes char by char.
+        let mut digits = [0; 64];
+        hex::encode_to_slice(mac.finalize().into_bytes(), &mut digits)
+            .expect("32 bytes make 64 hex digits");
+        String::from_utf8_lossy(&digits).into_owned()
     }
 }
 
