@@ -147,19 +147,39 @@ fn looks_like_email(text: &str) -> bool {
 
 /// A page URL without its fragment, user info, and query parameters other than `utm_*`.
 pub fn sanitize_page_url(mut url: url::Url) -> String {
+    url.set_fragment(None);
+    strip_user_info(&mut url);
+    // Most page URLs carry no query or only plain `utm_*` pairs; those keep
+    // their text, which is exactly what the rebuild would write.
+    if url.query().is_some_and(|query| !is_plain_utm_query(query)) {
+        keep_only_utm_pairs(&mut url);
+    }
+    url.into()
+}
+
+fn keep_only_utm_pairs(url: &mut url::Url) {
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| k.starts_with("utm_"))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    url.set_fragment(None);
-    strip_user_info(&mut url);
     if kept.is_empty() {
         url.set_query(None);
     } else {
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
-    url.into()
+}
+
+/// True when every pair of `query` is `utm_*=value` written only with the
+/// bytes form encoding leaves as they are (ASCII letters, digits, `*-._`):
+/// decoding and encoding such a query again gives back the same text.
+fn is_plain_utm_query(query: &str) -> bool {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+    query.split('&').all(|pair| {
+        pair.split_once('=').is_some_and(|(key, value)| {
+            key.starts_with("utm_") && key.bytes().all(plain) && value.bytes().all(plain)
+        })
+    })
 }
 
 /// A referrer reduced to scheme, host and path: other sites' query strings are not ours to keep.
@@ -273,6 +293,38 @@ mod tests {
             sanitize_page_url(url("https://shop.example/cart?session=1")),
             "https://shop.example/cart"
         );
+    }
+
+    #[test]
+    fn plain_utm_queries_keep_the_text_a_rebuild_would_write() {
+        for query in [
+            "utm_source=news",
+            "utm_source=news&utm_medium=email",
+            "utm_source=news.letter_2026*-",
+            "utm_source=",
+            "",
+            "utm_source",
+            "utm_source=a=b",
+            "utm_source=a+b",
+            "utm_source=a%20b",
+            "utm_source=%41",
+            "utm_source=news&",
+            "&utm_source=news",
+            "utm_source=news&&utm_medium=email",
+            "utm_source=news&q=1",
+            "q=1",
+            "utm_source=caf\u{e9}",
+            "utm_source=a'b",
+            "UTM_source=news",
+        ] {
+            let text = format!("https://shop.example/p?{query}");
+            let mut rebuilt = url(&text);
+            strip_user_info(&mut rebuilt);
+            keep_only_utm_pairs(&mut rebuilt);
+            assert_eq!(sanitize_page_url(url(&text)), rebuilt.as_str(), "{query:?}");
+        }
+        assert!(is_plain_utm_query("utm_source=news&utm_medium=email"));
+        assert!(!is_plain_utm_query("utm_source=a+b"));
     }
 
     #[test]

@@ -63,58 +63,87 @@ const ECOM_FIELDS: &[&str] = &["product_id", "category", "currency", "price", "q
 
 /// Validates one event. `received_at` bounds how old or new its time may be.
 pub fn validate_event(value: &Json, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
-    let mut c = Checker::default();
-    let Some(obj) = value.as_object() else {
-        return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
-    };
-    c.unknown_fields(obj, "$", EVENT_FIELDS);
+    BatchValidator::new(received_at).validate(value)
+}
 
-    let event_id = c.uuid(obj, "event_id");
-    let ts = c.timestamp(obj, "ts", true);
-    let sent_at = c.timestamp(obj, "sent_at", false);
-    let event_type = c.event_type(obj);
-    let session_id = c.uuid(obj, "session_id");
-    let user_id = c.string(obj, "$", "user_id", MAX_ID_CHARS, false);
-    let anonymous_id = c.string(obj, "$", "anonymous_id", MAX_ID_CHARS, true);
-    let page_url = c.url(obj, "page_url", true);
-    let referrer = c.url(obj, "referrer", false);
-    let device_type = c.device(obj);
-    let (country, city) = c.geo(obj);
-    let ecom = c.ecom(obj, event_type);
-    let props = c.props(obj);
-    if let Some(ts) = ts {
-        c.time_window(ts, sent_at, received_at);
+/// How many URLs a [`BatchValidator`] remembers parsed: a browser's batch
+/// spans a few pages, each with its referrer.
+const REMEMBERED_URLS: usize = 8;
+
+/// Validates the events of one request, received at one time. The events of
+/// a batch come from one browser and mostly share their page and referrer, so
+/// each URL text is parsed once per batch rather than once per event.
+pub struct BatchValidator<'v> {
+    received_at: DateTime<Utc>,
+    urls: Vec<(&'v str, url::Url)>,
+}
+
+impl<'v> BatchValidator<'v> {
+    pub fn new(received_at: DateTime<Utc>) -> Self {
+        BatchValidator {
+            received_at,
+            urls: Vec::with_capacity(REMEMBERED_URLS),
+        }
     }
 
-    if !c.errors.is_empty() {
-        return Err(c.errors);
-    }
-    // Every `None` below for a required field was recorded as an error above.
-    match (event_id, ts, event_type, session_id, anonymous_id, page_url) {
-        (
-            Some(event_id),
-            Some(ts),
-            Some(event_type),
-            Some(session_id),
-            Some(anonymous_id),
-            Some(page_url),
-        ) => Ok(Event {
-            event_id,
-            ts,
-            sent_at,
-            event_type,
-            session_id,
-            user_id,
-            anonymous_id,
-            page_url,
-            referrer,
-            device_type,
-            country,
-            city,
-            ecom,
-            props,
-        }),
-        _ => Err(vec![FieldError::new("$", "is incomplete")]),
+    pub fn validate(&mut self, value: &'v Json) -> Result<Event, Vec<FieldError>> {
+        let received_at = self.received_at;
+        let mut c = Checker {
+            errors: Vec::new(),
+            urls: &mut self.urls,
+        };
+        let Some(obj) = value.as_object() else {
+            return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
+        };
+        c.unknown_fields(obj, "$", EVENT_FIELDS);
+
+        let event_id = c.uuid(obj, "event_id");
+        let ts = c.timestamp(obj, "ts", true);
+        let sent_at = c.timestamp(obj, "sent_at", false);
+        let event_type = c.event_type(obj);
+        let session_id = c.uuid(obj, "session_id");
+        let user_id = c.string(obj, "$", "user_id", MAX_ID_CHARS, false);
+        let anonymous_id = c.string(obj, "$", "anonymous_id", MAX_ID_CHARS, true);
+        let page_url = c.url(obj, "page_url", true);
+        let referrer = c.url(obj, "referrer", false);
+        let device_type = c.device(obj);
+        let (country, city) = c.geo(obj);
+        let ecom = c.ecom(obj, event_type);
+        let props = c.props(obj);
+        if let Some(ts) = ts {
+            c.time_window(ts, sent_at, received_at);
+        }
+
+        if !c.errors.is_empty() {
+            return Err(c.errors);
+        }
+        // Every `None` below for a required field was recorded as an error above.
+        match (event_id, ts, event_type, session_id, anonymous_id, page_url) {
+            (
+                Some(event_id),
+                Some(ts),
+                Some(event_type),
+                Some(session_id),
+                Some(anonymous_id),
+                Some(page_url),
+            ) => Ok(Event {
+                event_id,
+                ts,
+                sent_at,
+                event_type,
+                session_id,
+                user_id,
+                anonymous_id,
+                page_url,
+                referrer,
+                device_type,
+                country,
+                city,
+                ecom,
+                props,
+            }),
+            _ => Err(vec![FieldError::new("$", "is incomplete")]),
+        }
     }
 }
 
@@ -142,12 +171,13 @@ impl<P: std::fmt::Display> std::fmt::Display for FieldPath<'_, P> {
     }
 }
 
-#[derive(Default)]
-struct Checker {
+struct Checker<'c, 'v> {
     errors: Vec<FieldError>,
+    /// The batch's URLs parsed so far, by their text.
+    urls: &'c mut Vec<(&'v str, url::Url)>,
 }
 
-impl Checker {
+impl<'v> Checker<'_, 'v> {
     fn error(&mut self, path: impl std::fmt::Display, reason: impl Into<String>) {
         self.errors.push(FieldError::new(path.to_string(), reason));
     }
@@ -180,12 +210,12 @@ impl Checker {
         }
     }
 
-    fn text<'v>(
+    fn text<'t>(
         &mut self,
         path: impl std::fmt::Display,
-        value: &'v Json,
+        value: &'t Json,
         max_chars: usize,
-    ) -> Option<&'v str> {
+    ) -> Option<&'t str> {
         let Some(text) = value.as_str() else {
             self.error(path, format!("must be a string, not {}", value.type_name()));
             return None;
@@ -279,15 +309,24 @@ impl Checker {
         parsed
     }
 
-    fn url(&mut self, obj: &[Entry], key: &str, required: bool) -> Option<url::Url> {
+    fn url(&mut self, obj: &'v [Entry], key: &str, required: bool) -> Option<url::Url> {
         let path = FieldPath("$", key);
         let value = self.field(obj, "$", key, required)?;
         let text = self.text(path, value, MAX_URL_CHARS)?;
         if text.is_empty() && !required {
             return None;
         }
+        if let Some((_, parsed)) = self.urls.iter().find(|(seen, _)| *seen == text) {
+            return Some(parsed.clone());
+        }
         match url::Url::parse(text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {
+                if self.urls.len() == REMEMBERED_URLS {
+                    self.urls.remove(0);
+                }
+                self.urls.push((text, u.clone()));
+                Some(u)
+            }
             _ => {
                 self.error(path, "must be an absolute http(s) URL");
                 None

@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use sbw_contract::limits::MAX_EVENTS_PER_REQUEST;
-use sbw_contract::{parse_batch, BatchError};
+use sbw_contract::{parse_batch, validate_event, BatchError, BatchValidator};
 use sbw_testkit::events::{event_cases, valid_event, validate, Verdict};
 use serde_json::{json, Value};
 
@@ -52,6 +52,33 @@ fn the_schema_file_agrees_with_the_validator() {
             schema_valid, expected,
             "{}: the schema says valid={schema_valid}; expected {expected} (schema_states_it={})",
             case.name, case.schema_states_it
+        );
+    }
+}
+
+#[test]
+fn a_batch_validator_judges_each_event_as_if_it_came_alone() {
+    let now = Utc::now();
+    // Every case, then events cycling through more pages than the validator
+    // remembers, some of them twice in a row.
+    let mut events: Vec<Value> = event_cases(now).into_iter().map(|c| c.event).collect();
+    for i in 0..40 {
+        let mut event = valid_event(now);
+        event["page_url"] = json!(format!(
+            "https://shop.example/p/{}?utm_source=x",
+            i / 2 % 13
+        ));
+        event["referrer"] = json!(format!("https://ref{}.example/", i % 3));
+        events.push(event);
+    }
+    let body = serde_json::to_vec(&events).unwrap();
+    let values = parse_batch(&body).unwrap();
+    let mut batch = BatchValidator::new(now);
+    for (index, value) in values.iter().enumerate() {
+        assert_eq!(
+            batch.validate(value),
+            validate_event(value, now),
+            "event {index}"
         );
     }
 }

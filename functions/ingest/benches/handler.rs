@@ -10,7 +10,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::{HeaderMap, HeaderValue, Method};
 use sbw_contract::enrich::parse_user_agent;
-use sbw_contract::{enrich, parse_batch, validate_event, IdentifierHasher, RequestMeta};
+use sbw_contract::{enrich, parse_batch, BatchValidator, IdentifierHasher, RequestMeta};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
 use sbw_ingest::handler::Ingest;
@@ -118,9 +118,10 @@ fn main() {
         let started = Instant::now();
         let values = parse_batch(body).expect("valid batches");
         let started = timed(0, started);
+        let mut validator = BatchValidator::new(meta.received_at);
         let events: Vec<_> = values
             .iter()
-            .map(|v| validate_event(v, meta.received_at).expect("valid events"))
+            .map(|v| validator.validate(v).expect("valid events"))
             .collect();
         let started = timed(1, started);
         let stored: Vec<_> = events
