@@ -8,9 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use crate::event::{
     DeviceType, Event, FieldError, StoredDevice, StoredEvent, StoredGeo, STORED_SCHEMA_VERSION,
 };
-use crate::pii::{
-    prop_handling, sanitize_page_url, sanitize_referrer, IdentifierHasher, PropHandling,
-};
+use crate::pii::{prop_handling, sanitize_page_url, sanitize_referrer, BatchHasher, PropHandling};
 use crate::validate::corrected_ts;
 
 /// What the server knows about the request an event came in.
@@ -82,7 +80,7 @@ fn device_type_from_user_agent(ua: &str) -> DeviceType {
 pub fn enrich(
     event: Event,
     meta: &RequestMeta,
-    hasher: &IdentifierHasher,
+    hasher: &mut BatchHasher,
 ) -> (StoredEvent, Vec<FieldError>) {
     let ua = meta.user_agent.clone();
     // Stored times have millisecond precision; derive everything from the same instant.

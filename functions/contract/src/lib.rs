@@ -18,5 +18,5 @@ pub mod validate;
 pub use enrich::{enrich, RequestMeta};
 pub use event::{DeviceType, Ecom, Event, EventType, FieldError, RejectedEvent, StoredEvent};
 pub use json::Json;
-pub use pii::IdentifierHasher;
+pub use pii::{BatchHasher, IdentifierHasher};
 pub use validate::{parse_batch, validate_event, BatchError, BatchValidator};

@@ -49,6 +49,45 @@ impl std::fmt::Debug for IdentifierHasher {
     }
 }
 
+/// How many identifiers a [`BatchHasher`] remembers hashed.
+const REMEMBERED_HASHES: usize = 4;
+
+/// An [`IdentifierHasher`] for the events of one request. They come from one
+/// browser and share their anonymous id, user id and often an order id: each
+/// of those is hashed once per batch rather than once per event.
+pub struct BatchHasher<'h> {
+    hasher: &'h IdentifierHasher,
+    /// (kind, value, hash), oldest first.
+    remembered: Vec<(String, String, String)>,
+}
+
+impl<'h> BatchHasher<'h> {
+    pub fn new(hasher: &'h IdentifierHasher) -> Self {
+        BatchHasher {
+            hasher,
+            remembered: Vec::with_capacity(REMEMBERED_HASHES),
+        }
+    }
+
+    /// The same as [`IdentifierHasher::hash`].
+    pub fn hash(&mut self, kind: &str, value: &str) -> String {
+        if let Some((_, _, hash)) = self
+            .remembered
+            .iter()
+            .find(|(k, v, _)| k == kind && v == value)
+        {
+            return hash.clone();
+        }
+        let hash = self.hasher.hash(kind, value);
+        if self.remembered.len() == REMEMBERED_HASHES {
+            self.remembered.remove(0);
+        }
+        self.remembered
+            .push((kind.to_owned(), value.to_owned(), hash.clone()));
+        hash
+    }
+}
+
 /// `props` keys that name personal data; compared after [`normalize_key`].
 const PII_KEYS: &[&str] = &[
     "email",
@@ -137,12 +176,13 @@ pub fn prop_handling(key: &str, value: &serde_json::Value) -> PropHandling {
 
 /// True when any word of `text` has the shape `local@domain.tld`.
 fn looks_like_email(text: &str) -> bool {
-    text.split_whitespace().any(|word| {
-        word.split_once('@').is_some_and(|(local, domain)| {
-            let domain = domain.trim_end_matches(['.', ',', ';', ')', '>']);
-            !local.is_empty() && domain.split('.').filter(|part| !part.is_empty()).count() >= 2
+    text.contains('@')
+        && text.split_whitespace().any(|word| {
+            word.split_once('@').is_some_and(|(local, domain)| {
+                let domain = domain.trim_end_matches(['.', ',', ';', ')', '>']);
+                !local.is_empty() && domain.split('.').filter(|part| !part.is_empty()).count() >= 2
+            })
         })
-    })
 }
 
 /// A page URL without its fragment, user info, and query parameters other than `utm_*`.
@@ -220,6 +260,23 @@ mod tests {
         let hashed = h.hash("user", "alice");
         assert_eq!(hashed.len(), 64);
         assert!(!hashed.contains("alice"));
+    }
+
+    #[test]
+    fn a_batch_hasher_hashes_as_the_hasher_does() {
+        let h = hasher();
+        let mut batch = BatchHasher::new(&h);
+        // More distinct identifiers than it remembers, each asked for twice in turn.
+        let asked = ["a", "b", "a", "c", "d", "e", "a", "b", "f", "a"];
+        for value in asked.iter().chain(asked.iter().rev()) {
+            for kind in ["anonymous", "user"] {
+                assert_eq!(
+                    batch.hash(kind, value),
+                    h.hash(kind, value),
+                    "{kind} {value}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sbw_contract::enrich::parse_user_agent;
-use sbw_contract::{enrich, DeviceType, IdentifierHasher, RequestMeta, StoredEvent};
+use sbw_contract::{enrich, BatchHasher, DeviceType, IdentifierHasher, RequestMeta, StoredEvent};
 use sbw_testkit::events::{rfc3339, valid_event, validate};
 use serde_json::{json, Value};
 
@@ -29,7 +29,7 @@ fn meta(now: DateTime<Utc>) -> RequestMeta {
 
 fn stored(event: Value, meta: &RequestMeta) -> (StoredEvent, Vec<sbw_contract::FieldError>) {
     let event = validate(&event, meta.received_at).expect("the test event is valid");
-    enrich(event, meta, &hasher())
+    enrich(event, meta, &mut BatchHasher::new(&hasher()))
 }
 
 #[test]

@@ -10,7 +10,9 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::{HeaderMap, HeaderValue, Method};
 use sbw_contract::enrich::parse_user_agent;
-use sbw_contract::{enrich, parse_batch, BatchValidator, IdentifierHasher, RequestMeta};
+use sbw_contract::{
+    enrich, parse_batch, BatchHasher, BatchValidator, IdentifierHasher, RequestMeta,
+};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
 use sbw_ingest::handler::Ingest;
@@ -124,9 +126,10 @@ fn main() {
             .map(|v| validator.validate(v).expect("valid events"))
             .collect();
         let started = timed(1, started);
+        let mut batch_hasher = BatchHasher::new(&hasher);
         let stored: Vec<_> = events
             .into_iter()
-            .map(|e| enrich(e, &meta, &hasher).0)
+            .map(|e| enrich(e, &meta, &mut batch_hasher).0)
             .collect();
         let started = timed(2, started);
         let mut object = Vec::new();

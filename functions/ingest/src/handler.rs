@@ -12,8 +12,8 @@ use lru::LruCache;
 use sbw_contract::enrich::{parse_user_agent, UserAgentFacts};
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::{
-    enrich, parse_batch, BatchError, BatchValidator, FieldError, IdentifierHasher, Json,
-    RejectedEvent, RequestMeta,
+    enrich, parse_batch, BatchError, BatchHasher, BatchValidator, FieldError, IdentifierHasher,
+    Json, RejectedEvent, RequestMeta,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -203,6 +203,7 @@ impl Ingest {
         let mut stored_ids = Vec::new();
         let mut rejects = Vec::new();
         let mut validator = BatchValidator::new(meta.received_at);
+        let mut hasher = BatchHasher::new(&self.hasher);
         for (index, value) in values.iter().enumerate() {
             let result = match validator.validate(value) {
                 Err(errors) => {
@@ -245,7 +246,7 @@ impl Ingest {
                     }
                 }
                 Ok(event) => {
-                    let (stored, warnings) = enrich(event, meta, &self.hasher);
+                    let (stored, warnings) = enrich(event, meta, &mut hasher);
                     stored_ids.push(stored.event_id);
                     ndjson::push_line(&mut lines, &stored);
                     EventResult {
