@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::event::{DeviceType, Ecom, Event, EventType, FieldError, PropValue};
-use crate::json::{self, Entry, Json};
+use crate::json::{Entry, Json};
 use crate::limits::*;
 
 /// Why a whole request body was refused before looking at single events.
@@ -42,7 +42,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Json<'_>>, BatchError> {
     }
 }
 
-const EVENT_FIELDS: &[&str] = &[
+const EVENT_FIELDS: [&str; 13] = [
     "event_id",
     "ts",
     "sent_at",
@@ -57,9 +57,9 @@ const EVENT_FIELDS: &[&str] = &[
     "ecom",
     "props",
 ];
-const DEVICE_FIELDS: &[&str] = &["type"];
-const GEO_FIELDS: &[&str] = &["country", "city"];
-const ECOM_FIELDS: &[&str] = &["product_id", "category", "currency", "price", "qty"];
+const DEVICE_FIELDS: [&str; 1] = ["type"];
+const GEO_FIELDS: [&str; 2] = ["country", "city"];
+const ECOM_FIELDS: [&str; 5] = ["product_id", "category", "currency", "price", "qty"];
 
 /// Validates one event. `received_at` bounds how old or new its time may be.
 pub fn validate_event(value: &Json, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
@@ -87,31 +87,31 @@ impl<'v> BatchValidator<'v> {
     }
 
     pub fn validate(&mut self, value: &'v Json) -> Result<Event, Vec<FieldError>> {
-        let received_at = self.received_at;
+        let Some(obj) = value.as_object() else {
+            return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
+        };
         let mut c = Checker {
             errors: Vec::new(),
             urls: &mut self.urls,
         };
-        let Some(obj) = value.as_object() else {
-            return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
-        };
-        c.unknown_fields(obj, "$", EVENT_FIELDS);
+        let [event_id, ts, sent_at, event_type, session_id, user_id, anonymous_id, page_url, referrer, device, geo, ecom, props] =
+            c.fields(obj, "$", &EVENT_FIELDS);
 
-        let event_id = c.uuid(obj, "event_id");
-        let ts = c.timestamp(obj, "ts", true);
-        let sent_at = c.timestamp(obj, "sent_at", false);
-        let event_type = c.event_type(obj);
-        let session_id = c.uuid(obj, "session_id");
-        let user_id = c.string(obj, "$", "user_id", MAX_ID_CHARS, false);
-        let anonymous_id = c.string(obj, "$", "anonymous_id", MAX_ID_CHARS, true);
-        let page_url = c.url(obj, "page_url", true);
-        let referrer = c.url(obj, "referrer", false);
-        let device_type = c.device(obj);
-        let (country, city) = c.geo(obj);
-        let ecom = c.ecom(obj, event_type);
-        let props = c.props(obj);
+        let event_id = c.uuid(event_id, "$.event_id");
+        let ts = c.timestamp(ts, "$.ts", true);
+        let sent_at = c.timestamp(sent_at, "$.sent_at", false);
+        let event_type = c.event_type(event_type);
+        let session_id = c.uuid(session_id, "$.session_id");
+        let user_id = c.string(user_id, "$.user_id", MAX_ID_CHARS, false);
+        let anonymous_id = c.string(anonymous_id, "$.anonymous_id", MAX_ID_CHARS, true);
+        let page_url = c.url(page_url, "$.page_url", true);
+        let referrer = c.url(referrer, "$.referrer", false);
+        let device_type = c.device(device);
+        let (country, city) = c.geo(geo);
+        let ecom = c.ecom(ecom, event_type);
+        let props = c.props(props);
         if let Some(ts) = ts {
-            c.time_window(ts, sent_at, received_at);
+            c.time_window(ts, sent_at, self.received_at);
         }
 
         if !c.errors.is_empty() {
@@ -159,17 +159,18 @@ pub fn corrected_ts(
     }
 }
 
-/// A field's path, `parent.key`, formatted only when an error needs it:
-/// valid events, the common case, allocate no paths. The parent is a path
-/// itself (`$`, or a `FieldPath` for a nested object's fields).
-#[derive(Clone, Copy)]
-struct FieldPath<'a, P = &'a str>(P, &'a str);
+/// A path `parent.key` for a key read from the body, formatted only when an
+/// error needs it: valid events, the common case, allocate no paths.
+struct FieldPath<'a>(&'a str, &'a str);
 
-impl<P: std::fmt::Display> std::fmt::Display for FieldPath<'_, P> {
+impl std::fmt::Display for FieldPath<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.0, self.1)
     }
 }
+
+/// A field's value as found in its object: `None` when absent.
+type Field<'v> = Option<&'v Json<'v>>;
 
 struct Checker<'c, 'v> {
     errors: Vec<FieldError>,
@@ -182,31 +183,38 @@ impl<'v> Checker<'_, 'v> {
         self.errors.push(FieldError::new(path.to_string(), reason));
     }
 
-    fn unknown_fields(&mut self, obj: &[Entry], parent: impl std::fmt::Display, known: &[&str]) {
-        for (key, _) in obj.iter().filter(|(k, _)| !known.contains(&k.as_ref())) {
-            self.error(
-                FieldPath(&parent, key),
-                "is not a field of the event contract",
-            );
+    /// The values of `names` in `obj`, found in one pass over its entries
+    /// (the last of duplicate keys wins, as in `serde_json`); every other key
+    /// is reported.
+    fn fields<const N: usize>(
+        &mut self,
+        obj: &'v [Entry<'v>],
+        parent: &str,
+        names: &[&str; N],
+    ) -> [Field<'v>; N] {
+        let mut values = [None; N];
+        for (key, value) in obj {
+            match names.iter().position(|name| name == key) {
+                Some(index) => values[index] = Some(value),
+                None => self.error(
+                    FieldPath(parent, key),
+                    "is not a field of the event contract",
+                ),
+            }
         }
+        values
     }
 
     /// The field's value; `null` counts as absent. Records a missing required field.
-    fn field<'a>(
-        &mut self,
-        obj: &'a [Entry<'a>],
-        parent: &str,
-        key: &str,
-        required: bool,
-    ) -> Option<&'a Json<'a>> {
-        match json::get(obj, key) {
+    fn present(&mut self, field: Field<'v>, path: &str, required: bool) -> Field<'v> {
+        match field {
             Some(Json::Null) | None => {
                 if required {
-                    self.error(FieldPath(parent, key), "is required");
+                    self.error(path, "is required");
                 }
                 None
             }
-            Some(value) => Some(value),
+            value => value,
         }
     }
 
@@ -240,17 +248,26 @@ impl<'v> Checker<'_, 'v> {
         Some(text)
     }
 
+    /// The field's text, when present and a string within `max_chars`.
+    fn present_text(
+        &mut self,
+        field: Field<'v>,
+        path: &str,
+        max_chars: usize,
+        required: bool,
+    ) -> Option<&'v str> {
+        let value = self.present(field, path, required)?;
+        self.text(path, value, max_chars)
+    }
+
     fn string(
         &mut self,
-        obj: &[Entry],
-        parent: &str,
-        key: &str,
+        field: Field<'v>,
+        path: &str,
         max_chars: usize,
         required: bool,
     ) -> Option<String> {
-        let path = FieldPath(parent, key);
-        let value = self.field(obj, parent, key, required)?;
-        let text = self.text(path, value, max_chars)?;
+        let text = self.present_text(field, path, max_chars, required)?;
         if text.trim().is_empty() {
             self.error(path, "must not be empty");
             return None;
@@ -259,10 +276,8 @@ impl<'v> Checker<'_, 'v> {
     }
 
     /// A required random (version 4) UUID, as `crypto.randomUUID()` makes.
-    fn uuid(&mut self, obj: &[Entry], key: &str) -> Option<Uuid> {
-        let path = FieldPath("$", key);
-        let value = self.field(obj, "$", key, true)?;
-        let text = self.text(path, value, 36)?;
+    fn uuid(&mut self, field: Field<'v>, path: &str) -> Option<Uuid> {
+        let text = self.present_text(field, path, 36, true)?;
         match Uuid::try_parse(text) {
             Ok(id) if id.get_version_num() != 4 => {
                 self.error(path, "must be a version 4 UUID");
@@ -279,10 +294,8 @@ impl<'v> Checker<'_, 'v> {
         }
     }
 
-    fn timestamp(&mut self, obj: &[Entry], key: &str, required: bool) -> Option<DateTime<Utc>> {
-        let path = FieldPath("$", key);
-        let value = self.field(obj, "$", key, required)?;
-        let text = self.text(path, value, 40)?;
+    fn timestamp(&mut self, field: Field<'v>, path: &str, required: bool) -> Option<DateTime<Utc>> {
+        let text = self.present_text(field, path, 40, required)?;
         match DateTime::parse_from_rfc3339(text) {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(_) => {
@@ -295,24 +308,19 @@ impl<'v> Checker<'_, 'v> {
         }
     }
 
-    fn event_type(&mut self, obj: &[Entry]) -> Option<EventType> {
-        let value = self.field(obj, "$", "event_type", true)?;
-        let text = self.text("$.event_type", value, 32)?;
+    fn event_type(&mut self, field: Field<'v>) -> Option<EventType> {
+        const PATH: &str = "$.event_type";
+        let text = self.present_text(field, PATH, 32, true)?;
         let parsed = EventType::parse(text);
         if parsed.is_none() {
             let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-            self.error(
-                "$.event_type",
-                format!("must be one of {}", names.join(", ")),
-            );
+            self.error(PATH, format!("must be one of {}", names.join(", ")));
         }
         parsed
     }
 
-    fn url(&mut self, obj: &'v [Entry], key: &str, required: bool) -> Option<url::Url> {
-        let path = FieldPath("$", key);
-        let value = self.field(obj, "$", key, required)?;
-        let text = self.text(path, value, MAX_URL_CHARS)?;
+    fn url(&mut self, field: Field<'v>, path: &str, required: bool) -> Option<url::Url> {
+        let text = self.present_text(field, path, MAX_URL_CHARS, required)?;
         if text.is_empty() && !required {
             return None;
         }
@@ -334,14 +342,14 @@ impl<'v> Checker<'_, 'v> {
         }
     }
 
-    fn object<'a>(
+    /// The fields of an optional nested object.
+    fn object<const N: usize>(
         &mut self,
-        obj: &'a [Entry<'a>],
-        key: &str,
-        known: &[&str],
-    ) -> Option<&'a [Entry<'a>]> {
-        let path = FieldPath("$", key);
-        let value = self.field(obj, "$", key, false)?;
+        field: Field<'v>,
+        path: &str,
+        names: &[&str; N],
+    ) -> Option<[Field<'v>; N]> {
+        let value = self.present(field, path, false)?;
         let Some(inner) = value.as_object() else {
             self.error(
                 path,
@@ -349,13 +357,12 @@ impl<'v> Checker<'_, 'v> {
             );
             return None;
         };
-        self.unknown_fields(inner, path, known);
-        Some(inner)
+        Some(self.fields(inner, path, names))
     }
 
-    fn device(&mut self, obj: &[Entry]) -> Option<DeviceType> {
-        let device = self.object(obj, "device", DEVICE_FIELDS)?;
-        let name = self.string(device, "$.device", "type", 16, false)?;
+    fn device(&mut self, field: Field<'v>) -> Option<DeviceType> {
+        let [device_type] = self.object(field, "$.device", &DEVICE_FIELDS)?;
+        let name = self.string(device_type, "$.device.type", 16, false)?;
         let parsed = DeviceType::parse(&name);
         if parsed.is_none() {
             self.error("$.device.type", "must be one of mobile, desktop, tablet");
@@ -363,11 +370,11 @@ impl<'v> Checker<'_, 'v> {
         parsed
     }
 
-    fn geo(&mut self, obj: &[Entry]) -> (Option<String>, Option<String>) {
-        let Some(geo) = self.object(obj, "geo", GEO_FIELDS) else {
+    fn geo(&mut self, field: Field<'v>) -> (Option<String>, Option<String>) {
+        let Some([country, city]) = self.object(field, "$.geo", &GEO_FIELDS) else {
             return (None, None);
         };
-        let country = self.string(geo, "$.geo", "country", 2, false);
+        let country = self.string(country, "$.geo.country", 2, false);
         let country = country.filter(|code| {
             let ok = is_country_code(code);
             if !ok {
@@ -378,17 +385,19 @@ impl<'v> Checker<'_, 'v> {
             }
             ok
         });
-        let city = self.string(geo, "$.geo", "city", MAX_NAME_CHARS, false);
+        let city = self.string(city, "$.geo.city", MAX_NAME_CHARS, false);
         (country, city)
     }
 
-    fn ecom(&mut self, obj: &[Entry], event_type: Option<EventType>) -> Option<Ecom> {
+    fn ecom(&mut self, field: Field<'v>, event_type: Option<EventType>) -> Option<Ecom> {
         let required = event_type.map_or(&[][..], EventType::required_ecom_fields);
-        let Some(ecom) = self.object(obj, "ecom", ECOM_FIELDS) else {
-            if matches!(json::get(obj, "ecom"), None | Some(Json::Null)) {
-                for field in required {
+        let Some([product_id, category, currency, price, qty]) =
+            self.object(field, "$.ecom", &ECOM_FIELDS)
+        else {
+            if matches!(field, None | Some(Json::Null)) {
+                for name in required {
                     self.error(
-                        format!("$.ecom.{field}"),
+                        format!("$.ecom.{name}"),
                         format!(
                             "is required for {} events",
                             event_type.map_or("", EventType::as_str)
@@ -398,16 +407,15 @@ impl<'v> Checker<'_, 'v> {
             }
             return None;
         };
-        let is_required = |field: &str| required.contains(&field);
+        let is_required = |name: &str| required.contains(&name);
         let product_id = self.string(
-            ecom,
-            "$.ecom",
-            "product_id",
+            product_id,
+            "$.ecom.product_id",
             MAX_ID_CHARS,
             is_required("product_id"),
         );
-        let category = self.string(ecom, "$.ecom", "category", MAX_NAME_CHARS, false);
-        let currency = self.string(ecom, "$.ecom", "currency", 3, is_required("currency"));
+        let category = self.string(category, "$.ecom.category", MAX_NAME_CHARS, false);
+        let currency = self.string(currency, "$.ecom.currency", 3, is_required("currency"));
         let currency = currency.filter(|code| {
             let ok = is_currency_code(code);
             if !ok {
@@ -419,10 +427,10 @@ impl<'v> Checker<'_, 'v> {
             ok
         });
         let price = self
-            .field(ecom, "$.ecom", "price", is_required("price"))
+            .present(price, "$.ecom.price", is_required("price"))
             .and_then(|v| self.price(v));
         let qty = self
-            .field(ecom, "$.ecom", "qty", is_required("qty"))
+            .present(qty, "$.ecom.qty", is_required("qty"))
             .and_then(|v| self.qty(v));
         Some(Ecom {
             product_id,
@@ -472,9 +480,9 @@ impl<'v> Checker<'_, 'v> {
         None
     }
 
-    fn props(&mut self, obj: &[Entry]) -> BTreeMap<String, PropValue> {
+    fn props(&mut self, field: Field<'v>) -> BTreeMap<String, PropValue> {
         let mut props = BTreeMap::new();
-        let Some(value) = self.field(obj, "$", "props", false) else {
+        let Some(value) = self.present(field, "$.props", false) else {
             return props;
         };
         let Some(entries) = value.as_object() else {

@@ -84,6 +84,30 @@ fn a_batch_validator_judges_each_event_as_if_it_came_alone() {
 }
 
 #[test]
+fn the_last_of_duplicate_keys_counts_at_every_level() {
+    let now = Utc::now();
+    let text = serde_json::to_string(&valid_event(now)).unwrap();
+    let validate_text = |text: &str| {
+        let values = parse_batch(text.as_bytes()).unwrap();
+        validate_event(&values[0], now)
+    };
+    // A bad value first, overridden by the event's own.
+    let overridden = text.replacen('{', r#"{"event_type":"nope","#, 1).replacen(
+        r#""ecom":{"#,
+        r#""ecom":{"qty":-1,"#,
+        1,
+    );
+    let event = validate_text(&overridden).expect("the last values are valid");
+    assert_eq!(event.event_type.as_str(), "add_to_cart");
+    assert_eq!(event.ecom.and_then(|e| e.qty), Some(1));
+    // A bad value last wins over the good one.
+    let overriding = text.replacen(r#""qty":1}"#, r#""qty":1,"qty":0}"#, 1);
+    let errors = validate_text(&overriding).expect_err("qty 0 is refused");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].path, "$.ecom.qty");
+}
+
+#[test]
 fn every_problem_of_an_event_is_reported() {
     let mut event = valid_event(Utc::now());
     event["event_id"] = json!("nope");
