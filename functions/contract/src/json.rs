@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Unexpected, Visitor};
-use smallvec::SmallVec;
 
 /// One JSON value of an untrusted body.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +80,6 @@ impl<'de> Deserialize<'de> for Json<'de> {
 
 struct JsonVisitor;
 
-/// Room for an event's fields (13) while its object is parsed.
-const ENTRIES_ON_STACK: usize = 16;
-
 impl<'de> Visitor<'de> for JsonVisitor {
     type Value = Json<'de>;
 
@@ -134,14 +130,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        // Gathered on the stack, then moved into one allocation of the exact
-        // size: growing a `Vec` would allocate three times for an event's
-        // fields, and over-allocate for small objects.
-        let mut entries = SmallVec::<[Entry<'de>; ENTRIES_ON_STACK]>::new();
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(Key(key)) = map.next_key()? {
             entries.push((key, map.next_value()?));
         }
-        Ok(Json::Object(entries.into_vec()))
+        Ok(Json::Object(entries))
     }
 }
 
@@ -200,7 +193,7 @@ mod tests {
 
     #[test]
     fn objects_of_any_size_keep_every_entry_in_order() {
-        for count in [0, 1, ENTRIES_ON_STACK, ENTRIES_ON_STACK + 1, 100] {
+        for count in [0, 1, 16, 17, 100] {
             let fields: Vec<String> = (0..count).map(|i| format!(r#""k{}":{i}"#, i % 7)).collect();
             let text = format!("{{{}}}", fields.join(","));
             let json: Json = serde_json::from_str(&text).unwrap();
