@@ -19,4 +19,4 @@ pub use enrich::{enrich, RequestMeta};
 pub use event::{DeviceType, Ecom, Event, EventType, FieldError, RejectedEvent, StoredEvent};
 pub use json::Json;
 pub use pii::{BatchHasher, IdentifierHasher};
-pub use validate::{parse_batch, validate_event, BatchError, BatchValidator};
+pub use validate::{parse_batch, validate_event, BatchError};

@@ -1,9 +1,12 @@
 //! Schema-on-write: turns untrusted JSON into [`Event`]s, reporting every
 //! problem of an event with its field path and a reason.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 
 use chrono::{DateTime, Duration, Utc};
+use lru::LruCache;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -63,87 +66,59 @@ const ECOM_FIELDS: [&str; 5] = ["product_id", "category", "currency", "price", "
 
 /// Validates one event. `received_at` bounds how old or new its time may be.
 pub fn validate_event(value: &Json, received_at: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
-    BatchValidator::new(received_at).validate(value)
-}
+    let Some(obj) = value.as_object() else {
+        return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
+    };
+    let mut c = Checker::default();
+    let [event_id, ts, sent_at, event_type, session_id, user_id, anonymous_id, page_url, referrer, device, geo, ecom, props] =
+        c.fields(obj, "$", &EVENT_FIELDS);
 
-/// How many URLs a [`BatchValidator`] remembers parsed: a browser's batch
-/// spans a few pages, each with its referrer.
-const REMEMBERED_URLS: usize = 8;
-
-/// Validates the events of one request, received at one time. The events of
-/// a batch come from one browser and mostly share their page and referrer, so
-/// each URL text is parsed once per batch rather than once per event.
-pub struct BatchValidator<'v> {
-    received_at: DateTime<Utc>,
-    urls: Vec<(&'v str, url::Url)>,
-}
-
-impl<'v> BatchValidator<'v> {
-    pub fn new(received_at: DateTime<Utc>) -> Self {
-        BatchValidator {
-            received_at,
-            urls: Vec::with_capacity(REMEMBERED_URLS),
-        }
+    let event_id = c.uuid(event_id, "$.event_id");
+    let ts = c.timestamp(ts, "$.ts", true);
+    let sent_at = c.timestamp(sent_at, "$.sent_at", false);
+    let event_type = c.event_type(event_type);
+    let session_id = c.uuid(session_id, "$.session_id");
+    let user_id = c.string(user_id, "$.user_id", MAX_ID_CHARS, false);
+    let anonymous_id = c.string(anonymous_id, "$.anonymous_id", MAX_ID_CHARS, true);
+    let page_url = c.url(page_url, "$.page_url", true);
+    let referrer = c.url(referrer, "$.referrer", false);
+    let device_type = c.device(device);
+    let (country, city) = c.geo(geo);
+    let ecom = c.ecom(ecom, event_type);
+    let props = c.props(props);
+    if let Some(ts) = ts {
+        c.time_window(ts, sent_at, received_at);
     }
 
-    pub fn validate(&mut self, value: &'v Json) -> Result<Event, Vec<FieldError>> {
-        let Some(obj) = value.as_object() else {
-            return Err(vec![FieldError::new("$", "an event must be a JSON object")]);
-        };
-        let mut c = Checker {
-            errors: Vec::new(),
-            urls: &mut self.urls,
-        };
-        let [event_id, ts, sent_at, event_type, session_id, user_id, anonymous_id, page_url, referrer, device, geo, ecom, props] =
-            c.fields(obj, "$", &EVENT_FIELDS);
-
-        let event_id = c.uuid(event_id, "$.event_id");
-        let ts = c.timestamp(ts, "$.ts", true);
-        let sent_at = c.timestamp(sent_at, "$.sent_at", false);
-        let event_type = c.event_type(event_type);
-        let session_id = c.uuid(session_id, "$.session_id");
-        let user_id = c.string(user_id, "$.user_id", MAX_ID_CHARS, false);
-        let anonymous_id = c.string(anonymous_id, "$.anonymous_id", MAX_ID_CHARS, true);
-        let page_url = c.url(page_url, "$.page_url", true);
-        let referrer = c.url(referrer, "$.referrer", false);
-        let device_type = c.device(device);
-        let (country, city) = c.geo(geo);
-        let ecom = c.ecom(ecom, event_type);
-        let props = c.props(props);
-        if let Some(ts) = ts {
-            c.time_window(ts, sent_at, self.received_at);
-        }
-
-        if !c.errors.is_empty() {
-            return Err(c.errors);
-        }
-        // Every `None` below for a required field was recorded as an error above.
-        match (event_id, ts, event_type, session_id, anonymous_id, page_url) {
-            (
-                Some(event_id),
-                Some(ts),
-                Some(event_type),
-                Some(session_id),
-                Some(anonymous_id),
-                Some(page_url),
-            ) => Ok(Event {
-                event_id,
-                ts,
-                sent_at,
-                event_type,
-                session_id,
-                user_id,
-                anonymous_id,
-                page_url,
-                referrer,
-                device_type,
-                country,
-                city,
-                ecom,
-                props,
-            }),
-            _ => Err(vec![FieldError::new("$", "is incomplete")]),
-        }
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    // Every `None` below for a required field was recorded as an error above.
+    match (event_id, ts, event_type, session_id, anonymous_id, page_url) {
+        (
+            Some(event_id),
+            Some(ts),
+            Some(event_type),
+            Some(session_id),
+            Some(anonymous_id),
+            Some(page_url),
+        ) => Ok(Event {
+            event_id,
+            ts,
+            sent_at,
+            event_type,
+            session_id,
+            user_id,
+            anonymous_id,
+            page_url,
+            referrer,
+            device_type,
+            country,
+            city,
+            ecom,
+            props,
+        }),
+        _ => Err(vec![FieldError::new("$", "is incomplete")]),
     }
 }
 
@@ -172,13 +147,34 @@ impl std::fmt::Display for FieldPath<'_> {
 /// A field's value as found in its object: `None` when absent.
 type Field<'v> = Option<&'v Json<'v>>;
 
-struct Checker<'c, 'v> {
-    errors: Vec<FieldError>,
-    /// The batch's URLs parsed so far, by their text.
-    urls: &'c mut Vec<(&'v str, url::Url)>,
+/// How many URLs each thread remembers parsed. A shop has a bounded set of
+/// pages and referrers, visited over and over, and parsing a URL costs as
+/// much as the rest of an event's checks.
+const REMEMBERED_URLS: usize = 2048;
+
+thread_local! {
+    static PARSED_URLS: RefCell<LruCache<Box<str>, url::Url>> =
+        RefCell::new(LruCache::new(NonZeroUsize::new(REMEMBERED_URLS).expect("non-zero")));
 }
 
-impl<'v> Checker<'_, 'v> {
+/// `url::Url::parse`, remembering the last [`REMEMBERED_URLS`] URLs parsed on this thread.
+fn parse_url(text: &str) -> Result<url::Url, url::ParseError> {
+    PARSED_URLS.with_borrow_mut(|parsed| {
+        if let Some(url) = parsed.get(text) {
+            return Ok(url.clone());
+        }
+        let url = url::Url::parse(text)?;
+        parsed.put(text.into(), url.clone());
+        Ok(url)
+    })
+}
+
+#[derive(Default)]
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl<'v> Checker {
     fn error(&mut self, path: impl std::fmt::Display, reason: impl Into<String>) {
         self.errors.push(FieldError::new(path.to_string(), reason));
     }
@@ -324,17 +320,8 @@ impl<'v> Checker<'_, 'v> {
         if text.is_empty() && !required {
             return None;
         }
-        if let Some((_, parsed)) = self.urls.iter().find(|(seen, _)| *seen == text) {
-            return Some(parsed.clone());
-        }
-        match url::Url::parse(text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {
-                if self.urls.len() == REMEMBERED_URLS {
-                    self.urls.remove(0);
-                }
-                self.urls.push((text, u.clone()));
-                Some(u)
-            }
+        match parse_url(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
             _ => {
                 self.error(path, "must be an absolute http(s) URL");
                 None
@@ -600,6 +587,20 @@ fn is_currency_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_urls_are_what_a_fresh_parse_gives() {
+        // More distinct texts than remembered, each asked for again later.
+        let texts: Vec<String> = (0..REMEMBERED_URLS + 100)
+            .map(|i| format!("https://Shop.example/p/{i}/../x?utm_source=a#{i}"))
+            .chain(["not a url", "mailto:x@y.z", "https://", "http://[::1"].map(String::from))
+            .collect();
+        for _ in 0..2 {
+            for text in texts.iter().chain(texts.iter().rev()) {
+                assert_eq!(parse_url(text), url::Url::parse(text), "{text}");
+            }
+        }
+    }
 
     #[test]
     fn currency_codes_are_sorted_and_found() {

@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use http::{HeaderMap, HeaderValue, Method};
 use sbw_contract::enrich::parse_user_agent;
 use sbw_contract::{
-    enrich, parse_batch, BatchHasher, BatchValidator, IdentifierHasher, RequestMeta,
+    enrich, parse_batch, validate_event, BatchHasher, IdentifierHasher, RequestMeta,
 };
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
@@ -120,10 +120,9 @@ fn main() {
         let started = Instant::now();
         let values = parse_batch(body).expect("valid batches");
         let started = timed(0, started);
-        let mut validator = BatchValidator::new(meta.received_at);
         let events: Vec<_> = values
             .iter()
-            .map(|v| validator.validate(v).expect("valid events"))
+            .map(|v| validate_event(v, meta.received_at).expect("valid events"))
             .collect();
         let started = timed(1, started);
         let mut batch_hasher = BatchHasher::new(&hasher);

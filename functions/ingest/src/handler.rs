@@ -12,7 +12,7 @@ use lru::LruCache;
 use sbw_contract::enrich::{parse_user_agent, UserAgentFacts};
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::{
-    enrich, parse_batch, BatchError, BatchHasher, BatchValidator, FieldError, IdentifierHasher,
+    enrich, parse_batch, validate_event, BatchError, BatchHasher, FieldError, IdentifierHasher,
     Json, RejectedEvent, RequestMeta,
 };
 use serde::Serialize;
@@ -202,10 +202,9 @@ impl Ingest {
         let mut lines = Vec::with_capacity(values.len() * 1024);
         let mut stored_ids = Vec::new();
         let mut rejects = Vec::new();
-        let mut validator = BatchValidator::new(meta.received_at);
         let mut hasher = BatchHasher::new(&self.hasher);
         for (index, value) in values.iter().enumerate() {
-            let result = match validator.validate(value) {
+            let result = match validate_event(value, meta.received_at) {
                 Err(errors) => {
                     let event_id = value
                         .get("event_id")
