@@ -31,14 +31,14 @@ pub fn gzip(data: impl AsRef<[u8]>) -> Bytes {
     let mut out = DEFLATE.with_borrow_mut(|encoder| {
         let mut start = Vec::with_capacity(data.len() / 4 + 64);
         start.extend_from_slice(&GZIP_HEADER);
+        // A reset clears the 128 KiB match table: once per object, so the
+        // output is taken out of the finished encoder rather than reset out.
         encoder.reset(start).expect("writing to memory cannot fail");
         encoder
             .write_all(data)
             .expect("writing to memory cannot fail");
         encoder.try_finish().expect("writing to memory cannot fail");
-        encoder
-            .reset(Vec::new())
-            .expect("writing to memory cannot fail")
+        std::mem::take(encoder.get_mut())
     });
     let mut crc = Crc::new();
     crc.update(data);

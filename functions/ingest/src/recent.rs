@@ -10,19 +10,25 @@ use uuid::Uuid;
 /// two swap places. Unlike an LRU list it keeps no node or order per id, so a
 /// look-up touches a hash slot per set instead of chasing pointers through
 /// megabytes of nodes, and an insert allocates nothing.
+///
+/// The sets hash with foldhash, seeded at random per set: a look-up is made
+/// for every event, and std's SipHash cost more than the probe itself. The
+/// random seed keeps client-chosen ids from being crafted to collide.
 #[derive(Debug)]
 pub struct RecentIds {
-    newer: HashSet<Uuid>,
-    older: HashSet<Uuid>,
+    newer: IdSet,
+    older: IdSet,
     generation: usize,
 }
+
+type IdSet = HashSet<Uuid, foldhash::fast::RandomState>;
 
 impl RecentIds {
     pub fn new(generation: usize) -> Self {
         let generation = generation.max(1);
         RecentIds {
-            newer: HashSet::with_capacity(generation),
-            older: HashSet::with_capacity(generation),
+            newer: IdSet::with_capacity_and_hasher(generation, Default::default()),
+            older: IdSet::with_capacity_and_hasher(generation, Default::default()),
             generation,
         }
     }
