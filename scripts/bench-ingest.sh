@@ -74,8 +74,8 @@ for round in $(seq "$rounds"); do
   noop="$(run noop "$noop_pid" 18181)"
   echo "round $round noop $noop" >>"$work/results"
   echo "round $round ingest $(run ingest "$ingest_pid" 18180)" >>"$work/results"
-  pace="$(python3 -c "print(round(${noop%% *} * $paced_share))")"
-  echo "round $round paced $(run paced "$ingest_pid" 18180 "$pace") $pace" >>"$work/results"
+  paced_rate="$(python3 -c "print(round(${noop%% *} * $paced_share))")"
+  echo "round $round paced $(run paced "$ingest_pid" 18180 "$paced_rate") $paced_rate" >>"$work/results"
 done
 objects="$(find "$work/raw/events" -name '*.ndjson.gz' | wc -l)"
 
