@@ -187,4 +187,16 @@ fn wrong_arguments_get_clear_errors() {
         stderr.contains(&format!("cannot listen on {address}")),
         "{stderr}"
     );
+
+    let not_a_directory = dir.path().join("a-file");
+    std::fs::write(&not_a_directory, "").unwrap();
+    let unwritable = Command::new(env!("CARGO_BIN_EXE_sbwctl"))
+        .args(["dev", "ingest", "--listen", "127.0.0.1:0", "--raw-dir"])
+        .arg(not_a_directory.join("raw"))
+        .output()
+        .unwrap();
+    assert_eq!(unwritable.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unwritable.stderr);
+    assert!(stderr.contains("cannot create the raw store"), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
 }

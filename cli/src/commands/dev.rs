@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use sbw_ingest::access::AccessPolicy;
-use sbw_ingest::local::LocalSettings;
+use sbw_ingest::local::{LocalServer, LocalSettings};
 
 #[derive(Subcommand)]
 pub enum DevCommand {
@@ -67,6 +67,7 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         },
         accept_unverified_jwt: args.dev_accept_unverified_jwt,
     };
+    let server = LocalServer::new(&settings)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         sbw_aws::logging::init_json();
@@ -84,7 +85,7 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
             listener.local_addr()?,
             settings.raw_dir.display()
         );
-        sbw_ingest::local::serve(listener, &settings, stop).await
+        server.serve(listener, stop).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

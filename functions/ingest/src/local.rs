@@ -36,29 +36,46 @@ struct Server {
     accept_unverified_jwt: bool,
 }
 
-/// Serves until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    settings: &LocalSettings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let key = read_or_create_key(&settings.hash_key_file)?;
-    let hasher = IdentifierHasher::new(key.as_bytes()).context("the identifier hashing key")?;
-    sbw_contract::enrich::warm_up_user_agent_parser();
-    let server = Arc::new(Server {
-        ingest: Ingest::new(
-            settings.access.clone(),
-            hasher,
-            RawStore::Directory(settings.raw_dir.clone()),
-            DeadLetter::Directory(settings.dead_letter_dir.clone()),
-        ),
-        accept_unverified_jwt: settings.accept_unverified_jwt,
-    });
-    let app = axum::Router::new().fallback(handle).with_state(server);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+/// The local server, ready to serve: its hashing key read and its
+/// directories made, so what is wrong with the settings is reported before
+/// anyone is told the server is up.
+pub struct LocalServer(Arc<Server>);
+
+impl LocalServer {
+    pub fn new(settings: &LocalSettings) -> anyhow::Result<Self> {
+        for (dir, what) in [
+            (&settings.raw_dir, "the raw store"),
+            (&settings.dead_letter_dir, "the dead-letter directory"),
+        ] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {what} {}", dir.display()))?;
+        }
+        let key = read_or_create_key(&settings.hash_key_file)?;
+        let hasher = IdentifierHasher::new(key.as_bytes()).context("the identifier hashing key")?;
+        sbw_contract::enrich::warm_up_user_agent_parser();
+        Ok(LocalServer(Arc::new(Server {
+            ingest: Ingest::new(
+                settings.access.clone(),
+                hasher,
+                RawStore::Directory(settings.raw_dir.clone()),
+                DeadLetter::Directory(settings.dead_letter_dir.clone()),
+            ),
+            accept_unverified_jwt: settings.accept_unverified_jwt,
+        })))
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = axum::Router::new().fallback(handle).with_state(self.0);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
 }
 
 async fn handle(
