@@ -1,7 +1,8 @@
 //! The SBW event contract, shared by the ingest and ETL functions: typed
 //! events and their documented [`limits`], [`validate`]ion with a field path
 //! and reason for every problem, server-side [`enrich`]ment, [`pii`] handling,
-//! and the raw store's key layout ([`rawkey`]).
+//! the raw store's key layout ([`rawkey`]) and the operational snapshot the
+//! ETL records for the dashboard ([`ops`]).
 //!
 //! `schema/event.schema.json` describes the same event for the SDK and the docs;
 //! a test keeps the two in agreement.
@@ -10,6 +11,7 @@ pub mod enrich;
 pub mod event;
 pub mod json;
 pub mod limits;
+pub mod ops;
 pub mod pii;
 pub mod rawkey;
 pub mod time_format;
