@@ -1,6 +1,7 @@
 //! The ingest function. [`handler::Ingest`] turns one HTTP request into
 //! stored events; [`lambda`] adapts it to API Gateway HTTP API events and
-//! `local` (feature `local-server`) to a plain HTTP server for `sbwctl dev ingest`.
+//! `local` (feature `local-server`) to a plain HTTP server for `sbwctl dev ingest`,
+//! which also writes the operational snapshot (`ops_snapshot`).
 //!
 //! Request flow: route and method -> [`access`] (site key, Origin, JWT
 //! subject) -> [`body`] (content type, gzip, size) -> contract validation and
@@ -15,6 +16,8 @@ pub mod lambda;
 #[cfg(feature = "local-server")]
 pub mod local;
 pub mod ndjson;
+#[cfg(feature = "local-server")]
+mod ops_snapshot;
 pub mod recent;
 pub mod request;
 pub mod store;

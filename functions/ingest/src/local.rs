@@ -1,5 +1,6 @@
 //! `sbwctl dev ingest`: the same handler behind a plain HTTP server, writing
-//! the raw store's keys under a local directory.
+//! the raw store's keys under a local directory, and the operational snapshot
+//! of its answers and dead letters beside them.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::access::AccessPolicy;
 use crate::dead_letter::DeadLetter;
 use crate::handler::Ingest;
+use crate::ops_snapshot::{AnswerCounter, SnapshotWriter};
 use crate::request::{IngestRequest, IngestResponse};
 use crate::store::RawStore;
 
@@ -34,12 +36,16 @@ pub struct LocalSettings {
 struct Server {
     ingest: Ingest,
     accept_unverified_jwt: bool,
+    answers: Arc<AnswerCounter>,
 }
 
 /// The local server, ready to serve: its hashing key read and its
 /// directories made, so what is wrong with the settings is reported before
 /// anyone is told the server is up.
-pub struct LocalServer(Arc<Server>);
+pub struct LocalServer {
+    server: Arc<Server>,
+    snapshot: SnapshotWriter,
+}
 
 impl LocalServer {
     pub fn new(settings: &LocalSettings) -> anyhow::Result<Self> {
@@ -53,28 +59,43 @@ impl LocalServer {
         let key = read_or_create_key(&settings.hash_key_file)?;
         let hasher = IdentifierHasher::new(key.as_bytes()).context("the identifier hashing key")?;
         sbw_contract::enrich::warm_up_user_agent_parser();
-        Ok(LocalServer(Arc::new(Server {
-            ingest: Ingest::new(
-                settings.access.clone(),
-                hasher,
-                RawStore::Directory(settings.raw_dir.clone()),
-                DeadLetter::Directory(settings.dead_letter_dir.clone()),
+        let answers = Arc::new(AnswerCounter::default());
+        Ok(LocalServer {
+            snapshot: SnapshotWriter::new(
+                &settings.raw_dir,
+                &settings.dead_letter_dir,
+                answers.clone(),
             ),
-            accept_unverified_jwt: settings.accept_unverified_jwt,
-        })))
+            server: Arc::new(Server {
+                ingest: Ingest::new(
+                    settings.access.clone(),
+                    hasher,
+                    RawStore::Directory(settings.raw_dir.clone()),
+                    DeadLetter::Directory(settings.dead_letter_dir.clone()),
+                ),
+                accept_unverified_jwt: settings.accept_unverified_jwt,
+                answers,
+            }),
+        })
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, then writes the last operational
+    /// snapshot once every request in flight is answered.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let app = axum::Router::new().fallback(handle).with_state(self.0);
-        axum::serve(listener, app)
+        let (stop_snapshots, stopped) = tokio::sync::oneshot::channel();
+        let snapshots = tokio::spawn(self.snapshot.run(stopped));
+        let app = axum::Router::new().fallback(handle).with_state(self.server);
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        let _ = stop_snapshots.send(());
+        snapshots.await.context("writing the last ops snapshot")?;
+        served
     }
 }
 
@@ -106,6 +127,7 @@ async fn handle(
         headers,
         body,
     } = server.ingest.handle(request).await;
+    server.answers.record(status);
     let mut response = http::Response::new(Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;

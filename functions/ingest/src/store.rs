@@ -62,34 +62,48 @@ impl RawStore {
 /// fsync; this is the dev store), which costs less than a hop to tokio's
 /// blocking pool and back.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
-    write_new(path, contents).map_err(|source| StoreError::Directory {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "an object path needs a directory and a file name",
-        ));
-    };
-    let write = || {
+    in_its_directory(path, |dir, name| {
         #[cfg(target_os = "linux")]
         if let Some(written) = unnamed_file::write_and_link(dir, path, contents) {
             return written;
         }
         write_then_rename(dir, name, path, contents)
+    })
+}
+
+/// Replaces the object at `path` (or writes it) so that readers see either
+/// the previous contents or the new ones whole: a hidden temporary file
+/// renamed over it. For objects rewritten in place, such as the operational
+/// snapshot; one writer per path.
+pub fn replace_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
+    in_its_directory(path, |dir, name| {
+        write_then_rename(dir, name, path, contents)
+    })
+}
+
+/// Runs `write` with the directory and file name of `path`, creating the
+/// directory when `write` finds it missing.
+fn in_its_directory(
+    path: &Path,
+    write: impl Fn(&Path, &std::ffi::OsStr) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
+    let written = match (path.parent(), path.file_name()) {
+        // The hour's directory exists for all but its first object: create it only then.
+        (Some(dir), Some(name)) => match write(dir, name) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).and_then(|()| write(dir, name))
+            }
+            other => other,
+        },
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "an object path needs a directory and a file name",
+        )),
     };
-    // The hour's directory exists for all but its first object: create it only then.
-    match write() {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir)?;
-            write()
-        }
-        other => other,
-    }
+    written.map_err(|source| StoreError::Directory {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn write_then_rename(
@@ -257,6 +271,17 @@ mod tests {
         write_then_rename(dir.path(), path.file_name().unwrap(), &path, b"abc").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"abc");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_replaced_object_is_whole_and_leaves_nothing_behind() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("_ops/snapshot.json");
+        replace_atomically(&path, b"first").unwrap();
+        replace_atomically(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(names, 1, "no temporary files are left behind");
     }
 
     #[test]
