@@ -37,6 +37,25 @@ pub fn valid_event(now: DateTime<Utc>) -> Value {
     })
 }
 
+/// A valid `impression` stamped `now`: `valid_event(now)`'s product, shown
+/// third in the laptops category list.
+pub fn impression(now: DateTime<Utc>) -> Value {
+    product_in_list(now, "impression")
+}
+
+/// A valid product click stamped `now`: a `click` on the product of [`impression`].
+pub fn product_click(now: DateTime<Utc>) -> Value {
+    product_in_list(now, "click")
+}
+
+fn product_in_list(now: DateTime<Utc>, event_type: &str) -> Value {
+    let mut event = valid_event(now);
+    event["event_type"] = json!(event_type);
+    event["ecom"] = json!({"product_id": "LAP-014", "category": "laptops"});
+    event["props"] = json!({"list": "category:laptops", "position": 3});
+    event
+}
+
 /// What a case expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -67,6 +86,12 @@ pub fn with(now: DateTime<Utc>, path: &str, value: Option<Value>) -> Value {
         Some(value) => object.insert(key.to_owned(), value),
         None => object.remove(key),
     };
+    event
+}
+
+/// `event` with `props.<key>` set to `value`.
+fn in_list(mut event: Value, key: &str, value: Value) -> Value {
+    event["props"][key] = value;
     event
 }
 
@@ -127,6 +152,27 @@ pub fn event_cases(now: DateTime<Utc>) -> Vec<EventCase> {
         case(
             "valid price with 4 decimals",
             set("ecom.price", json!(19.9999)),
+            Valid,
+        ),
+        case("valid impression", impression(now), Valid),
+        case(
+            "valid impression without list and position",
+            {
+                let mut e = impression(now);
+                e["props"] = Value::Null;
+                e
+            },
+            Valid,
+        ),
+        case("valid product click", product_click(now), Valid),
+        case(
+            "valid click without ecom has free props",
+            {
+                let mut e = product_click(now);
+                e.as_object_mut().unwrap().remove("ecom");
+                e["props"] = json!({"list": 7, "position": "hero"});
+                e
+            },
             Valid,
         ),
         case("event is not an object", json!("hello"), bad("$")),
@@ -336,6 +382,59 @@ pub fn event_cases(now: DateTime<Utc>) -> Vec<EventCase> {
                 e
             },
             bad("$.ecom.product_id"),
+        ),
+        case(
+            "impression without product_id",
+            {
+                let mut e = impression(now);
+                e["ecom"] = json!({"category": "laptops"});
+                e
+            },
+            bad("$.ecom.product_id"),
+        ),
+        case(
+            "impression without ecom",
+            {
+                let mut e = impression(now);
+                e.as_object_mut().unwrap().remove("ecom");
+                e
+            },
+            bad("$.ecom.product_id"),
+        ),
+        case(
+            "impression position zero",
+            in_list(impression(now), "position", json!(0)),
+            bad("$.props.position"),
+        ),
+        case(
+            "impression position fractional",
+            in_list(impression(now), "position", json!(2.5)),
+            bad("$.props.position"),
+        ),
+        case(
+            "impression position as string",
+            in_list(impression(now), "position", json!("3")),
+            bad("$.props.position"),
+        ),
+        case(
+            "impression position too large",
+            in_list(impression(now), "position", json!(10_001)),
+            bad("$.props.position"),
+        ),
+        case(
+            "impression list blank",
+            in_list(impression(now), "list", json!("  ")),
+            bad("$.props.list"),
+        ),
+        case(
+            "impression list a number",
+            in_list(impression(now), "list", json!(4)),
+            bad("$.props.list"),
+        ),
+        case(
+            "product click position negative",
+            in_list(product_click(now), "position", json!(-1)),
+            bad("$.props.position"),
         ),
         case(
             "purchase without currency",

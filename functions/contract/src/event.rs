@@ -16,6 +16,9 @@ pub const STORED_SCHEMA_VERSION: u32 = 1;
 pub enum EventType {
     PageView,
     View,
+    /// One product shown in a list (`props.list`, `props.position`); with the
+    /// `click`s that carry the same product, the list's click-through rate.
+    Impression,
     Click,
     Search,
     AddToCart,
@@ -24,9 +27,10 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::PageView,
         EventType::View,
+        EventType::Impression,
         EventType::Click,
         EventType::Search,
         EventType::AddToCart,
@@ -38,6 +42,7 @@ impl EventType {
         match self {
             EventType::PageView => "page_view",
             EventType::View => "view",
+            EventType::Impression => "impression",
             EventType::Click => "click",
             EventType::Search => "search",
             EventType::AddToCart => "add_to_cart",
@@ -53,10 +58,22 @@ impl EventType {
     /// The `ecom` fields this event type must carry.
     pub fn required_ecom_fields(self) -> &'static [&'static str] {
         match self {
-            EventType::View => &["product_id"],
+            EventType::View | EventType::Impression => &["product_id"],
             EventType::AddToCart => &["product_id", "price", "qty"],
             EventType::Purchase => &["product_id", "currency", "price", "qty"],
             _ => &[],
+        }
+    }
+
+    /// Whether an event of this type with this `ecom` is about a product in a
+    /// list: an impression, or a click on a product (a `click` with
+    /// `ecom.product_id`; other clicks are banners, buttons...). Such events
+    /// say where the product was with `props.list` and `props.position`.
+    pub fn is_product_in_list(self, ecom: Option<&Ecom>) -> bool {
+        match self {
+            EventType::Impression => true,
+            EventType::Click => ecom.is_some_and(|ecom| ecom.product_id.is_some()),
+            _ => false,
         }
     }
 }

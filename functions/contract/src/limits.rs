@@ -23,6 +23,8 @@ pub const MAX_PRICE: i64 = 1_000_000_000;
 pub const MAX_PRICE_SCALE: u32 = 4;
 /// Largest `ecom.qty`.
 pub const MAX_QTY: u64 = 10_000;
+/// Largest `props.position` of an impression or a product click (1-based).
+pub const MAX_LIST_POSITION: u64 = 10_000;
 /// How far after the receive time an event may be stamped, after clock-skew
 /// correction (seconds).
 pub const MAX_FUTURE_SECS: i64 = 5 * 60;

@@ -86,6 +86,9 @@ pub fn validate_event(value: &Json, received_at: DateTime<Utc>) -> Result<Event,
     let (country, city) = c.geo(geo);
     let ecom = c.ecom(ecom, event_type);
     let props = c.props(props);
+    if event_type.is_some_and(|t| t.is_product_in_list(ecom.as_ref())) {
+        c.list_placement(&props);
+    }
     if let Some(ts) = ts {
         c.time_window(ts, sent_at, received_at);
     }
@@ -456,15 +459,49 @@ impl<'v> Checker {
     fn qty(&mut self, value: &Json) -> Option<u32> {
         const PATH: &str = "$.ecom.qty";
         match value {
-            Json::Number(n) if n.is_i64() || n.is_u64() => match n.as_i64() {
-                Some(q) if q < 1 => self.error(PATH, "must be >= 1"),
-                Some(q) if q as u64 <= MAX_QTY => return Some(q as u32),
-                _ => self.error(PATH, format!("must be at most {MAX_QTY}")),
-            },
-            Json::Number(_) => self.error(PATH, "must be a whole number"),
-            other => self.error(PATH, format!("must be a number, not {}", other.type_name())),
+            Json::Number(n) => self.count(n, PATH, MAX_QTY).map(|qty| qty as u32),
+            other => {
+                self.error(PATH, format!("must be a number, not {}", other.type_name()));
+                None
+            }
+        }
+    }
+
+    /// A whole number from 1 to `max`.
+    fn count(&mut self, number: &serde_json::Number, path: &str, max: u64) -> Option<u64> {
+        if !(number.is_i64() || number.is_u64()) {
+            self.error(path, "must be a whole number");
+            return None;
+        }
+        match number.as_i64() {
+            Some(n) if n < 1 => self.error(path, "must be >= 1"),
+            Some(n) if n as u64 <= max => return Some(n as u64),
+            _ => self.error(path, format!("must be at most {max}")),
         }
         None
+    }
+
+    /// Where a product was shown: `props.list` names the list, `props.position`
+    /// is its place in it from 1. Both optional, but the warehouse groups by them.
+    fn list_placement(&mut self, props: &BTreeMap<String, PropValue>) {
+        match props.get("list") {
+            None | Some(PropValue::Null) => {}
+            Some(PropValue::String(list)) if !list.trim().is_empty() => {}
+            Some(_) => self.error(
+                "$.props.list",
+                "must be a non-empty string naming the list, like category:laptops",
+            ),
+        }
+        match props.get("position") {
+            None | Some(PropValue::Null) => {}
+            Some(PropValue::Number(position)) => {
+                self.count(position, "$.props.position", MAX_LIST_POSITION);
+            }
+            Some(_) => self.error(
+                "$.props.position",
+                "must be a whole number, the product's place in the list from 1",
+            ),
+        }
     }
 
     fn props(&mut self, field: Field<'v>) -> BTreeMap<String, PropValue> {

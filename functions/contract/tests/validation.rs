@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use sbw_contract::limits::MAX_EVENTS_PER_REQUEST;
-use sbw_contract::{parse_batch, validate_event, BatchError};
+use sbw_contract::{parse_batch, validate_event, BatchError, EventType};
 use sbw_testkit::events::{event_cases, valid_event, validate, Verdict};
 use serde_json::{json, Value};
 
@@ -187,4 +187,30 @@ fn the_time_window_applies_after_clock_skew_correction() {
     // Without sent_at the same ts is just 3 days old: still inside the 30-day window.
     event.as_object_mut().unwrap().remove("sent_at");
     assert!(validate(&event, now).is_ok());
+}
+
+#[test]
+fn impressions_name_their_product_and_where_it_was_shown() {
+    let now = Utc::now();
+    let event = validate(&sbw_testkit::events::impression(now), now).unwrap();
+    assert_eq!(event.event_type, EventType::Impression);
+    assert_eq!(EventType::parse("impression"), Some(EventType::Impression));
+    let ecom = event.ecom.as_ref().unwrap();
+    assert_eq!(ecom.product_id.as_deref(), Some("LAP-014"));
+    assert_eq!((ecom.price, ecom.qty), (None, None));
+    assert_eq!(event.props["list"], json!("category:laptops"));
+    assert_eq!(event.props["position"], json!(3));
+
+    let mut unnamed = sbw_testkit::events::impression(now);
+    unnamed["ecom"] = Value::Null;
+    unnamed["props"]["position"] = json!(0);
+    let errors = validate(&unnamed, now).unwrap_err();
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "$.ecom.product_id: is required for impression events",
+            "$.props.position: must be >= 1"
+        ]
+    );
 }
