@@ -70,6 +70,8 @@ export function createTracker() {
   let tab = '';
   let pageUrl: string | null = null;
   let pageReferrer: string | null = null;
+  /** Products recorded as shown during this page view: `list + NUL + product_id`. */
+  let shown = new Set<string>();
   let listeners: AbortController;
   let restoreHistory: () => void;
 
@@ -86,8 +88,14 @@ export function createTracker() {
     }
   };
 
-  function record(type: EventType, fields: EventFields = {}): void {
-    if (!options || optedOut()) return;
+  /** Whether calls record events now: after init, unless opted out. */
+  const recording = () => !!options && !optedOut();
+
+  function record(type: EventType, fields?: EventFields): void {
+    if (recording()) enqueue([queued(type, fields)]);
+  }
+
+  function queued(type: EventType, fields: EventFields = {}): QueuedEvent {
     const now = Date.now();
     const event: SbwEvent = {
       event_id: uuid(),
@@ -101,7 +109,26 @@ export function createTracker() {
     if (fields.ecom) event.ecom = cleanEcom(fields.ecom);
     const props = cleanProps(fields.props);
     if (props) event.props = props;
-    enqueue([{ e: event, u: load(KEYS.signedIn) ? 1 : 0, n: (sequence = Math.max(sequence + 1, now * 1000)), t: tab }]);
+    return { e: event, u: load(KEYS.signedIn) ? 1 : 0, n: (sequence = Math.max(sequence + 1, now * 1000)), t: tab };
+  }
+
+  /**
+   * One `impression` per product of `items` (in the order shown, `props.position` from 1)
+   * not yet recorded in `list` during this page view; enqueued together, so they go out
+   * in one request.
+   */
+  function impressions(list: string, items: Ecom[], props?: Props): void {
+    if (!recording()) return;
+    const events: QueuedEvent[] = [];
+    items.forEach((ecom, index) => {
+      // NUL cannot occur in a contract string, so list and product id cannot run into each other.
+      const key = list + '\0' + ecom.product_id;
+      if (ecom.product_id && !shown.has(key)) {
+        shown.add(key);
+        events.push(queued('impression', { ecom, props: { ...props, list, position: index + 1 } }));
+      }
+    });
+    if (events.length) enqueue(events);
   }
 
   /** Adds events behind the request in flight; drops the oldest waiting ones beyond maxQueueSize. */
@@ -265,6 +292,7 @@ export function createTracker() {
     const url = cleanUrl(location.href);
     pageReferrer = pageUrl || cleanUrl(document.referrer);
     pageUrl = url;
+    shown = new Set();
     record('page_view', { props });
   }
 
@@ -340,6 +368,10 @@ export function createTracker() {
     track: record,
     viewProduct: (ecom: Ecom, props?: Props) => record('view', { ecom, props }),
     click: (props?: Props) => record('click', { props }),
+    impressions,
+    /** A click on a product shown in `list` at `position` (from 1): a `click` with `ecom`. */
+    clickProduct: (ecom: Ecom, list: string, position: number, props?: Props) =>
+      record('click', { ecom, props: { ...props, list, position } }),
     search: (query: string, props?: Props) => record('search', { props: { ...props, query } }),
     addToCart: (ecom: Ecom, props?: Props) => record('add_to_cart', { ecom: { qty: 1, ...ecom }, props }),
     checkout: (props?: Props, ecom?: Ecom) => record('checkout', { ecom, props }),

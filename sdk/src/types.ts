@@ -1,5 +1,5 @@
 /** The event types of the SBW event contract. */
-export type EventType = 'page_view' | 'view' | 'click' | 'search' | 'add_to_cart' | 'checkout' | 'purchase';
+export type EventType = 'page_view' | 'view' | 'impression' | 'click' | 'search' | 'add_to_cart' | 'checkout' | 'purchase';
 
 /** `props` are flat: string, number, boolean or null values only. */
 export type PropValue = string | number | boolean | null;

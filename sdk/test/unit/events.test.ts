@@ -16,6 +16,8 @@ const CONTRACT_FIELDS = ['event_id', 'ts', 'sent_at', 'event_type', 'session_id'
 async function everyKindOfEvent(): Promise<SbwEvent[]> {
   const network = fakeNetwork();
   const sbw = await startTracker({ batchSize: 1000 });
+  sbw.impressions('search', [{ product_id: 'lap-tp-x1c', category: 'laptops' }]);
+  sbw.clickProduct({ product_id: 'lap-tp-x1c', category: 'laptops' }, 'search', 1);
   sbw.viewProduct({ product_id: 'lap-tp-x1c', category: 'laptops', price: 42_990_000, currency: 'VND' });
   sbw.click({ target: 'add-to-cart', position: 2, featured: true, coupon: null });
   sbw.search('usb-c dock');
@@ -33,7 +35,7 @@ async function everyKindOfEvent(): Promise<SbwEvent[]> {
 describe('events built by the helpers', () => {
   it('carry the contract fields, with v4 UUIDs and UTC millisecond timestamps', async () => {
     const events = await everyKindOfEvent();
-    expect(events.map((e) => e.event_type)).toEqual(['page_view', 'view', 'click', 'search', 'add_to_cart', 'checkout', 'purchase', 'purchase']);
+    expect(events.map((e) => e.event_type)).toEqual(['page_view', 'impression', 'click', 'view', 'click', 'search', 'add_to_cart', 'checkout', 'purchase', 'purchase']);
     const anonymousIds = new Set(events.map((e) => e.anonymous_id));
     const sessionIds = new Set(events.map((e) => e.session_id));
     expect(anonymousIds.size).toBe(1);
@@ -57,6 +59,8 @@ describe('events built by the helpers', () => {
     expect(byType('view')[0].ecom).toEqual({ product_id: 'lap-tp-x1c', category: 'laptops', price: 42_990_000, currency: 'VND' });
     expect(byType('add_to_cart')[0].ecom).toEqual({ product_id: 'lap-tp-x1c', category: 'laptops', price: 42_990_000, currency: 'VND', qty: 1 });
     expect(byType('search')[0].props).toEqual({ query: 'usb-c dock' });
+    expect(byType('impression')[0].ecom).toEqual({ product_id: 'lap-tp-x1c', category: 'laptops' });
+    expect(byType('click')[0].props).toEqual({ list: 'search', position: 1 });
     expect(byType('checkout')[0]).not.toHaveProperty('ecom');
     const purchases = byType('purchase');
     expect(purchases.map((e) => [e.ecom!.product_id, e.ecom!.qty, e.props!.order_id])).toEqual([
@@ -130,5 +134,8 @@ describe('events built by the helpers', () => {
     expect(validate({ ...addToCart, ecom: { ...addToCart.ecom, price: -1 } })).toBe(false);
     expect(validate({ ...addToCart, email: 'a@b.vn' })).toBe(false);
     expect(validate({ ...addToCart, event_id: 'not-a-uuid' })).toBe(false);
+    const impression = events.find((e) => e.event_type == 'impression')!;
+    expect(validate({ ...impression, ecom: { category: 'laptops' } })).toBe(false);
+    expect(validate({ ...impression, props: { list: 'search', position: 0 } })).toBe(false);
   });
 });
