@@ -1,0 +1,108 @@
+# Acquisition: where visits come from, and how each source's visits behave.
+
+ACQUISITION_DIMENSIONS <- c(
+  "Channel" = "referrer_class", "Referrer" = "referrer_host", "UTM source" = "utm_source",
+  "UTM medium" = "utm_medium", "UTM campaign" = "utm_campaign",
+  "Device" = "device_type", "Country" = "country"
+)
+
+# Visits, bounces, purchasing visits and revenue per value of `dimension`.
+acquisition_by <- function(con, range, filters, dimension) {
+  stopifnot(dimension %in% ACQUISITION_DIMENSIONS)
+  split <- if (dimension %in% names(FILTER_COLUMNS)) dimension
+  sources <- db_get(con, sprintf("
+    SELECT %1$s AS value, sum(sessions) AS sessions, sum(bounces) AS bounces,
+           sum(conversions) AS conversions, sum(revenue) AS revenue
+    FROM rollup_acquisition
+    WHERE %2$s AND %3$s
+    GROUP BY %1$s ORDER BY sessions DESC, value",
+    dimension, range_where(range), rollup_filter_where(filters, split = split)))
+  sources$value <- if (dimension == "country") country_name(sources$value) else
+    ifelse(is.na(sources$value), "(none)", sources$value)
+  sources$bounce_rate <- sources$bounces / sources$sessions
+  sources$conversion_rate <- sources$conversions / sources$sessions
+  sources
+}
+
+# Every visit has one channel, so the channels add up to all visits.
+acquisition_totals <- function(channels) {
+  sessions <- sum(channels$sessions)
+  c(sessions = sessions,
+    bounce_rate = ratio(sum(channels$bounces), sessions),
+    conversion_rate = ratio(sum(channels$conversions), sessions),
+    revenue = sum(channels$revenue))
+}
+
+acquisition_data <- function(con, range, filters) {
+  by <- lapply(ACQUISITION_DIMENSIONS, function(dimension) acquisition_by(con, range, filters, dimension))
+  names(by) <- ACQUISITION_DIMENSIONS
+  previous_channels <- acquisition_by(con, previous_period(range), filters, "referrer_class")
+  list(by = by, totals = acquisition_totals(by$referrer_class),
+       previous_totals = acquisition_totals(previous_channels))
+}
+
+acquisition_ui <- function(id) {
+  ns <- NS(id)
+  module_page(
+    id,
+    uiOutput(ns("kpis")),
+    bslib::card(
+      bslib::card_header(
+        class = "d-flex justify-content-between align-items-center",
+        "Visits by source",
+        selectInput(ns("dimension"), NULL, ACQUISITION_DIMENSIONS, selectize = FALSE, width = "14em")
+      ),
+      plotly::plotlyOutput(ns("sources_chart"), height = "300px"),
+      DT::DTOutput(ns("sources"))
+    ),
+    tags$p(class = "text-muted small",
+           "A visit's source is that of its first event. Channels: direct, search, social,",
+           "email, paid, campaign (UTM tags without a referrer), referral, internal.")
+  )
+}
+
+acquisition_server <- function(id, con, controls, status) {
+  moduleServer(id, function(input, output, session) {
+    result <- module_result("acquisition", con, controls, status, empty = function(data, ctl) {
+      if (data$totals[["sessions"]] == 0) no_data_sentence("visits", ctl)
+    })
+    module_page_server(input, output, session, result, status)
+    currency <- reactive(status()$currency)
+
+    output$kpis <- renderUI({
+      data <- result_data(result)
+      compare <- controls()$compare
+      box <- function(title, key, format, kind = "relative") {
+        kpi_box(title, format(data$totals[[key]]),
+                if (compare) format_change(data$totals[[key]], data$previous_totals[[key]], kind))
+      }
+      kpi_row(list(
+        box("Visits", "sessions", format_count),
+        box("Bounce rate", "bounce_rate", format_percent, "rate"),
+        box("Conversion rate", "conversion_rate", format_percent, "rate"),
+        box("Revenue", "revenue", function(x) format_money(x, currency()))
+      ))
+    })
+
+    sources <- reactive(result_data(result)$by[[input$dimension]])
+
+    output$sources_chart <- plotly::renderPlotly({
+      top <- utils::head(sources(), 10)
+      top$label <- sprintf("%s visits, %s converted", format_count(top$sessions),
+                           format_percent(top$conversion_rate))
+      chart(plotly::plot_ly(top, type = "bar", orientation = "h", x = ~sessions,
+                            y = ~factor(value, levels = rev(value)), text = ~label,
+                            hoverinfo = "text+y", textposition = "none",
+                            marker = list(color = "#72b7b2")), x_title = "Visits", legend = FALSE)
+    })
+
+    output$sources <- DT::renderDT({
+      data_table(sources(),
+                 c(value = names(ACQUISITION_DIMENSIONS)[ACQUISITION_DIMENSIONS == input$dimension],
+                   sessions = "Visits", bounce_rate = "Bounce rate",
+                   conversion_rate = "Conversion rate", revenue = "Revenue"),
+                 counts = "sessions", percents = c("bounce_rate", "conversion_rate"),
+                 money = "revenue", currency = currency())
+    })
+  })
+}

@@ -1,0 +1,161 @@
+# Traffic & Engagement: visitors, visits, engagement, the daily trend, top
+# pages and entry pages.
+
+HLL_NOTE <- paste(
+  "Distinct visitors are counted with HyperLogLog sketches (log2m = 12):",
+  "exact for small numbers, within about ±1.6 % beyond."
+)
+
+# Totals of a range. Visitors: distinct over the whole range, from the union
+# of the sketches, never a sum of daily counts.
+traffic_summary <- function(con, range, filters) {
+  db_get(con, sprintf("
+    SELECT coalesce(sum(sessions), 0) AS sessions,
+           coalesce(round(hll_cardinality(hll_union_agg(visitors))), 0) AS visitors,
+           coalesce(sum(signed_in), 0) AS signed_in,
+           coalesce(sum(page_views), 0) AS page_views,
+           coalesce(sum(bounces), 0) AS bounces,
+           coalesce(sum(duration_seconds), 0) AS duration_seconds
+    FROM rollup_traffic
+    WHERE %s AND %s", range_where(range), rollup_filter_where(filters)))
+}
+
+# One row per day of the range, days without visits included.
+traffic_daily <- function(con, range, filters) {
+  rows <- db_get(con, sprintf("
+    SELECT day, sessions, round(hll_cardinality(visitors)) AS visitors, page_views, bounces
+    FROM rollup_traffic
+    WHERE %s AND %s ORDER BY day", days_where(range), rollup_filter_where(filters)))
+  all_days <- data.frame(day = seq(range$from, range$to, by = "day"))
+  daily <- merge(all_days, rows, by = "day", all.x = TRUE)
+  daily[is.na(daily)] <- 0
+  daily
+}
+
+top_pages <- function(con, range, filters, limit = 10) {
+  db_get(con, sprintf("
+    SELECT page_path, sum(page_views) AS page_views
+    FROM rollup_pages
+    WHERE %s AND %s
+    GROUP BY page_path HAVING sum(page_views) > 0
+    ORDER BY page_views DESC, page_path LIMIT %d", range_where(range), rollup_filter_where(filters), limit))
+}
+
+entry_pages <- function(con, range, filters, limit = 10) {
+  pages <- db_get(con, sprintf("
+    SELECT page_path, sum(entries) AS entries, sum(entry_bounces) AS bounces
+    FROM rollup_pages
+    WHERE %s AND %s
+    GROUP BY page_path HAVING sum(entries) > 0
+    ORDER BY entries DESC, page_path LIMIT %d", range_where(range), rollup_filter_where(filters), limit))
+  pages$bounce_rate <- pages$bounces / pages$entries
+  pages
+}
+
+ratio <- function(part, whole) if (whole == 0) NA_real_ else part / whole
+
+# The KPIs of one period, and its days (for DAU and the trend).
+traffic_figures <- function(con, range, filters) {
+  totals <- traffic_summary(con, range, filters)
+  daily <- traffic_daily(con, range, filters)
+  list(
+    daily = daily,
+    kpis = c(
+      visitors = totals$visitors,
+      dau = sum(daily$visitors) / range_days(range),
+      wau = traffic_summary(con, trailing_window(range, 7), filters)$visitors,
+      mau = traffic_summary(con, trailing_window(range, 30), filters)$visitors,
+      sessions = totals$sessions,
+      pages_per_session = ratio(totals$page_views, totals$sessions),
+      avg_duration = ratio(totals$duration_seconds, totals$sessions),
+      bounce_rate = ratio(totals$bounces, totals$sessions)
+    )
+  )
+}
+
+traffic_data <- function(con, range, filters) {
+  current <- traffic_figures(con, range, filters)
+  previous <- traffic_figures(con, previous_period(range), filters)
+  list(
+    kpis = current$kpis, previous_kpis = previous$kpis,
+    daily = current$daily, previous_daily = previous$daily,
+    top_pages = top_pages(con, range, filters),
+    entry_pages = entry_pages(con, range, filters)
+  )
+}
+
+# How each KPI reads: title, format, how its change is told, help.
+TRAFFIC_KPIS <- list(
+  visitors = list("Visitors", format_count, "relative", HLL_NOTE),
+  dau = list("Daily active visitors", function(x) format_count(x, 1), "relative",
+             "Average over the days of the range of each day's distinct visitors."),
+  wau = list("Weekly active visitors", format_count, "relative",
+             "Distinct visitors over the 7 days ending with the range's last day."),
+  mau = list("Monthly active visitors", format_count, "relative",
+             "Distinct visitors over the 30 days ending with the range's last day."),
+  sessions = list("Visits", format_count, "relative", NULL),
+  pages_per_session = list("Pages per visit", function(x) format_count(x, 2), "relative", NULL),
+  avg_duration = list("Average visit duration", format_duration, "relative",
+                      "From a visit's first event to its last."),
+  bounce_rate = list("Bounce rate", format_percent, "rate", "Visits with a single page view.")
+)
+
+traffic_ui <- function(id) {
+  ns <- NS(id)
+  module_page(
+    id,
+    uiOutput(ns("kpis")),
+    bslib::card(bslib::card_header("Visits and visitors per day"), plotly::plotlyOutput(ns("trend"), height = "300px")),
+    bslib::layout_column_wrap(
+      width = 1 / 2,
+      bslib::card(bslib::card_header("Top pages"), DT::DTOutput(ns("top_pages"))),
+      bslib::card(bslib::card_header("Entry pages"), DT::DTOutput(ns("entry_pages")))
+    ),
+    tags$p(class = "text-muted small", HLL_NOTE)
+  )
+}
+
+traffic_server <- function(id, con, controls, status) {
+  moduleServer(id, function(input, output, session) {
+    result <- module_result("traffic", con, controls, status, empty = function(data, ctl) {
+      if (data$kpis[["sessions"]] == 0) no_data_sentence("visits", ctl)
+    })
+    module_page_server(input, output, session, result, status)
+
+    output$kpis <- renderUI({
+      data <- result_data(result)
+      compare <- controls()$compare
+      kpi_row(lapply(names(TRAFFIC_KPIS), function(key) {
+        spec <- TRAFFIC_KPIS[[key]]
+        kpi_box(spec[[1]], spec[[2]](data$kpis[[key]]),
+                if (compare) format_change(data$kpis[[key]], data$previous_kpis[[key]], spec[[3]]),
+                help = spec[[4]])
+      }))
+    })
+
+    output$trend <- plotly::renderPlotly({
+      data <- result_data(result)
+      plot <- plotly::plot_ly(data$daily, x = ~day) |>
+        plotly::add_bars(y = ~sessions, name = "Visits", marker = list(color = "#4c78a8")) |>
+        plotly::add_lines(y = ~visitors, name = "Visitors", line = list(color = "#f58518"))
+      if (controls()$compare) {
+        # The previous period drawn over this one, day for day.
+        shifted <- transform(data$previous_daily, day = day + nrow(data$daily))
+        plot <- plotly::add_lines(plot, data = shifted, x = ~day, y = ~sessions,
+                                  name = "Visits, previous period",
+                                  line = list(color = "#4c78a8", dash = "dot"))
+      }
+      chart(plot)
+    })
+
+    output$top_pages <- DT::renderDT({
+      data_table(result_data(result)$top_pages, c(page_path = "Page", page_views = "Page views"),
+                 counts = "page_views")
+    })
+    output$entry_pages <- DT::renderDT({
+      data_table(result_data(result)$entry_pages,
+                 c(page_path = "Page", entries = "Entries", bounce_rate = "Bounce rate"),
+                 counts = "entries", percents = "bounce_rate")
+    })
+  })
+}

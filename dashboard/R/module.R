@@ -1,0 +1,96 @@
+# What the five modules share: cached data, the sentence shown instead of
+# the content when there is nothing to show, the freshness line, KPI boxes.
+
+# Each module's data, computed once per (module, range, filters, run): a new
+# ETL run changes `key` and so every entry. `con` is left out of the key.
+cached_module_data <- memoise::memoise(
+  function(con, module, range, filters, key) {
+    match.fun(paste0(module, "_data"))(con, range, filters)
+  },
+  cache = cachem::cache_mem(max_size = 64 * 1024^2),
+  omit_args = "con"
+)
+
+# A reactive of list(data) or list(notice = "why there is nothing to show").
+# `needs`: the warehouse states the module can show anything in;
+# `empty`: a function of (data, controls) giving the sentence for no data.
+module_result <- function(module, con, controls, status, empty,
+                          needs = "ready", key = function(status) status$run_id) {
+  reactive({
+    st <- status()
+    if (!st$state %in% needs) return(list(notice = st$message))
+    ctl <- controls()
+    tryCatch({
+      data <- cached_module_data(con, module, ctl$range, ctl$filters, key(st))
+      why <- empty(data, ctl)
+      if (is.null(why)) list(data = data) else list(notice = why)
+    }, sbw_unavailable = function(e) list(notice = conditionMessage(e)))
+  })
+}
+
+# The data of a result for an output; the output waits while there is none.
+result_data <- function(result) {
+  current <- result()
+  req(is.null(current$notice))
+  current$data
+}
+
+no_data_sentence <- function(what, controls) {
+  sprintf("No %s between %s%s.", what, format_range(controls$range),
+          describe_filters(controls$filters))
+}
+
+# The layout every module shares: the freshness line, then its content or,
+# when there is nothing to show, the sentence that says why.
+module_page <- function(id, ..., note = NULL) {
+  ns <- NS(id)
+  tagList(
+    div(class = "sbw-freshness text-muted small my-2", textOutput(ns("freshness"), inline = TRUE)),
+    note,
+    tabsetPanel(
+      id = ns("view"), type = "hidden",
+      tabPanelBody("content", ...),
+      tabPanelBody("notice", div(class = "alert alert-secondary sbw-notice", textOutput(ns("notice"))))
+    )
+  )
+}
+
+module_page_server <- function(input, output, session, result, status) {
+  output$freshness <- renderText({
+    invalidateLater(60 * 1000)
+    # A warehouse that is not ready is already the notice's sentence.
+    if (status()$state != "ready" && !is.null(result()$notice)) "" else freshness_sentence(status())
+  })
+  output$notice <- renderText(result()$notice)
+  observe({
+    updateTabsetPanel(session, "view", selected = if (is.null(result()$notice)) "content" else "notice")
+  })
+}
+
+# "Data refreshed …, … ago" for every module.
+freshness_sentence <- function(status, now = Sys.time()) {
+  if (!identical(status$state, "ready")) return(status$message)
+  minutes_since <- function(t) as.numeric(difftime(now, t, units = "mins"))
+  at <- function(t) format(t, "%e %b %H:%M %Z", tz = status$timezone)
+  age <- minutes_since(status$loaded_through)
+  sprintf(
+    "Data refreshed %s (ETL run %s), %s ago; complete up to %s, %s old: %s the %s-minute freshness objective.",
+    trimws(at(status$refreshed_at)), status$run_id, format_age(minutes_since(status$refreshed_at)),
+    trimws(at(status$loaded_through)), format_age(age),
+    if (age <= status$slo_minutes) "within" else "beyond", status$slo_minutes
+  )
+}
+
+# A KPI: its value, and its change against the previous period when asked.
+kpi_box <- function(title, value, change = NULL, help = NULL) {
+  bslib::value_box(
+    title = tags$span(title, if (!is.null(help)) tags$span(class = "sbw-help", title = help, "ⓘ")),
+    value = value,
+    if (!is.null(change)) tags$p(class = "sbw-change mb-0", change, tags$span(class = "text-muted", " vs previous period")),
+    theme_color = "light"
+  )
+}
+
+kpi_row <- function(boxes) {
+  bslib::layout_column_wrap(width = 1 / min(length(boxes), 4), heights_equal = "row", !!!boxes)
+}

@@ -1,0 +1,43 @@
+# Browser libraries Debian's R packages carry in the wrong version, replaced
+# by the copies vendored in www/vendor (tools/vendor-js.sh fetches them):
+#
+# - plotly.js: r-cran-plotly 4.10.1 bundles plotly.js 1.31, but its R code
+#   writes figures for plotly.js 2.11.1; with the bundled file charts stay blank.
+# - bootstrap-datepicker: r-cran-shiny 1.7.4 links Debian's 1.3.1 in place
+#   of 1.9.0, which throws at every page load once Shiny takes it over.
+
+# The app's directory: where runApp ran it, or what the tests point at.
+dashboard_dir <- function() getOption("sbw.dashboard_dir", getwd())
+
+vendored <- function(name, version, dir, script, head = NULL) {
+  htmltools::htmlDependency(
+    name = name, version = version, src = c(file = file.path(dashboard_dir(), "www", "vendor", dir)),
+    script = script, head = head, all_files = FALSE
+  )
+}
+
+# `dependencies` with the one named `name` replaced by `replacement(old)`.
+replace_dependency <- function(dependencies, name, replacement) {
+  lapply(dependencies, function(dependency) {
+    if (inherits(dependency, "html_dependency") && identical(dependency$name, name)) replacement(dependency) else dependency
+  })
+}
+
+use_vendored_plotly <- function(plot) {
+  plot$dependencies <- replace_dependency(plot$dependencies, "plotly-main", function(old) {
+    vendored("plotly-main", "2.11.1", "plotly", "plotly.min.js")
+  })
+  plot
+}
+
+# shiny::dateRangeInput() with the vendored datepicker (and Shiny's own
+# snippet that renames it, so it keeps out of other libraries' way).
+date_range_input <- function(...) {
+  input <- dateRangeInput(...)
+  htmltools::htmlDependencies(input) <- replace_dependency(
+    htmltools::htmlDependencies(input), "bootstrap-datepicker-js", function(old) {
+      vendored(old$name, "1.9.0", "bootstrap-datepicker", "bootstrap-datepicker.min.js", head = old$head)
+    }
+  )
+  input
+}
