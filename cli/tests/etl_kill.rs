@@ -24,21 +24,17 @@ const SNAPSHOT: &[(&str, &str)] = &[
     ("fact_sessions", "SELECT t::text FROM fact_sessions t"),
     ("dim_product", "SELECT t::text FROM dim_product t"),
     (
-        "rollup_traffic_daily",
-        "SELECT t::text FROM rollup_traffic_daily t",
+        "fact_session_categories",
+        "SELECT t::text FROM fact_session_categories t",
     ),
+    ("rollup_traffic", "SELECT t::text FROM rollup_traffic t"),
+    ("rollup_pages", "SELECT t::text FROM rollup_pages t"),
+    ("rollup_funnel", "SELECT t::text FROM rollup_funnel t"),
     (
-        "rollup_funnel_daily",
-        "SELECT t::text FROM rollup_funnel_daily t",
+        "rollup_acquisition",
+        "SELECT t::text FROM rollup_acquisition t",
     ),
-    (
-        "rollup_product_daily",
-        "SELECT t::text FROM rollup_product_daily t",
-    ),
-    (
-        "rollup_acquisition_daily",
-        "SELECT t::text FROM rollup_acquisition_daily t",
-    ),
+    ("rollup_products", "SELECT t::text FROM rollup_products t"),
     (
         "etl_objects",
         "SELECT concat_ws(' ', object_key, etag, size_bytes, status, records, duplicates, rejected)
@@ -251,13 +247,13 @@ async fn a_run_killed_at_any_stage_and_run_again_equals_one_clean_run() {
             "during the merge",
             Stage::Blocked {
                 lock_sql: "LOCK TABLE etl_dirty_days IN ACCESS EXCLUSIVE MODE",
-                waiting_for: "INSERT INTO etl_dirty_days SELECT unnest%",
+                waiting_for: "INSERT INTO etl_dirty_days SELECT DISTINCT t::date%",
             },
         ),
         (
             "during the rebuild",
             Stage::Blocked {
-                lock_sql: "LOCK TABLE rollup_product_daily IN ACCESS EXCLUSIVE MODE",
+                lock_sql: "LOCK TABLE rollup_products IN ACCESS EXCLUSIVE MODE",
                 // The rebuild is one multi-statement query.
                 waiting_for: "%The rebuild step%",
             },

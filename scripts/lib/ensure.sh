@@ -75,12 +75,14 @@ ensure_postgres() {
   if psql "$url" -qAtc 'select 1' >/dev/null 2>&1; then
     log "PostgreSQL: using $url"
     export SBW_TEST_PG_URL="$url"
+    ensure_hll
     return 0
   fi
   local port="${SBW_TEST_PG_PORT:-55432}" data="$SBW_ROOT/.sbw/pg-test"
   export SBW_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
   if psql "$SBW_TEST_PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
     log "PostgreSQL: $url does not answer; reusing the private cluster at $SBW_TEST_PG_URL"
+    ensure_hll
     return 0
   fi
   ensure_apt postgresql
@@ -113,4 +115,13 @@ CONF
   log "PostgreSQL: starting the private test cluster at $SBW_TEST_PG_URL (log: $data/server.log)"
   "${as_postgres[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -o "-p $port" -w start >/dev/null
   psql "$SBW_TEST_PG_URL" -qAtc 'select 1' >/dev/null
+  ensure_hll
+}
+
+# ensure_hll: the HyperLogLog extension (distinct visitors) for the major
+# version of the server at $SBW_TEST_PG_URL, from Debian's packages.
+ensure_hll() {
+  local major
+  major="$(psql "$SBW_TEST_PG_URL" -qAtc 'show server_version_num')"
+  ensure_apt "postgresql-$((major / 10000))-hll"
 }

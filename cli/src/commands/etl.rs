@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, RunSummary, Trigger};
+use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, RunSummary, ShopSettings, Trigger};
 
 #[derive(Subcommand)]
 pub enum EtlCommand {
@@ -21,6 +21,42 @@ pub enum EtlCommand {
     Backfill(BackfillArgs),
     /// Apply the warehouse migrations the database lacks.
     Migrate(DatabaseArgs),
+    /// Build every rollup again from the facts, in the shop's time zone.
+    ///
+    /// A run does this by itself when the time zone it is given differs from
+    /// the one the rollups were built in; this does it now. Until it is done
+    /// the dashboard shows empty ranges.
+    /// Exit codes: 0 rebuilt, 1 failed (another run holds the lock, or the database).
+    RebuildRollups(RebuildArgs),
+}
+
+/// The shop's settings every run records in the warehouse.
+#[derive(Args)]
+pub struct ShopArgs {
+    /// The shop's time zone (IANA name): rollup days are its local days.
+    #[arg(long, env = "SBW_TIMEZONE", default_value_t = ShopSettings::default().timezone)]
+    timezone: String,
+    /// The freshness objective the dashboard measures against, in minutes.
+    #[arg(long, default_value_t = ShopSettings::default().freshness_slo_minutes,
+          value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    freshness_slo_minutes: u32,
+}
+
+impl ShopArgs {
+    fn settings(&self) -> ShopSettings {
+        ShopSettings {
+            timezone: self.timezone.clone(),
+            freshness_slo_minutes: self.freshness_slo_minutes,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    shop: ShopArgs,
 }
 
 #[derive(Args)]
@@ -41,6 +77,8 @@ pub struct SourceArgs {
     #[arg(long, default_value_t = RunOptions::default().reprocess_window_hours,
           value_parser = clap::value_parser!(u32).range(0..=48))]
     reprocess_window_hours: u32,
+    #[command(flatten)]
+    shop: ShopArgs,
     /// Print the run summary as JSON (the `_etl/last-run.json` document).
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -97,6 +135,22 @@ pub fn run(command: EtlCommand) -> anyhow::Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            EtlCommand::RebuildRollups(args) => {
+                let mut client = connect(&args.database.database_url).await?;
+                let started = std::time::Instant::now();
+                let rebuilt = sbw_etl::rebuild_rollups(&mut client, &args.shop.settings()).await?;
+                let previous = match rebuilt.previous_timezone {
+                    Some(zone) if zone != rebuilt.timezone => format!(" (they were in {zone})"),
+                    _ => String::new(),
+                };
+                println!(
+                    "rebuilt the rollups of {} days in {}{previous} in {:.1} s",
+                    rebuilt.days,
+                    rebuilt.timezone,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
         }
     })
 }
@@ -132,6 +186,7 @@ async fn load(args: SourceArgs, request: RunRequest) -> anyhow::Result<ExitCode>
     let mut client = connect(&args.database.database_url).await?;
     let options = RunOptions {
         reprocess_window_hours: args.reprocess_window_hours,
+        shop: args.shop.settings(),
         ..RunOptions::default()
     };
     let source = RawSource::Directory(args.raw_dir);

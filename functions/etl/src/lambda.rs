@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::metrics::emf_line;
 use crate::run::{run, EtlError, RunOptions, RunRequest};
+use crate::settings::ShopSettings;
 use crate::source::RawSource;
 use crate::summary::RunSummary;
 
@@ -20,6 +21,7 @@ pub struct LambdaSettings {
     pub deployment: String,
     pub metrics_namespace: String,
     pub reprocess_window_hours: u32,
+    pub shop: ShopSettings,
 }
 
 impl LambdaSettings {
@@ -29,14 +31,13 @@ impl LambdaSettings {
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| anyhow::anyhow!("the environment variable {name} is not set"))
         };
-        let reprocess_window_hours = match var("SBW_REPROCESS_WINDOW_HOURS") {
-            None => RunOptions::default().reprocess_window_hours,
-            Some(hours) => hours.parse().map_err(|_| {
-                anyhow::anyhow!(
-                    "SBW_REPROCESS_WINDOW_HOURS={hours:?} is not a whole number of hours"
-                )
-            })?,
+        let whole_number = |name: &str, default: u32| match var(name) {
+            None => Ok(default),
+            Some(value) => value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name}={value:?} is not a whole number")),
         };
+        let defaults = RunOptions::default();
         Ok(LambdaSettings {
             raw_bucket: required("SBW_RAW_BUCKET")?,
             db_host: required("SBW_DB_HOST")?,
@@ -44,7 +45,17 @@ impl LambdaSettings {
             credentials_key: required("SBW_DB_CREDENTIALS_KEY")?,
             deployment: required("SBW_DEPLOYMENT")?,
             metrics_namespace: var("SBW_METRICS_NAMESPACE").unwrap_or_else(|| "SBW".to_owned()),
-            reprocess_window_hours,
+            reprocess_window_hours: whole_number(
+                "SBW_REPROCESS_WINDOW_HOURS",
+                defaults.reprocess_window_hours,
+            )?,
+            shop: ShopSettings {
+                timezone: var("SBW_TIMEZONE").unwrap_or(defaults.shop.timezone),
+                freshness_slo_minutes: whole_number(
+                    "SBW_FRESHNESS_SLO_MINUTES",
+                    defaults.shop.freshness_slo_minutes,
+                )?,
+            },
         })
     }
 }
@@ -145,6 +156,7 @@ impl EtlFunction {
         };
         let options = RunOptions {
             reprocess_window_hours: self.settings.reprocess_window_hours,
+            shop: self.settings.shop.clone(),
             ..RunOptions::default()
         };
         let outcome = run(&source, &mut client, &request, &options).await;

@@ -13,11 +13,14 @@ pub mod decode;
 pub mod lambda;
 pub mod metrics;
 pub mod migrate;
+pub mod ops_history;
 pub mod run;
+pub mod settings;
 pub mod source;
 pub mod summary;
 pub mod warehouse;
 
-pub use run::{run, EtlError, RunOptions, RunRequest, Trigger};
+pub use run::{rebuild_rollups, run, EtlError, RollupRebuild, RunOptions, RunRequest, Trigger};
+pub use settings::ShopSettings;
 pub use source::RawSource;
 pub use summary::{RunStatus, RunSummary, LAST_RUN_KEY};

@@ -15,11 +15,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "warehouse",
-    sql: include_str!("../migrations/0001_warehouse.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "warehouse",
+        sql: include_str!("../migrations/0001_warehouse.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "dashboard",
+        sql: include_str!("../migrations/0002_dashboard.sql"),
+    },
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {

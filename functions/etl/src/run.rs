@@ -9,6 +9,8 @@ use tokio_postgres::Client;
 
 use crate::decode::decode_object;
 use crate::migrate::{migrate, MigrationError};
+use crate::ops_history;
+use crate::settings::{self, Applied, SettingsError, ShopSettings};
 use crate::source::{RawObject, RawSource, SourceError};
 use crate::summary::{RunStatus, RunSummary, LAST_RUN_KEY};
 use crate::warehouse::{self, BatchStats, LoadedObject, Partitions, RunRecord};
@@ -121,6 +123,8 @@ pub struct RunOptions {
     pub batch_events: usize,
     /// Objects fetched at once (S3 GETs in flight).
     pub read_ahead: usize,
+    /// The shop's time zone and freshness objective.
+    pub shop: ShopSettings,
 }
 
 impl Default for RunOptions {
@@ -129,6 +133,7 @@ impl Default for RunOptions {
             reprocess_window_hours: 2,
             batch_events: 20_000,
             read_ahead: 16,
+            shop: ShopSettings::default(),
         }
     }
 }
@@ -141,6 +146,11 @@ pub enum EtlError {
     Database(#[from] tokio_postgres::Error),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("another ETL run holds the lock{}; try again when it is done",
+            .holder_pid.map_or_else(String::new, |pid| format!(" (database backend pid {pid})")))]
+    Busy { holder_pid: Option<i32> },
     #[error("run {run_id} failed: {message}")]
     RunFailed {
         run_id: i64,
@@ -217,6 +227,7 @@ pub async fn run(
     options: &RunOptions,
 ) -> Result<RunSummary, EtlError> {
     migrate(client).await?;
+    settings::use_timezone(client, &options.shop.timezone).await?;
     let trigger = request.trigger().as_str();
     if let Err(busy) = warehouse::try_lock_run(client).await? {
         let now = rfc3339(Utc::now());
@@ -244,6 +255,10 @@ pub async fn run(
         });
     }
     let (run_id, started_at) = warehouse::start_run(client, trigger).await?;
+    log_applied(
+        settings::apply(client, &options.shop, false).await?,
+        &options.shop,
+    );
     let watermark = warehouse::latest_listing(client).await?.listed_to;
     let listing = plan_listing(
         request,
@@ -265,6 +280,11 @@ pub async fn run(
         let mut pending = warehouse::new_objects(client, listed).await?;
         pending.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
         load_objects(source, client, run_id, pending, options, &mut stats).await?;
+        // The ingest side's figures are for the dashboard: a missing or bad
+        // snapshot is worth a warning, not a failed load.
+        if let Err(error) = ops_history::record_latest(source, client, run_id).await {
+            tracing::warn!(%error, "the operational snapshot was not recorded");
+        }
         sessions_rebuilt = warehouse::rebuild(client).await?;
         Ok::<(), EtlError>(())
     }
@@ -329,6 +349,54 @@ pub async fn run(
             summary: Box::new(summary),
         }),
     }
+}
+
+fn log_applied(applied: Applied, shop: &ShopSettings) {
+    if let Some(days_queued) = applied.days_queued {
+        tracing::warn!(
+            previous = applied.previous_timezone.as_deref().unwrap_or("none"),
+            timezone = %shop.timezone,
+            days_queued,
+            "rebuilding every rollup in the shop's time zone"
+        );
+    }
+}
+
+/// What `rebuild_rollups` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupRebuild {
+    pub timezone: String,
+    pub previous_timezone: Option<String>,
+    pub days: u64,
+}
+
+/// Empties every rollup and builds it again from the facts, in the shop's
+/// (possibly new) time zone: what a run does by itself when the time zone
+/// changes, on demand (`sbwctl etl rebuild-rollups`).
+pub async fn rebuild_rollups(
+    client: &mut Client,
+    shop: &ShopSettings,
+) -> Result<RollupRebuild, EtlError> {
+    migrate(client).await?;
+    settings::use_timezone(client, &shop.timezone).await?;
+    if let Err(busy) = warehouse::try_lock_run(client).await? {
+        return Err(EtlError::Busy {
+            holder_pid: busy.holder_pid,
+        });
+    }
+    let result = async {
+        let applied = settings::apply(client, shop, true).await?;
+        warehouse::rebuild(client).await?;
+        Ok::<_, EtlError>(applied)
+    }
+    .await;
+    warehouse::unlock_run(client).await?;
+    let applied = result?;
+    Ok(RollupRebuild {
+        timezone: shop.timezone.clone(),
+        previous_timezone: applied.previous_timezone,
+        days: applied.days_queued.unwrap_or_default(),
+    })
 }
 
 /// Objects decoded together in one blocking task, at most this many or

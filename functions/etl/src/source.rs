@@ -94,6 +94,21 @@ impl RawSource {
     }
 
     pub async fn get(&self, key: &str) -> Result<Bytes, SourceError> {
+        self.get_if_exists(key).await?.ok_or_else(|| match self {
+            RawSource::S3 { bucket, .. } => SourceError::Get {
+                bucket: bucket.clone(),
+                key: key.to_owned(),
+                message: "no such key".to_owned(),
+            },
+            RawSource::Directory(root) => SourceError::Directory {
+                path: root.join(key),
+                source: std::io::ErrorKind::NotFound.into(),
+            },
+        })
+    }
+
+    /// The object's content, or `None` when there is no object at `key`.
+    pub async fn get_if_exists(&self, key: &str) -> Result<Option<Bytes>, SourceError> {
         match self {
             RawSource::S3 { client, bucket } => {
                 let get_error = |message: String| SourceError::Get {
@@ -101,28 +116,30 @@ impl RawSource {
                     key: key.to_owned(),
                     message,
                 };
-                let object = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        get_error(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
-                    })?;
+                let object = match client.get_object().bucket(bucket).key(key).send().await {
+                    Ok(object) => object,
+                    Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                        return Ok(None)
+                    }
+                    Err(e) => {
+                        return Err(get_error(
+                            aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                        ))
+                    }
+                };
                 let body = object
                     .body
                     .collect()
                     .await
                     .map_err(|e| get_error(e.to_string()))?;
-                Ok(body.into_bytes())
+                Ok(Some(body.into_bytes()))
             }
             RawSource::Directory(root) => {
                 let path = root.join(key);
-                blocking(move || {
-                    std::fs::read(&path)
-                        .map(Bytes::from)
-                        .map_err(|source| SourceError::Directory { path, source })
+                blocking(move || match std::fs::read(&path) {
+                    Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(source) => Err(SourceError::Directory { path, source }),
                 })
                 .await
             }

@@ -183,7 +183,8 @@ impl Partitions {
             client
                 .batch_execute(&format!(
                     "CREATE TABLE IF NOT EXISTS fact_events_{year:04}_{month:02}
-                     PARTITION OF fact_events FOR VALUES FROM ('{from}') TO ('{to}')"
+                     PARTITION OF fact_events
+                     FOR VALUES FROM ('{from} 00:00:00+00') TO ('{to} 00:00:00+00')"
                 ))
                 .await?;
             self.0.insert((year, month));
@@ -192,12 +193,9 @@ impl Partitions {
     }
 }
 
+/// Partitions are by UTC month, whatever the shop's time zone.
 fn month_of(t: DateTime<Utc>) -> (i32, u32) {
     (t.year(), t.month())
-}
-
-fn day_of(t: DateTime<Utc>) -> NaiveDate {
-    t.date_naive()
 }
 
 /// Loads the events and the manifest rows of `objects` in one transaction.
@@ -265,7 +263,9 @@ pub async fn load_batch(
     let mut replaced_ids = Vec::new();
     let mut replaced_ts = Vec::new();
     let mut dirty_sessions: HashSet<Uuid> = HashSet::new();
-    let mut dirty_days: BTreeSet<NaiveDate> = BTreeSet::new();
+    // Event times whose local days need their rollups rebuilt; PostgreSQL
+    // turns them into days in the session's (the shop's) time zone.
+    let mut dirty_times: Vec<DateTime<Utc>> = Vec::new();
     for row in held {
         let id: Uuid = row.get(0);
         let at = winners[&id];
@@ -275,7 +275,7 @@ pub async fn load_batch(
             replaced_ids.push(id);
             replaced_ts.push(old_ts);
             dirty_sessions.insert(row.get(4));
-            dirty_days.insert(day_of(old_ts));
+            dirty_times.push(old_ts);
             duplicates_per_object[at.0] += 1;
         } else {
             winners.remove(&id);
@@ -307,10 +307,9 @@ pub async fn load_batch(
 
     for event in &events {
         dirty_sessions.insert(event.session_id);
-        dirty_days.insert(day_of(event.ts));
+        dirty_times.push(event.ts);
     }
     let dirty_sessions: Vec<Uuid> = dirty_sessions.into_iter().collect();
-    let dirty_days: Vec<NaiveDate> = dirty_days.into_iter().collect();
     transaction
         .execute(
             "INSERT INTO etl_dirty_sessions SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
@@ -319,8 +318,9 @@ pub async fn load_batch(
         .await?;
     transaction
         .execute(
-            "INSERT INTO etl_dirty_days SELECT unnest($1::date[]) ON CONFLICT DO NOTHING",
-            &[&dirty_days],
+            "INSERT INTO etl_dirty_days SELECT DISTINCT t::date FROM unnest($1::timestamptz[]) AS t
+             ON CONFLICT DO NOTHING",
+            &[&dirty_times],
         )
         .await?;
     upsert_products(&transaction, &events).await?;

@@ -1,12 +1,13 @@
 //! Property: for random event streams, with duplicates, split into random
 //! objects, loaded over random runs in random order with random batch sizes,
-//! the warehouse equals what a straightforward model computes from the events.
+//! in the shop's time zone (UTC or UTC+7), the warehouse equals what a
+//! straightforward model computes from the events.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use common::Warehouse;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -14,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use sbw_contract::{EventType, StoredEvent};
 use sbw_etl::attribution::attribute;
-use sbw_etl::{RunOptions, RunRequest};
+use sbw_etl::{RunOptions, RunRequest, ShopSettings};
 use sbw_testkit::shoppers::Shoppers;
 use uuid::Uuid;
 
@@ -62,6 +63,16 @@ async fn check(seed: u64) {
         objects.push(rest[..n].to_vec());
         rest = &rest[n..];
     }
+    // Vietnam has no daylight saving time: a fixed offset is its local time.
+    let (timezone, offset) = if seed % 2 == 0 {
+        ("UTC", FixedOffset::east_opt(0).unwrap())
+    } else {
+        ("Asia/Ho_Chi_Minh", FixedOffset::east_opt(7 * 3600).unwrap())
+    };
+    let shop = ShopSettings {
+        timezone: timezone.to_owned(),
+        ..ShopSettings::default()
+    };
     let runs = rng.random_range(1..=4);
     let mut w = Warehouse::new().await;
     for run in 0..runs {
@@ -76,6 +87,7 @@ async fn check(seed: u64) {
         }
         let options = RunOptions {
             batch_events: rng.random_range(1..60),
+            shop: shop.clone(),
             ..RunOptions::default()
         };
         let request =
@@ -84,7 +96,7 @@ async fn check(seed: u64) {
         w.run_request(request, options).await;
     }
 
-    let model = Model::of(&events);
+    let model = Model::of(&events, offset);
     assert_eq!(
         loaded_events(&w).await,
         model.events,
@@ -98,18 +110,93 @@ async fn check(seed: u64) {
     assert_eq!(
         loaded_traffic(&w).await,
         model.traffic,
-        "rollup_traffic_daily, seed {seed}"
+        "rollup_traffic, seed {seed}"
     );
     assert_eq!(
         loaded_products(&w).await,
         model.products,
-        "rollup_product_daily, seed {seed}"
+        "rollup_products, seed {seed}"
     );
     assert_eq!(
         loaded_dim_product(&w).await,
         model.dim_product,
         "dim_product, seed {seed}"
     );
+    assert_rollups_add_up(&w, seed).await;
+}
+
+/// The '*' rows of every rollup are the sums of the rows of each device and
+/// country, and the month rows the sums of their days.
+async fn assert_rollups_add_up(w: &Warehouse, seed: u64) {
+    let measures = [
+        ("rollup_traffic", "sessions", "category"),
+        (
+            "rollup_funnel",
+            "product_view + 2 * add_to_cart + 3 * checkout + 5 * purchase",
+            "category",
+        ),
+        ("rollup_acquisition", "sessions + conversions", "category"),
+        (
+            "rollup_pages",
+            "page_views + entries",
+            "category, page_path",
+        ),
+        (
+            "rollup_products",
+            "impressions + clicks + views + purchases",
+            "product_id",
+        ),
+    ];
+    for (table, measure, keys) in measures {
+        for (all, detail) in [
+            (
+                "device_type = '*' AND country = '*'",
+                "device_type <> '*' AND country <> '*'",
+            ),
+            (
+                "device_type = '*' AND country <> '*'",
+                "device_type <> '*' AND country <> '*'",
+            ),
+        ] {
+            let mismatches: i64 = w
+                .client
+                .query_one(
+                    &format!(
+                        "WITH a AS (SELECT day, {keys}, sum({measure}) AS total FROM {table}
+                                    WHERE grain = 'day' AND {all} GROUP BY day, {keys}),
+                              d AS (SELECT day, {keys}, sum({measure}) AS total FROM {table}
+                                    WHERE grain = 'day' AND {detail} GROUP BY day, {keys})
+                         SELECT count(*) FROM a FULL JOIN d USING (day, {keys})
+                         WHERE a.total IS DISTINCT FROM d.total"
+                    ),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(mismatches, 0, "{table}: {all} vs {detail}, seed {seed}");
+        }
+        let mismatches: i64 = w
+            .client
+            .query_one(
+                &format!(
+                    "WITH m AS (SELECT day, device_type, country, {keys}, sum({measure}) AS total
+                                FROM {table} WHERE grain = 'month'
+                                GROUP BY day, device_type, country, {keys}),
+                          d AS (SELECT date_trunc('month', day)::date AS day, device_type, country,
+                                       {keys}, sum({measure}) AS total
+                                FROM {table} WHERE grain = 'day'
+                                GROUP BY 1, device_type, country, {keys})
+                     SELECT count(*) FROM m FULL JOIN d USING (day, device_type, country, {keys})
+                     WHERE m.total IS DISTINCT FROM d.total"
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(mismatches, 0, "{table}: months vs days, seed {seed}");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,8 +217,10 @@ struct Session {
     revenue: Decimal,
 }
 
-type TrafficKey = (NaiveDate, String, Option<String>);
+/// (local day, device type, country or "unknown")
+type TrafficKey = (NaiveDate, String, String);
 type ProductKey = (NaiveDate, String);
+type ProductFigures = (i64, i64, i64, i64, i64, i64, Decimal);
 
 #[derive(Default)]
 struct Model {
@@ -140,14 +229,15 @@ struct Model {
     sessions: Vec<Session>,
     /// sessions, visitors, page views, bounces
     traffic: BTreeMap<TrafficKey, (i64, i64, i64, i64)>,
-    /// views, add to carts, purchases, units, revenue
-    products: BTreeMap<ProductKey, (i64, i64, i64, i64, Decimal)>,
+    /// impressions, clicks, views, add to carts, purchases, units, revenue
+    products: BTreeMap<ProductKey, ProductFigures>,
     /// product -> (category, price)
     dim_product: BTreeMap<String, (Option<String>, Option<Decimal>)>,
 }
 
 impl Model {
-    fn of(all: &[StoredEvent]) -> Model {
+    fn of(all: &[StoredEvent], offset: FixedOffset) -> Model {
+        let local_day = |t: DateTime<Utc>| t.with_timezone(&offset).date_naive();
         let mut kept: HashMap<Uuid, &StoredEvent> = HashMap::new();
         for e in all {
             let first = kept.entry(e.event_id).or_insert(e);
@@ -207,9 +297,13 @@ impl Model {
                     revenue,
                 };
                 let key = (
-                    session.started_at.date_naive(),
+                    local_day(session.started_at),
                     session.device_type.clone(),
-                    first.geo.country.clone(),
+                    first
+                        .geo
+                        .country
+                        .clone()
+                        .unwrap_or_else(|| "unknown".to_owned()),
                 );
                 let t = model.traffic.entry(key.clone()).or_default();
                 t.0 += 1;
@@ -251,16 +345,18 @@ impl Model {
             }
             let p = model
                 .products
-                .entry((e.ts.date_naive(), product.clone()))
-                .or_insert((0, 0, 0, 0, Decimal::ZERO));
+                .entry((local_day(e.ts), product.clone()))
+                .or_insert((0, 0, 0, 0, 0, 0, Decimal::ZERO));
             match e.event_type {
-                EventType::View => p.0 += 1,
-                EventType::AddToCart => p.1 += 1,
+                EventType::Impression => p.0 += 1,
+                EventType::Click => p.1 += 1,
+                EventType::View => p.2 += 1,
+                EventType::AddToCart => p.3 += 1,
                 EventType::Purchase => {
                     let qty = ecom.qty.unwrap_or(1);
-                    p.2 += 1;
-                    p.3 += i64::from(qty);
-                    p.4 += ecom.price.unwrap_or_default() * Decimal::from(qty);
+                    p.4 += 1;
+                    p.5 += i64::from(qty);
+                    p.6 += ecom.price.unwrap_or_default() * Decimal::from(qty);
                 }
                 _ => {}
             }
@@ -316,8 +412,10 @@ async fn loaded_traffic(w: &Warehouse) -> BTreeMap<TrafficKey, (i64, i64, i64, i
     let rows = w
         .client
         .query(
-            "SELECT day, device_type, country, sessions, visitors, page_views, bounces
-             FROM rollup_traffic_daily",
+            "SELECT day, device_type, country, sessions,
+                    round(hll_cardinality(visitors))::integer, page_views, bounces
+             FROM rollup_traffic
+             WHERE grain = 'day' AND category = '*' AND device_type <> '*' AND country <> '*'",
             &[],
         )
         .await
@@ -337,12 +435,13 @@ async fn loaded_traffic(w: &Warehouse) -> BTreeMap<TrafficKey, (i64, i64, i64, i
         .collect()
 }
 
-async fn loaded_products(w: &Warehouse) -> BTreeMap<ProductKey, (i64, i64, i64, i64, Decimal)> {
+async fn loaded_products(w: &Warehouse) -> BTreeMap<ProductKey, ProductFigures> {
     let rows = w
         .client
         .query(
-            "SELECT day, product_id, views, add_to_carts, purchases, units, revenue
-             FROM rollup_product_daily",
+            "SELECT day, product_id, impressions, clicks, views, add_to_carts, purchases, units,
+                    revenue
+             FROM rollup_products WHERE grain = 'day' AND device_type = '*' AND country = '*'",
             &[],
         )
         .await
@@ -352,11 +451,13 @@ async fn loaded_products(w: &Warehouse) -> BTreeMap<ProductKey, (i64, i64, i64, 
             (
                 (r.get(0), r.get(1)),
                 (
-                    i64::from(r.get::<_, i32>(2)),
-                    i64::from(r.get::<_, i32>(3)),
-                    i64::from(r.get::<_, i32>(4)),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
                     r.get(5),
                     r.get(6),
+                    r.get(7),
+                    r.get(8),
                 ),
             )
         })
