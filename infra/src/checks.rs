@@ -3,7 +3,8 @@
 //! In-process checks need no tool and run in milliseconds: every `Ref`,
 //! `Fn::GetAtt`, `Fn::Sub` variable and `DependsOn` names something that
 //! exists; every `Fn::ImportValue` has an export in an earlier stack of the
-//! same region; no IAM statement allows a `*` action or resource; nothing is
+//! same region; no IAM statement allows a `*` action, nor a `*` resource
+//! unless every action in it has no resource-level permissions; nothing is
 //! open to 0.0.0.0/0 or ::/0 except HTTPS on the public entry point; no YAML
 //! short-form tags; no literal secrets; template sizes within CloudFormation's
 //! limits. Then cfn-lint and checkov, when they are installed.
@@ -49,6 +50,10 @@ const SHORT_TAGS: &[&str] = &[
     "!Or",
     "!Condition",
 ];
+
+/// Actions for which IAM knows no resource type (the Service Authorization
+/// Reference lists none): `*` is the only Resource a statement can give them.
+const ACTIONS_WITHOUT_RESOURCE_TYPES: &[&str] = &["cloudwatch:GetMetricData"];
 
 /// Runs every in-process check on every stack of `manifest`.
 pub fn check(manifest: &Manifest) -> Vec<Finding> {
@@ -229,15 +234,20 @@ impl<'a> Template<'a> {
                         format!("statement {sid} allows with NotAction/NotResource"),
                     );
                 }
-                for action in strings(statement.get("Action")) {
-                    if action == "*" || action.ends_with(":*") {
+                let actions = strings(statement.get("Action"));
+                for action in &actions {
+                    if *action == "*" || action.ends_with(":*") {
                         report(
                             "iam",
                             format!("statement {sid} allows the wildcard action {action}"),
                         );
                     }
                 }
-                if strings(statement.get("Resource")).contains(&"*") {
+                let only_unscoped_actions = !actions.is_empty()
+                    && actions
+                        .iter()
+                        .all(|a| ACTIONS_WITHOUT_RESOURCE_TYPES.contains(a));
+                if strings(statement.get("Resource")).contains(&"*") && !only_unscoped_actions {
                     report(
                         "iam",
                         format!("statement {sid} allows on every resource (*)"),

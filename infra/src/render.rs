@@ -42,6 +42,8 @@ pub struct StackDef {
     pub placement: Placement,
     /// Whether this environment needs the stack at all.
     pub needed: fn(&Deployment) -> bool,
+    /// Build artifacts the stack's instance fetches by itself (see [`current_pointer_key`]).
+    pub fetches: &'static [&'static str],
 }
 
 fn always(_: &Deployment) -> bool {
@@ -58,60 +60,70 @@ pub const STACKS: &[StackDef] = &[
         purpose: "VPC, subnets, S3 gateway endpoint, security groups",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "auth",
         purpose: "Cognito user pools, app clients, hosted UI domains",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "storage",
         purpose: "raw events, artifacts and access-log buckets",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "warehouse",
         purpose: "EC2 PostgreSQL + Shiny + nginx, data volume, snapshots, dashboard ALB",
         placement: Placement::Regional,
         needed: always,
+        fetches: &["dashboard"],
     },
     StackDef {
         name: "ingest",
         purpose: "HTTP API, JWT authorizer, ingest Lambda, dead-letter queue",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "etl",
         purpose: "ETL Lambda in the VPC and its schedule",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "edge-global",
         purpose: "CloudFront WAF web ACL and certificate (us-east-1)",
         placement: Placement::Global,
         needed: needs_global_edge,
+        fetches: &[],
     },
     StackDef {
         name: "edge",
         purpose: "static site bucket and CloudFront distribution, /v1/* to the API",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "observability",
         purpose: "SNS alarm topic, alarms, CloudWatch dashboard",
         placement: Placement::Regional,
         needed: always,
+        fetches: &[],
     },
     StackDef {
         name: "budget",
         purpose: "AWS Budgets monthly budget with actual and forecast alerts (us-east-1)",
         placement: Placement::Global,
         needed: always,
+        fetches: &[],
     },
 ];
 
@@ -200,12 +212,6 @@ const PARAMETER_SOURCES: &[(&str, ParameterSource)] = &[
     ),
     ("EtlCodeKey", ParameterSource::Artifact { artifact: "etl" }),
     (
-        "DashboardBundleKey",
-        ParameterSource::Artifact {
-            artifact: "dashboard",
-        },
-    ),
-    (
         "SiteWebAclArn",
         ParameterSource::StackOutput {
             stack: "edge-global",
@@ -241,6 +247,10 @@ pub struct RenderedStack {
     pub depends_on: Vec<&'static str>,
     pub parameters: BTreeMap<String, ParameterSource>,
     pub capabilities: Vec<&'static str>,
+    /// Build artifacts the deploy uploads and points `<artifact>/current.json`
+    /// at before this stack; its instance installs them without being replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fetches: Vec<&'static str>,
     pub bytes: usize,
     pub sha256: String,
     /// Larger than the inline limit: upload to the artifacts bucket, deploy by URL.
@@ -319,6 +329,7 @@ pub fn render_with(d: &Deployment, data: DataOnDelete) -> Result<Manifest, Rende
             depends_on,
             parameters,
             capabilities,
+            fetches: def.fetches.to_vec(),
             bytes: body.len(),
             sha256: hex::encode(Sha256::digest(body.as_bytes())),
             requires_s3_upload: body.len() > INLINE_TEMPLATE_LIMIT,
@@ -389,6 +400,18 @@ pub fn ami_parameter(d: &Deployment) -> String {
 /// the ETL's database credentials.
 pub const ETL_CREDENTIALS_KEY: &str = "credentials/etl-database.json";
 
+/// The S3 key (in the artifacts bucket) of the small JSON object that names
+/// the current version of a fetched artifact: `{"key", "sha256", "bytes"}`.
+/// The deploy writes it after uploading the version; the instance follows it.
+pub fn current_pointer_key(artifact: &str) -> String {
+    format!("{artifact}/current.json")
+}
+
+/// Memory and timeout of the ops snapshot collector (a few CloudWatch, SQS and
+/// S3 calls per run); `sbwctl cost` prices the same numbers.
+pub const OPS_SNAPSHOT_MEMORY_MB: u64 = 128;
+pub const OPS_SNAPSHOT_TIMEOUT_SECONDS: u64 = 30;
+
 fn environment() -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -444,6 +467,9 @@ fn template_context(d: &Deployment, stack: &str, data: DataOnDelete) -> minijinj
         root_volume_gb => ROOT_VOLUME_GB,
         hash_key_parameter => hash_key_parameter(d),
         etl_credentials_key => ETL_CREDENTIALS_KEY,
+        dashboard_pointer_key => current_pointer_key("dashboard"),
+        ops_memory_mb => OPS_SNAPSHOT_MEMORY_MB,
+        ops_timeout_seconds => OPS_SNAPSHOT_TIMEOUT_SECONDS,
         origins => d.origins.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         site_keys => d.site_keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         dashboard_domain => d.domain.as_ref().map(|dom| format!("dashboard.{}", dom.name)),

@@ -149,6 +149,24 @@ fn iam_on_every_resource() {
 }
 
 #[test]
+fn every_resource_only_for_actions_without_resource_types() {
+    // GetMetricData alone on "*" is how IAM wants it (every environment is clean);
+    // a scoped action added to that statement is not.
+    let findings = findings_after(
+        prod(),
+        "etl",
+        "Action: cloudwatch:GetMetricData\n",
+        "Action: [cloudwatch:GetMetricData, sqs:GetQueueAttributes]\n",
+    );
+    assert_single(
+        &findings,
+        "etl",
+        "iam",
+        "statement ReadMetrics allows on every resource (*)",
+    );
+}
+
+#[test]
 fn import_without_an_export() {
     let findings = findings_after(
         prod(),

@@ -96,6 +96,44 @@ fn protected_environment() {
     );
 }
 
+#[test]
+fn time_zone_defaults_to_utc_and_takes_iana_names() {
+    let d = config::resolve(BASE, "sbw.yaml", "dev", None).unwrap();
+    assert_eq!(d.timezone.as_str(), "UTC");
+    for zone in [
+        "Asia/Ho_Chi_Minh",
+        "Europe/Berlin",
+        "America/Argentina/Buenos_Aires",
+    ] {
+        let text = insert_after(6, &format!("    timezone: {zone}"));
+        let d = config::resolve(&text, "sbw.yaml", "dev", None).unwrap();
+        assert_eq!(d.timezone.as_str(), zone);
+    }
+}
+
+#[test]
+fn unknown_time_zone() {
+    assert_error(
+        &insert_after(6, "    timezone: Asia/Hanoi"),
+        7,
+        "\"Asia/Hanoi\" is not an IANA time zone name: write it like Asia/Ho_Chi_Minh",
+    );
+    assert_error(
+        &insert_after(6, "    timezone: GMT+7 Hanoi"),
+        7,
+        "\"GMT+7 Hanoi\" is not an IANA time zone name",
+    );
+}
+
+#[test]
+fn time_zone_in_the_wrong_case_gets_a_suggestion() {
+    assert_error(
+        &insert_after(6, "    timezone: asia/ho_chi_minh"),
+        7,
+        "(did you mean Asia/Ho_Chi_Minh?)",
+    );
+}
+
 fn remove_line(line: usize) -> String {
     let mut lines: Vec<&str> = BASE.lines().collect();
     lines.remove(line - 1);

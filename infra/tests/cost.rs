@@ -50,6 +50,7 @@ fn small_footprint() -> Footprint {
         alarms: 12,
         dashboards: 1,
         custom_metrics: 1,
+        ops_collectors: 1,
         ..Footprint::default()
     }
 }
@@ -66,10 +67,12 @@ fn minimal_lines_by_hand() {
     assert_usd(line(&estimate, "daily snapshots (DLM)").usd, 0.36);
     // 1e6 / 10 = 100,000 requests = 0.1 M x 1.00
     assert_usd(line(&estimate, "HTTP API requests").usd, 0.1);
-    // 100,000 object PUTs + 730 runs x 2 state writes + 730 listings = 102,190 x 0.005 / 1000
-    assert_usd(line(&estimate, "PUT and LIST requests").usd, 0.510_95);
-    // 100,000 GETs x 0.0004 / 1000
-    assert_usd(line(&estimate, "GET requests").usd, 0.04);
+    // 100,000 object PUTs + 730 runs x 2 state writes + 730 listings + 730 ops
+    // snapshots = 102,920 x 0.005 / 1000
+    assert_usd(line(&estimate, "PUT and LIST requests").usd, 0.5146);
+    // 100,000 raw objects + 730 ops snapshots read by the ETL + 730 h x 60 dashboard
+    // pointer reads = 144,530 GETs x 0.0004 / 1000
+    assert_usd(line(&estimate, "GET requests").usd, 0.057_812);
     // 1e6 x 12 x 200 B = 2.4 GB x 0.023
     assert_usd(line(&estimate, "raw event storage").usd, 0.0552);
     // 12 alarms x 0.10 = 1.20, of which 10 are always free
@@ -96,11 +99,12 @@ fn lambda_compute_by_hand() {
     let estimate = cost::estimate(&deployment("us-east-1", ""), &small_footprint());
     // ingest: 100,000 x 0.040 s x 0.25 GB = 1,000 GB-s
     // etl: 730 runs x (5 s + 1,369.86 events / 2,000 per s) x 0.5 GB
+    // ops snapshot: 730 runs x 1 s x 0.125 GB = 91.25 GB-s
     let events_per_run = 1_000_000.0 / 730.0;
     let etl = 730.0 * (5.0 + events_per_run / 2000.0) * 0.5;
     let compute = line(&estimate, "compute");
-    assert_usd(compute.quantity, 1000.0 + etl);
-    assert_usd(compute.list_usd, (1000.0 + etl) * 0.000_013_333_4);
+    assert_usd(compute.quantity, 1000.0 + etl + 91.25);
+    assert_usd(compute.list_usd, (1000.0 + etl + 91.25) * 0.000_013_333_4);
     assert_usd(compute.usd, 0.0); // well inside the 400,000 GB-s always free
 }
 
@@ -112,12 +116,12 @@ fn free_tier_is_capped_at_the_allowance() {
         "    ingest: {architecture: x86_64}\n",
     );
     let estimate = cost::estimate(&d, &small_footprint());
-    // 100 M events / 10 = 10 M requests + 730 ETL runs
+    // 100 M events / 10 = 10 M requests + 730 ETL runs + 730 ops snapshots
     let requests = line(&estimate, "requests");
-    assert_usd(requests.quantity, 10.000_73);
-    assert_usd(requests.list_usd, 10.000_73 * 0.2);
+    assert_usd(requests.quantity, 10.001_46);
+    assert_usd(requests.list_usd, 10.001_46 * 0.2);
     assert_usd(requests.free_tier_usd, -0.2);
-    assert_usd(requests.usd, 9.000_73 * 0.2);
+    assert_usd(requests.usd, 9.001_46 * 0.2);
     // x86_64 is billed at the x86 GB-second price.
     assert_usd(line(&estimate, "compute").unit_usd, 0.000_016_666_7);
 }
@@ -138,6 +142,44 @@ fn totals_add_up_and_savings_only_touch_ec2() {
         estimate.savings[1].monthly_usd,
         estimate.total_usd - 6.132 * 0.60,
     );
+}
+
+#[test]
+fn ops_snapshot_collector_by_hand() {
+    let hourly = cost::estimate(&deployment("us-east-1", ""), &small_footprint());
+    // 730 runs x 5 metrics = 3,650 metrics x 0.01 USD / 1000; no free allowance.
+    let metrics = line(&hourly, "GetMetricData metrics requested");
+    assert_usd(metrics.quantity, 3.65);
+    assert_usd(metrics.usd, 0.0365);
+    assert_usd(metrics.free_tier_usd, 0.0);
+    // 730 GetQueueAttributes = 0.00073 M x 0.40, inside SQS's 1 M free requests.
+    let queue = line(&hourly, "GetQueueAttributes requests");
+    assert_usd(queue.list_usd, 0.000_73 * 0.4);
+    assert_usd(queue.usd, 0.0);
+    // Every 15 minutes: 2,920 runs x 5 = 14,600 metrics.
+    let quarterly = cost::estimate(
+        &deployment("us-east-1", "    etl: {every_minutes: 15}\n"),
+        &small_footprint(),
+    );
+    assert_usd(
+        line(&quarterly, "GetMetricData metrics requested").usd,
+        0.146,
+    );
+    // No collector in the stacks, no lines for it.
+    let without = cost::estimate(
+        &deployment("us-east-1", ""),
+        &Footprint {
+            ops_collectors: 0,
+            ..small_footprint()
+        },
+    );
+    for absent in [
+        "GetMetricData metrics requested",
+        "GetQueueAttributes requests",
+    ] {
+        assert!(without.lines.iter().all(|l| l.item != absent), "{absent}");
+    }
+    assert_usd(line(&without, "requests").quantity, 0.100_73);
 }
 
 #[test]
@@ -226,6 +268,7 @@ fn footprint_counts_what_the_stacks_create() {
             alarms: 10,
             dashboards: 1,
             custom_metrics: 1,
+            ops_collectors: 1,
             waf_web_acls: 1,
             waf_rules: 4,
             bot_control: false,

@@ -506,7 +506,11 @@ fn dependencies_come_from_what_each_template_uses() {
     // The hardened dashboard load balancer signs users in with the auth stack's pool.
     assert_eq!(deps(&prod, "warehouse"), ["network", "auth", "storage"]);
     assert_eq!(deps(&prod, "ingest"), ["auth", "storage"]);
-    assert_eq!(deps(&prod, "etl"), ["network", "storage", "warehouse"]);
+    // The ops snapshot collector reads the ingest stack's API and dead-letter queue.
+    assert_eq!(
+        deps(&prod, "etl"),
+        ["network", "storage", "warehouse", "ingest"]
+    );
     assert_eq!(deps(&prod, "edge"), ["storage", "ingest", "edge-global"]);
     assert_eq!(deps(&prod, "observability"), ["warehouse", "ingest", "etl"]);
     let dev = manifest(EXAMPLE, "dev", None);
@@ -523,4 +527,246 @@ fn dependencies_come_from_what_each_template_uses() {
             }
         }
     }
+}
+
+fn variable_names(function: &Value) -> BTreeSet<&str> {
+    function["Environment"]["Variables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn etl_reads_the_shops_time_zone() {
+    let dev = parse(&manifest(EXAMPLE, "dev", None), "etl");
+    assert_eq!(
+        dev["Resources"]["Function"]["Properties"]["Environment"]["Variables"]["SBW_TIMEZONE"],
+        "Asia/Ho_Chi_Minh"
+    );
+    // Without the key: UTC.
+    let bare = parse(&manifest(VARIANTS, "bare", None), "etl");
+    assert_eq!(
+        bare["Resources"]["Function"]["Properties"]["Environment"]["Variables"]["SBW_TIMEZONE"],
+        "UTC"
+    );
+}
+
+#[test]
+fn ops_snapshot_collector_runs_outside_the_vpc_with_least_privilege() {
+    for (case, file, env, profile) in CASES {
+        let etl = parse(&manifest(file, env, *profile), "etl");
+        let resources = &etl["Resources"];
+        let etl_function = &resources["Function"]["Properties"];
+        let ops = &resources["OpsFunction"]["Properties"];
+        // The same package and architecture as the ETL, no VPC, its own role and log group.
+        assert_eq!(ops["Code"], etl_function["Code"], "{case}");
+        assert_eq!(
+            ops["Architectures"], etl_function["Architectures"],
+            "{case}"
+        );
+        assert!(ops.get("VpcConfig").is_none(), "{case}");
+        assert_eq!(ops["Role"]["Fn::GetAtt"][0], "OpsFunctionRole", "{case}");
+        assert_eq!(
+            ops["LoggingConfig"]["LogGroup"]["Ref"],
+            "OpsFunctionLogGroup"
+        );
+        assert_eq!(
+            resources["OpsFunctionLogGroup"]["Properties"]["RetentionInDays"],
+            resources["FunctionLogGroup"]["Properties"]["RetentionInDays"]
+        );
+        assert_eq!(
+            variable_names(ops),
+            BTreeSet::from([
+                "SBW_ETL_TASK",
+                "SBW_RAW_BUCKET",
+                "SBW_HTTP_API_ID",
+                "SBW_HTTP_API_STAGE",
+                "SBW_DLQ_URL",
+                "SBW_DLQ_NAME",
+                "RUST_LOG"
+            ]),
+            "{case}"
+        );
+        let vars = &ops["Environment"]["Variables"];
+        assert_eq!(vars["SBW_ETL_TASK"], "ops-snapshot");
+        assert_eq!(vars["SBW_HTTP_API_STAGE"], "$default");
+        let statements: Vec<(String, Value, Value)> = resources["OpsFunctionRole"]["Properties"]
+            ["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["Sid"].as_str().unwrap().to_owned(),
+                    s["Action"].clone(),
+                    s["Resource"].clone(),
+                )
+            })
+            .collect();
+        let prefix = etl["Resources"]["Function"]["Properties"]["FunctionName"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("-etl")
+            .to_owned();
+        let import =
+            |name: &str| serde_json::json!({"Fn::ImportValue": format!("{prefix}-{name}")});
+        assert_eq!(
+            statements,
+            [
+                (
+                    "Logs".to_owned(),
+                    serde_json::json!(["logs:CreateLogStream", "logs:PutLogEvents"]),
+                    serde_json::json!({"Fn::GetAtt": ["OpsFunctionLogGroup", "Arn"]})
+                ),
+                (
+                    "ReadMetrics".to_owned(),
+                    serde_json::json!("cloudwatch:GetMetricData"),
+                    serde_json::json!("*")
+                ),
+                (
+                    "DeadLetterDepth".to_owned(),
+                    serde_json::json!("sqs:GetQueueAttributes"),
+                    import("ingest-DeadLetterQueueArn")
+                ),
+                (
+                    "WriteSnapshot".to_owned(),
+                    serde_json::json!("s3:PutObject"),
+                    serde_json::json!({"Fn::Sub": ["${Bucket}/_ops/*", {"Bucket": import("storage-RawBucketArn")}]})
+                ),
+            ],
+            "{case}"
+        );
+        // One schedule tick starts both functions, each allowed to be invoked by it.
+        let targets: Vec<&str> = resources["Schedule"]["Properties"]["Targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["Arn"]["Fn::GetAtt"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(targets, ["Function", "OpsFunction"], "{case}");
+        assert_eq!(
+            resources["OpsSchedulePermission"]["Properties"]["FunctionName"]["Ref"],
+            "OpsFunction"
+        );
+        assert_eq!(
+            resources["OpsAsyncInvokeConfig"]["Properties"]["MaximumRetryAttempts"],
+            0
+        );
+    }
+}
+
+fn user_data(manifest: &Manifest) -> String {
+    let warehouse = parse(manifest, "warehouse");
+    warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+        ["Fn::Base64"]["Fn::Sub"][0]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn warehouse_creates_hll_before_the_migrations() {
+    for (case, file, env, profile) in CASES {
+        let script = user_data(&manifest(file, env, *profile));
+        let install = script.find("\"postgresql-$PG_MAJOR-hll\"").expect(case);
+        let create = script
+            .find("CREATE EXTENSION IF NOT EXISTS hll;")
+            .expect(case);
+        let migrations = script.rfind("/usr/local/sbin/sbw-migrate\n").expect(case);
+        let etl_login = script.find("credentials/etl-database.json\"").expect(case);
+        assert!(install < create && create < migrations, "{case}");
+        assert!(
+            create < etl_login,
+            "{case}: the ETL could log in before hll exists"
+        );
+        // Run by the superuser, in database sbw.
+        let psql = script[..create].rfind("sudo -u postgres psql").expect(case);
+        let block = &script[psql..create];
+        assert!(
+            block.ends_with("\\c sbw\n") && !block.contains("\nSQL\n"),
+            "{case}: {block}"
+        );
+    }
+}
+
+#[test]
+fn warehouse_installs_exactly_the_r_packages_the_dashboard_loads() {
+    let script = user_data(&manifest(EXAMPLE, "dev", None));
+    let packages: BTreeSet<&str> = script
+        .split(|c: char| c.is_whitespace() || c == '\\')
+        .filter(|word| word.starts_with("r-cran-"))
+        .collect();
+    assert_eq!(
+        packages,
+        BTreeSet::from([
+            "r-cran-shiny",
+            "r-cran-bslib",
+            "r-cran-plotly",
+            "r-cran-dt",
+            "r-cran-dplyr",
+            "r-cran-lubridate",
+            "r-cran-dbi",
+            "r-cran-rpostgresql",
+            "r-cran-memoise",
+            "r-cran-htmltools",
+            "r-cran-jsonlite",
+        ])
+    );
+}
+
+#[test]
+fn dashboard_health_is_answered_by_shiny_and_new_versions_arrive_without_replacement() {
+    let prod = manifest(EXAMPLE, "prod", None);
+    let script = user_data(&prod);
+    // nginx passes /healthz to Shiny (which checks the database) instead of answering itself.
+    let health = &script[script.find("location = /healthz {").unwrap()..];
+    let health = &health[..health.find('}').unwrap()];
+    assert!(
+        health.contains("proxy_pass http://127.0.0.1:3838/healthz;"),
+        "{health}"
+    );
+    assert!(!health.contains("return 200"), "{health}");
+    let warehouse = parse(&prod, "warehouse");
+    assert_eq!(
+        warehouse["Resources"]["TargetGroup"]["Properties"]["HealthCheckPath"],
+        "/healthz"
+    );
+    // Shiny: unprivileged, peer login, from the symlinked current version.
+    for line in [
+        "User=sbw-dashboard",
+        "Environment=PGHOST=/var/run/postgresql PGDATABASE=sbw PGUSER=sbw_dashboard",
+        "ExecStart=/usr/bin/Rscript -e \"shiny::runApp('/srv/sbw-dashboard/current', host = '127.0.0.1', port = 3838)\"",
+    ] {
+        assert!(script.lines().any(|l| l == line), "{line}");
+    }
+    // A timer follows the pointer the deploy writes; the dashboard is no template parameter.
+    assert!(script.contains("SBW_DASHBOARD_POINTER=dashboard/current.json\n"));
+    assert!(script.contains("systemctl enable --now sbw-dashboard-update.timer"));
+    assert_eq!(
+        render::current_pointer_key("dashboard"),
+        "dashboard/current.json"
+    );
+    assert_eq!(prod.stack("warehouse").unwrap().fetches, ["dashboard"]);
+    for stack in &prod.stacks {
+        assert!(
+            !stack.parameters.values().any(|p| *p
+                == ParameterSource::Artifact {
+                    artifact: "dashboard"
+                }),
+            "{}",
+            stack.name
+        );
+    }
+    // The instance may read the dashboard bundles, nothing more of it.
+    let statements = &warehouse["Resources"]["InstanceRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"];
+    let read = statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "s3:GetObject")
+        .unwrap();
+    assert_eq!(read["Resource"][0]["Fn::Sub"][0], "${Bucket}/dashboard/*");
 }

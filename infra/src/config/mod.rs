@@ -16,7 +16,7 @@ use serde_saphyr::{Location, Spanned};
 
 pub use values::{
     AccountId, Bounded, Cidr, DomainName, Email, HostedZoneId, LogRetentionDays, Name, Origin,
-    Region, SiteKey, GLOBAL_REGION, LOG_RETENTION_DAYS, REGIONS,
+    Region, SiteKey, TimeZone, GLOBAL_REGION, LOG_RETENTION_DAYS, REGIONS,
 };
 
 /// A config problem, in the user's words, at a place in the file.
@@ -75,6 +75,9 @@ pub struct Environment {
     /// `sbwctl destroy` refuses this environment unless given `--force`.
     #[serde(default)]
     pub protected: bool,
+    /// The shop's day: daily rollups and the dashboard use local days.
+    #[serde(default)]
+    pub timezone: TimeZone,
     pub site: Site,
     pub alerts: Alerts,
     pub budget: Budget,
@@ -333,6 +336,7 @@ pub struct Deployment {
     pub protected: bool,
     pub account_id: AccountId,
     pub region: Region,
+    pub timezone: TimeZone,
     pub origins: Vec<Origin>,
     pub site_keys: Vec<SiteKey>,
     pub alert_emails: Vec<Email>,
@@ -682,6 +686,7 @@ fn build(
         protected: env.protected,
         account_id: env.account_id,
         region: env.region,
+        timezone: env.timezone,
         origins: env.site.origins.value,
         site_keys: env.site.site_keys.value,
         alert_emails: env.alerts.emails.value,

@@ -468,6 +468,48 @@ impl fmt::Display for SiteKey {
     }
 }
 
+/// An IANA time zone name such as `Asia/Ho_Chi_Minh` (the tz database that
+/// PostgreSQL and R read too): where the shop's days begin and end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone(String);
+string_value!(TimeZone);
+
+impl TryFrom<String> for TimeZone {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        if text.parse::<chrono_tz::Tz>().is_ok() {
+            return Ok(TimeZone(text));
+        }
+        let hint = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|zone| zone.name())
+            .find(|name| name.eq_ignore_ascii_case(&text))
+            .map(|name| format!(" (did you mean {name}?)"))
+            .unwrap_or_default();
+        Err(format!(
+            "{text:?} is not an IANA time zone name{hint}: write it like Asia/Ho_Chi_Minh, Europe/Berlin or UTC"
+        ))
+    }
+}
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        TimeZone("UTC".to_owned())
+    }
+}
+
+impl TimeZone {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// CloudWatch Logs accepts only these retention periods (days).
 pub const LOG_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,

@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::config::{Architecture, Deployment};
+use crate::render::OPS_SNAPSHOT_MEMORY_MB;
 pub use prices::PriceTable;
 
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -34,6 +35,17 @@ pub mod assumptions {
     pub const ETL_EVENTS_PER_SECOND: f64 = 2_000.0;
     /// Log volume of one ETL run.
     pub const ETL_LOG_BYTES_PER_RUN: f64 = 4_000.0;
+    /// One run of the ops snapshot collector: a GetMetricData call, a
+    /// GetQueueAttributes call and one S3 PUT, about a second.
+    pub const OPS_SECONDS_PER_RUN: f64 = 1.0;
+    /// Metrics its GetMetricData call requests: the HTTP API's Count, 4xx and
+    /// 5xx, the dead-letter queue's visible messages and oldest message age.
+    pub const OPS_METRICS_PER_RUN: f64 = 5.0;
+    pub const OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN: f64 = 1.0;
+    /// START/END/REPORT lines plus one summary line.
+    pub const OPS_LOG_BYTES_PER_RUN: f64 = 700.0;
+    /// The warehouse reads the dashboard's version pointer once a minute.
+    pub const DASHBOARD_POINTER_READS_PER_HOUR: f64 = 60.0;
     /// PostgreSQL bytes per event (row, sessions, rollups, indexes).
     pub const WAREHOUSE_BYTES_PER_EVENT: f64 = 600.0;
     /// The estimate describes month 12: a year of raw events and warehouse rows.
@@ -64,6 +76,8 @@ pub struct Footprint {
     pub alarms: u32,
     pub dashboards: u32,
     pub custom_metrics: u32,
+    /// Functions that snapshot CloudWatch and SQS figures on the ETL's schedule.
+    pub ops_collectors: u32,
     pub waf_web_acls: u32,
     /// Rules and managed rule groups across the web ACLs (billed per rule).
     pub waf_rules: u32,
@@ -107,6 +121,13 @@ impl Footprint {
                         }
                     }
                     "AWS::CloudWatch::Dashboard" => footprint.dashboards += 1,
+                    "AWS::Lambda::Function"
+                        if property("/Properties/Environment/Variables/SBW_ETL_TASK")
+                            .and_then(|t| t.as_str())
+                            == Some("ops-snapshot") =>
+                    {
+                        footprint.ops_collectors += 1;
+                    }
                     "AWS::WAFv2::WebACL" => {
                         footprint.waf_web_acls += 1;
                         let rules = property("/Properties/Rules")
@@ -220,6 +241,7 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
             events,
             requests,
             runs,
+            ops_runs: runs * footprint.ops_collectors as f64,
         },
     };
     let mut bill = Bill { lines: Vec::new() };
@@ -315,6 +337,8 @@ struct Volume {
     events: f64,
     requests: f64,
     runs: f64,
+    /// Runs of the ops snapshot collector (on the ETL's schedule).
+    ops_runs: f64,
 }
 
 /// The warehouse: the one always-on server, its disks and snapshots.
@@ -501,10 +525,12 @@ fn lambda(bill: &mut Bill, x: &Inputs) {
         events,
         requests,
         runs,
+        ops_runs,
     } = x.volume;
     let events_per_run = events / runs;
     let requests_text = count(requests);
     let runs_text = count(runs);
+    let ops_runs_text = count(ops_runs);
     let gb_second = match d.ingest.architecture {
         Architecture::Arm64 => prices.lambda_gb_second_arm64,
         Architecture::X86_64 => prices.lambda_gb_second_x86_64,
@@ -513,24 +539,26 @@ fn lambda(bill: &mut Bill, x: &Inputs) {
     let ingest_gbs =
         requests * a::INGEST_MS_PER_REQUEST / 1000.0 * d.ingest.memory_mb.get() as f64 / 1024.0;
     let etl_gbs = runs * etl_seconds * d.etl_memory_mb as f64 / 1024.0;
+    let ops_gbs = ops_runs * a::OPS_SECONDS_PER_RUN * OPS_SNAPSHOT_MEMORY_MB as f64 / 1024.0;
     bill.add(
         "Lambda",
         "requests".to_owned(),
         (
-            (requests + runs) / 1e6,
+            (requests + runs + ops_runs) / 1e6,
             "million requests",
             prices.lambda_per_million_requests,
         ),
         Some(Allowance(1.0)),
         format!(
-            "{requests_text} ingest invocations + {runs_text} ETL runs; always free: 1 M/month"
+            "{requests_text} ingest invocations + {runs_text} ETL runs + {ops_runs_text} ops snapshots; always free: 1 M/month"
         ),
     );
-    bill.add("Lambda", "compute".to_owned(), (ingest_gbs + etl_gbs, "GB-seconds", gb_second), Some(Allowance(400_000.0)), format!(
-            "ingest {} ms x {} MB per request + ETL {etl_seconds:.1} s x {} MB per run; always free: 400,000 GB-s/month",
+    bill.add("Lambda", "compute".to_owned(), (ingest_gbs + etl_gbs + ops_gbs, "GB-seconds", gb_second), Some(Allowance(400_000.0)), format!(
+            "ingest {} ms x {} MB per request + ETL {etl_seconds:.1} s x {} MB per run + ops snapshot {} s x {OPS_SNAPSHOT_MEMORY_MB} MB per run; always free: 400,000 GB-s/month",
             a::INGEST_MS_PER_REQUEST,
             d.ingest.memory_mb.get(),
-            d.etl_memory_mb
+            d.etl_memory_mb,
+            a::OPS_SECONDS_PER_RUN,
         ));
 }
 
@@ -542,6 +570,7 @@ fn raw_store(bill: &mut Bill, x: &Inputs) {
         events,
         requests,
         runs,
+        ops_runs,
     } = x.volume;
     let t = &d.traffic;
     let etl_writes = runs * 2.0;
@@ -549,19 +578,28 @@ fn raw_store(bill: &mut Bill, x: &Inputs) {
         "S3",
         "PUT and LIST requests".to_owned(),
         (
-            (requests + etl_writes + runs) / 1000.0,
+            (requests + etl_writes + runs + ops_runs) / 1000.0,
             "1k requests",
             prices.s3_put_per_thousand,
         ),
         None,
-        "one raw object per ingest request, ETL state writes and one listing per run".to_owned(),
+        "one raw object per ingest request, ETL state writes and one listing per run, one ops snapshot per run".to_owned(),
     );
+    let pointer_reads = HOURS_PER_MONTH * a::DASHBOARD_POINTER_READS_PER_HOUR;
     bill.add(
         "S3",
         "GET requests".to_owned(),
-        (requests / 1000.0, "1k requests", prices.s3_get_per_thousand),
+        (
+            (requests + ops_runs + pointer_reads) / 1000.0,
+            "1k requests",
+            prices.s3_get_per_thousand,
+        ),
         None,
-        "the ETL reads each raw object once".to_owned(),
+        format!(
+            "the ETL reads each raw object once and the ops snapshot once per run; the warehouse reads the dashboard version pointer {} times an hour ({})",
+            a::DASHBOARD_POINTER_READS_PER_HOUR,
+            count(pointer_reads)
+        ),
     );
     let raw_gb = events * a::MONTHS_OF_DATA * t.stored_bytes_per_event.get() as f64 / 1e9;
     bill.add("S3", "raw event storage".to_owned(), (raw_gb, "GB-month", prices.s3_standard_gb_month), None, format!(
@@ -576,10 +614,16 @@ fn observability(bill: &mut Bill, x: &Inputs) {
     let d = x.d;
     let footprint = x.footprint;
     let prices = x.prices;
-    let Volume { requests, runs, .. } = x.volume;
+    let Volume {
+        requests,
+        runs,
+        ops_runs,
+        ..
+    } = x.volume;
     let t = &d.traffic;
     let log_gb = (requests * (a::INGEST_LOG_BYTES_PER_REQUEST + a::API_LOG_BYTES_PER_REQUEST)
-        + runs * a::ETL_LOG_BYTES_PER_RUN)
+        + runs * a::ETL_LOG_BYTES_PER_RUN
+        + ops_runs * a::OPS_LOG_BYTES_PER_RUN)
         / 1e9;
     bill.add(
         "CloudWatch",
@@ -587,10 +631,40 @@ fn observability(bill: &mut Bill, x: &Inputs) {
         (log_gb, "GB", prices.logs_ingest_gb),
         Some(Allowance(5.0)),
         format!(
-            "{} B/request (ingest), {} B/request (API access log), {} B/ETL run; always free: 5 GB",
+            "{} B/request (ingest), {} B/request (API access log), {} B/ETL run, {} B/ops snapshot; always free: 5 GB",
             a::INGEST_LOG_BYTES_PER_REQUEST,
             a::API_LOG_BYTES_PER_REQUEST,
-            a::ETL_LOG_BYTES_PER_RUN
+            a::ETL_LOG_BYTES_PER_RUN,
+            a::OPS_LOG_BYTES_PER_RUN
+        ),
+    );
+    let ops_runs_text = count(ops_runs);
+    bill.add(
+        "CloudWatch",
+        "GetMetricData metrics requested".to_owned(),
+        (
+            ops_runs * a::OPS_METRICS_PER_RUN / 1000.0,
+            "1k metrics",
+            prices.get_metric_data_per_thousand_metrics,
+        ),
+        None,
+        format!(
+            "{ops_runs_text} ops snapshots x {} metrics (API Count, 4xx, 5xx; dead-letter depth and oldest age); GetMetricData has no always-free allowance",
+            a::OPS_METRICS_PER_RUN
+        ),
+    );
+    bill.add(
+        "SQS",
+        "GetQueueAttributes requests".to_owned(),
+        (
+            ops_runs * a::OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN / 1e6,
+            "million requests",
+            prices.sqs_per_million,
+        ),
+        Some(Allowance(1.0)),
+        format!(
+            "{ops_runs_text} ops snapshots x {} dead-letter queue depth read; always free: 1 M requests/month",
+            a::OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN
         ),
     );
     bill.add(
@@ -669,14 +743,24 @@ impl Estimate {
             let _ = writeln!(
                 out,
                 "{:<14} {:<34} {:>28} {:>9.2} {:>10.2} {:>8.2}",
-                line.service, line.item, quantity, line.list_usd, line.free_tier_usd, line.usd
+                line.service,
+                line.item,
+                quantity,
+                cents(line.list_usd),
+                cents(line.free_tier_usd),
+                cents(line.usd)
             );
             let _ = writeln!(out, "{:<14}   {}", "", line.explanation);
         }
         let _ = writeln!(
             out,
             "{:<14} {:<34} {:>28} {:>9.2} {:>10.2} {:>8.2}",
-            "TOTAL", "", "", self.list_total_usd, self.free_tier_usd, self.total_usd
+            "TOTAL",
+            "",
+            "",
+            cents(self.list_total_usd),
+            cents(self.free_tier_usd),
+            cents(self.total_usd)
         );
         let _ = writeln!(out);
         let _ = writeln!(out, "With a commitment on the warehouse instance:");
@@ -693,6 +777,11 @@ impl Estimate {
         }
         out
     }
+}
+
+/// Rounded to cents; a free-tier share below half a cent shows as 0.00, not -0.00.
+fn cents(usd: f64) -> f64 {
+    (usd * 100.0).round() / 100.0 + 0.0
 }
 
 /// A whole count with thousands separators: 1,000,000.
@@ -733,6 +822,13 @@ mod tests {
         assert_eq!(count(1000.0), "1,000");
         assert_eq!(count(200_000.0), "200,000");
         assert_eq!(count(1_000_000.0), "1,000,000");
+    }
+
+    #[test]
+    fn cents_never_print_as_negative_zero() {
+        assert_eq!(format!("{:.2}", cents(-0.000_292)), "0.00");
+        assert_eq!(format!("{:.2}", cents(-0.006)), "-0.01");
+        assert_eq!(format!("{:.2}", cents(6.132)), "6.13");
     }
 
     #[test]

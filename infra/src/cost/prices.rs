@@ -71,6 +71,8 @@ pub struct PriceTable {
     pub alarm_month: f64,
     pub dashboard_month: f64,
     pub custom_metric_month: f64,
+    /// GetMetricData is billed per metric requested (no always-free allowance).
+    pub get_metric_data_per_thousand_metrics: f64,
     /// CloudFront prices depend on where viewers are; these are North America/Europe.
     pub cloudfront_https_per_10k: f64,
     pub cloudfront_gb_out: f64,
@@ -106,6 +108,7 @@ pub const US_EAST_1: PriceTable = PriceTable {
     alarm_month: 0.10,
     dashboard_month: 3.00,
     custom_metric_month: 0.30,
+    get_metric_data_per_thousand_metrics: 0.01,
     cloudfront_https_per_10k: 0.01,
     cloudfront_gb_out: 0.085,
     cloudfront_gb_to_origin: 0.02,
@@ -140,6 +143,7 @@ pub const AP_SOUTHEAST_1: PriceTable = PriceTable {
     alarm_month: 0.10,
     dashboard_month: 3.00,
     custom_metric_month: 0.30,
+    get_metric_data_per_thousand_metrics: 0.01,
     cloudfront_https_per_10k: 0.01,
     cloudfront_gb_out: 0.085,
     cloudfront_gb_to_origin: 0.02,
