@@ -12,6 +12,37 @@ use crate::settings::ShopSettings;
 use crate::source::RawSource;
 use crate::summary::RunSummary;
 
+/// The variable choosing what the `etl` binary does.
+pub const TASK_VAR: &str = "SBW_ETL_TASK";
+
+/// What this `etl` process does, from [`TASK_VAR`]: the ETL when it is unset
+/// or `etl`, the ops snapshot collector (run outside the VPC) when it is
+/// `ops-snapshot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    Etl,
+    OpsSnapshot,
+}
+
+impl Task {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Task> {
+        match var(TASK_VAR).as_deref() {
+            None | Some("" | "etl") => Ok(Task::Etl),
+            Some("ops-snapshot") => Ok(Task::OpsSnapshot),
+            Some(other) => anyhow::bail!(
+                "{TASK_VAR}={other:?} is not a task: use etl (the default) or ops-snapshot"
+            ),
+        }
+    }
+}
+
+/// The value of the environment variable `name`; unset or empty is an error naming it.
+pub fn required_var(var: impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<String> {
+    var(name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("the environment variable {name} is not set"))
+}
+
 #[derive(Debug, Clone)]
 pub struct LambdaSettings {
     pub raw_bucket: String,
@@ -26,11 +57,7 @@ pub struct LambdaSettings {
 
 impl LambdaSettings {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let required = |name: &str| {
-            var(name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| anyhow::anyhow!("the environment variable {name} is not set"))
-        };
+        let required = |name: &str| required_var(&var, name);
         let whole_number = |name: &str, default: u32| match var(name) {
             None => Ok(default),
             Some(value) => value
@@ -177,5 +204,29 @@ impl EtlFunction {
             );
         }
         Ok(outcome?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_task_is_the_etl_unless_the_collector_is_named() {
+        let task = |value: Option<&str>| {
+            Task::from_vars(|name| {
+                assert_eq!(name, TASK_VAR);
+                value.map(str::to_owned)
+            })
+        };
+        for etl in [None, Some(""), Some("etl")] {
+            assert_eq!(task(etl).unwrap(), Task::Etl);
+        }
+        assert_eq!(task(Some("ops-snapshot")).unwrap(), Task::OpsSnapshot);
+        let error = task(Some("ops_snapshot")).unwrap_err().to_string();
+        assert!(
+            error.contains("SBW_ETL_TASK=\"ops_snapshot\" is not a task"),
+            "{error}"
+        );
     }
 }

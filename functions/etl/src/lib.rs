@@ -13,6 +13,7 @@ pub mod decode;
 pub mod lambda;
 pub mod metrics;
 pub mod migrate;
+pub mod ops_snapshot;
 pub mod ops_history;
 pub mod run;
 pub mod settings;
