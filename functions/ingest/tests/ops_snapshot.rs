@@ -162,7 +162,10 @@ async fn a_failed_store_shows_as_a_server_error_and_a_waiting_dead_letter() {
     let event = serde_json::to_vec(&valid_event(Utc::now())).unwrap();
     assert_eq!(server.post("/v1/events", &event).await, 503);
     let dead_letters = std::fs::read_dir(server.dead_letter_dir()).unwrap().count();
-    assert_eq!(dead_letters, 1, "the events went to the dead-letter directory");
+    assert_eq!(
+        dead_letters, 1,
+        "the events went to the dead-letter directory"
+    );
 
     // The store is back by the time the server stops.
     std::fs::remove_file(server.raw_dir()).unwrap();
