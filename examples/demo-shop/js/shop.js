@@ -33,12 +33,14 @@
   });
 
   // Clicks on marked elements (banners, tiles, product cards): data-track names the target.
+  // A product of a list (data-list, data-position) is a product click, which with the list's
+  // impressions gives the product's click-through rate.
   document.addEventListener('click', (event) => {
     const element = event.target.closest('[data-track]');
     if (!element) return;
-    const props = { target: element.dataset.track };
-    if (element.dataset.productId) props.product_id = element.dataset.productId;
-    sbw.click(props);
+    const { track, productId, list, position } = element.dataset;
+    if (productId) sbw.clickProduct({ product_id: productId, category: productById(productId).category }, list, Number(position), { target: track });
+    else sbw.click({ target: track });
   });
 
   // ---------------------------------------------------------------- helpers
@@ -77,9 +79,11 @@
     return html`<span class="rating" title="${rating} out of 5">★ ${rating.toFixed(1)}</span>`;
   }
 
-  function productCard(product) {
+  /** A product card at `position` (from 1) of the product list named `list`. */
+  function productCard(product, list, position) {
+    const inList = html`data-product-id="${product.id}" data-list="${list}" data-position="${position}"`;
     return html`<article class="card">
-      <a class="card-link" href="product.html?id=${product.id}" data-track="product-card" data-product-id="${product.id}">
+      <a class="card-link" href="product.html?id=${product.id}" data-track="product-card" ${inList}>
         ${productArt(product)}
         <h3>${escapeHtml(product.name)}</h3>
       </a>
@@ -90,9 +94,15 @@
       </div>
       <div class="card-actions">
         <button class="btn btn-small" data-add="${product.id}">Add to cart</button>
-        <button class="btn btn-small btn-ghost" data-quick-view="${product.id}">Quick view</button>
+        <button class="btn btn-small btn-ghost" data-quick-view="${product.id}" data-track="quick-view" ${inList}>Quick view</button>
       </div>
     </article>`;
+  }
+
+  /** Shows `products` as cards in `element` and records them as shown in `list`. */
+  function showProducts(element, list, products) {
+    element.innerHTML = products.map((product, i) => productCard(product, list, i + 1)).join('');
+    sbw.impressions(list, products.map((product) => ({ product_id: product.id, category: product.category })));
   }
 
   function toast(message) {
@@ -311,8 +321,9 @@
               .join('')}
           </div>
           <h2>Customer favourites</h2>
-          <div class="grid">${featured.map(productCard).join('')}</div>
+          <div class="grid" id="featured"></div>
         </section>`;
+      showProducts($('#featured'), 'home:featured', featured);
     },
 
     category() {
@@ -321,7 +332,8 @@
       const render = (sort) => {
         const products = catalog.products.filter((p) => p.category === category.id);
         const sorted = [...products].sort((a, b) => (sort === 'price-asc' ? a.price - b.price : sort === 'price-desc' ? b.price - a.price : b.rating - a.rating));
-        $('#products').innerHTML = sorted.map(productCard).join('');
+        // Sorting shows the list again: the SDK records each product once per page view.
+        showProducts($('#products'), 'category:' + category.id, sorted);
       };
       $('#main').innerHTML = html`<section class="container">
         <p class="crumbs"><a href="index.html">Home</a> / ${category.name}</p>
@@ -351,9 +363,10 @@
       const related = catalog.products.filter((p) => p.category === product.category && p.id !== product.id).slice(0, 4);
       $('#main').innerHTML = html`<section class="container">${productDetail(product)}
         <h2>You may also like</h2>
-        <div class="grid">${related.map(productCard).join('')}</div></section>`;
+        <div class="grid" id="related"></div></section>`;
       bindDetail(product);
       sbw.viewProduct({ product_id: product.id, category: product.category, price: product.price, currency: CURRENCY });
+      showProducts($('#related'), 'related', related);
     },
 
     cart() {
@@ -466,7 +479,8 @@
       $('#main').innerHTML = html`<section class="container">
         <h1>Search results for “${escapeHtml(query)}”</h1>
         <p class="muted" id="result-count">${results.length} product${results.length === 1 ? '' : 's'} found</p>
-        <div class="grid">${results.map(productCard).join('')}</div></section>`;
+        <div class="grid" id="results"></div></section>`;
+      showProducts($('#results'), 'search', results);
     },
   };
 

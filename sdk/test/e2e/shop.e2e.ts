@@ -30,6 +30,24 @@ async function start(options: PlatformOptions = {}): Promise<Platform> {
 
 const pathOf = (url: string | null) => (url ? new URL(url).pathname : null);
 
+const isImpression = (event: StoredEvent) => event.event_type == 'impression';
+const withoutImpressions = (events: StoredEvent[]) => events.filter((event) => !isImpression(event));
+
+/** Per list: the page it was on and the products it showed, by position (from 1). */
+function listsShown(events: StoredEvent[]): Record<string, { page: string | null; products: string[] }> {
+  const lists: Record<string, { page: string | null; products: string[] }> = {};
+  for (const event of events.filter(isImpression)) {
+    const list = (lists[event.props.list as string] ??= { page: pathOf(event.page_url), products: [] });
+    list.products[(event.props.position as number) - 1] = event.ecom!.product_id!;
+  }
+  return lists;
+}
+
+/** The product ids of the cards in `grid` (a CSS selector) of the page, in the order shown. */
+function cardsIn(page: Platform['page'], grid: string): Promise<string[]> {
+  return page.$$eval(`${grid} .card-link`, (links) => links.map((link) => (link as HTMLElement).dataset.productId!));
+}
+
 /** A readable summary of an event: type, page, and what it is about. */
 function describeEvent(event: StoredEvent): string {
   const about = event.ecom?.product_id ?? (event.props.target as string | undefined) ?? (event.props.query as string | undefined) ?? '';
@@ -52,29 +70,48 @@ async function expectDeliveredExactlyOnce(p: Platform, expectedCount: number) {
 }
 
 describe('demo shop in Chromium against sbwctl dev ingest', () => {
-  it('records page views, clicks, a product view and a search while browsing', async () => {
+  it('records page views, product lists shown, product clicks, a product view and a search while browsing', async () => {
     const p = await start();
     await p.open('/index.html');
+    const featured = await cardsIn(p.page, '#featured');
     await Promise.all([p.page.waitForURL('**/category.html?c=laptops'), p.page.click('a.tile[href="category.html?c=laptops"]')]);
     await p.page.waitForSelector('html[data-ready="true"]');
-    await Promise.all([p.page.waitForURL('**/product.html?id=*'), p.page.click('#products .card-link >> nth=0')]);
+    const laptops = await cardsIn(p.page, '#products');
+    await Promise.all([p.page.waitForURL('**/product.html?id=*'), p.page.click('#products .card-link >> nth=1')]);
     await p.page.waitForSelector('html[data-ready="true"]');
-    const productId = new URL(p.page.url()).searchParams.get('id');
+    const productId = new URL(p.page.url()).searchParams.get('id')!;
+    const related = await cardsIn(p.page, '#related');
     await p.page.fill('input[name="q"]', 'mouse');
     await Promise.all([p.page.waitForURL('**/search.html?q=mouse'), p.page.press('input[name="q"]', 'Enter')]);
     await p.page.waitForSelector('html[data-ready="true"]');
+    const results = await cardsIn(p.page, '#results');
+    expect([featured, laptops, related, results].map((list) => list.length)).toEqual([8, 5, 4, 1]);
+    const expectedCount = 8 + featured.length + laptops.length + related.length + results.length;
 
-    const stored = await p.waitForStored(8);
-    expect(stored.map(describeEvent)).toEqual([
+    const stored = await p.waitForStored(expectedCount);
+    expect(withoutImpressions(stored).map(describeEvent)).toEqual([
       'page_view /index.html',
       'click /index.html category-tile',
       'page_view /category.html',
-      'click /category.html product-card',
+      `click /category.html ${productId}`,
       'page_view /product.html',
       `view /product.html ${productId}`,
       'page_view /search.html',
       'search /search.html mouse',
     ]);
+    // Every product shown, once, in the list and at the place it was shown.
+    expect(listsShown(stored)).toEqual({
+      'home:featured': { page: '/index.html', products: featured },
+      'category:laptops': { page: '/category.html', products: laptops },
+      related: { page: '/product.html', products: related },
+      search: { page: '/search.html', products: results },
+    });
+    expect(stored.filter(isImpression).every((e) => e.ecom!.category && e.ecom!.price == null)).toBe(true);
+    // The click on the second laptop names the list and place of its impression: the CTR's numerator.
+    const productClick = stored.find((e) => e.event_type == 'click' && e.ecom)!;
+    expect(productClick.ecom).toMatchObject({ product_id: laptops[1], category: 'laptops' });
+    expect(productClick.props).toEqual({ target: 'product-card', list: 'category:laptops', position: 2 });
+    expect(stored.find((e) => e.event_type == 'click' && !e.ecom)!.props).toEqual({ target: 'category-tile' });
     const pageViews = stored.filter((e) => e.event_type == 'page_view');
     expect(pageViews.map((e) => pathOf(e.referrer))).toEqual([null, '/index.html', '/category.html', '/product.html']);
     // Query strings are stripped: the product id and the search words stay out of the URLs.
@@ -85,7 +122,27 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(stored.every((e) => e.user_id_hash == null)).toBe(true);
     // Anonymous requests carry the site key in the query string (sendBeacon cannot set headers).
     expect(p.proxy.posts().every((r) => r.path == '/v1/events' && r.query.get('site_key') == 'demo-shop')).toBe(true);
-    await expectDeliveredExactlyOnce(p, 8);
+    await expectDeliveredExactlyOnce(p, expectedCount);
+  });
+
+  it('records a product shown once per page view, however often its list is sorted, and clicks at their new place', async () => {
+    const p = await start();
+    await p.open('/category.html?c=monitors');
+    const byRating = await cardsIn(p.page, '#products');
+    await p.page.selectOption('#sort', 'price-desc');
+    await p.page.selectOption('#sort', 'price-asc');
+    const byPrice = await cardsIn(p.page, '#products');
+    expect(byPrice).not.toEqual(byRating);
+    await Promise.all([p.page.waitForURL('**/product.html?id=*'), p.page.click('#products .card-link >> nth=2')]);
+    await p.page.waitForSelector('html[data-ready="true"]');
+    const related = await cardsIn(p.page, '#related');
+
+    const expectedCount = 1 + byRating.length + 1 + 2 + related.length;
+    const stored = await p.waitForStored(expectedCount);
+    expect(listsShown(stored)['category:monitors']).toEqual({ page: '/category.html', products: byRating });
+    const productClick = stored.find((e) => e.event_type == 'click')!;
+    expect([productClick.ecom!.product_id, productClick.props.list, productClick.props.position]).toEqual([byPrice[2], 'category:monitors', 3]);
+    await expectDeliveredExactlyOnce(p, expectedCount);
   });
 
   it('records a product view and an add to cart with price, currency and quantity', async () => {
@@ -94,9 +151,14 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.fill('#qty', '2');
     await p.page.click('#add-to-cart');
 
-    const stored = await p.waitForStored(3);
-    expect(stored.map(describeEvent)).toEqual(['page_view /product.html', 'view /product.html lap-asus-g14-2024', 'add_to_cart /product.html lap-asus-g14-2024']);
-    const addToCart = stored[2].ecom!;
+    // Besides the four laptops shown under "You may also like".
+    const stored = await p.waitForStored(7);
+    expect(withoutImpressions(stored).map(describeEvent)).toEqual([
+      'page_view /product.html',
+      'view /product.html lap-asus-g14-2024',
+      'add_to_cart /product.html lap-asus-g14-2024',
+    ]);
+    const addToCart = stored.find((e) => e.event_type == 'add_to_cart')!.ecom!;
     expect({ ...addToCart, price: Number(addToCart.price) }).toEqual({
       product_id: 'lap-asus-g14-2024',
       category: 'laptops',
@@ -104,7 +166,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
       price: 49_990_000,
       qty: 2,
     });
-    await expectDeliveredExactlyOnce(p, 3);
+    await expectDeliveredExactlyOnce(p, 7);
   });
 
   it('records checkout and one purchase event per line item, without the shopper\u2019s personal data', async () => {
@@ -125,7 +187,8 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.waitForSelector('html[data-ready="true"]');
     const orderId = await p.page.textContent('#order-id');
 
-    const stored = await p.waitForStored(12);
+    // Besides three related products shown on each product page.
+    const stored = await p.waitForStored(18);
     const purchases = stored.filter((e) => e.event_type == 'purchase');
     expect(purchases.map((e) => [e.ecom!.product_id, e.ecom!.qty, Number(e.ecom!.price), e.ecom!.currency])).toEqual([
       ['mon-dell-u2723qe', 1, 13_990_000, 'VND'],
@@ -137,7 +200,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(purchases[0].props.order_id).not.toBe(orderId);
     const checkout = stored.find((e) => e.event_type == 'checkout')!;
     expect(checkout.props).toMatchObject({ items: 4, value: 13_990_000 + 3 * 2_490_000, currency: 'VND' });
-    expect(stored.map((e) => e.event_type)).toEqual([
+    expect(withoutImpressions(stored).map((e) => e.event_type)).toEqual([
       'page_view', 'view', 'add_to_cart',
       'page_view', 'view', 'add_to_cart',
       'page_view', 'page_view', 'checkout', 'purchase', 'purchase', 'page_view',
@@ -151,7 +214,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     }
     expect(sent).toContain(orderId);
     expect(rawStore).not.toContain(orderId);
-    await expectDeliveredExactlyOnce(p, 12);
+    await expectDeliveredExactlyOnce(p, 18);
   });
 
   it('records history navigation (quick view with pushState, then Back) as page views', async () => {
@@ -163,15 +226,21 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.goBack();
     await p.page.waitForSelector('#quick-view', { state: 'detached' });
 
-    const stored = await p.waitForStored(4);
-    expect(stored.map((e) => [e.event_type, pathOf(e.page_url), pathOf(e.referrer)])).toEqual([
+    // The four monitors of the list are shown once: Back closes the quick view over the same list.
+    const stored = await p.waitForStored(9);
+    expect(withoutImpressions(stored).map((e) => [e.event_type, pathOf(e.page_url), pathOf(e.referrer)])).toEqual([
       ['page_view', '/category.html', null],
+      ['click', '/category.html', null],
       ['page_view', '/product.html', '/category.html'],
       ['view', '/product.html', '/category.html'],
       ['page_view', '/category.html', '/product.html'],
     ]);
-    expect(stored[2].props).toEqual({ source: 'quick-view' });
-    await expectDeliveredExactlyOnce(p, 4);
+    expect(stored.filter(isImpression)).toHaveLength(4);
+    const quickViewClick = stored.find((e) => e.event_type == 'click')!;
+    expect(quickViewClick.props).toEqual({ target: 'quick-view', list: 'category:monitors', position: 1 });
+    expect(stored.find((e) => e.event_type == 'view')!.props).toEqual({ source: 'quick-view' });
+    expect(stored.find((e) => e.event_type == 'view')!.ecom!.product_id).toBe(quickViewClick.ecom!.product_id);
+    await expectDeliveredExactlyOnce(p, 9);
   });
 
   it('counts a page view when Back returns to a page, restored from the back/forward cache or not', async () => {
@@ -181,15 +250,18 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.waitForSelector('html[data-ready="true"]');
     await p.page.goBack();
     await p.page.waitForSelector('html[data-ready="true"]');
+    // Loaded again (not restored from the back/forward cache), the home page shows its list again.
+    const reloaded = await p.page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type == 'back_forward');
+    const expectedCount = 4 + 8 + 4 + (reloaded ? 8 : 0);
 
-    const stored = await p.waitForStored(4);
-    expect(stored.map(describeEvent)).toEqual([
+    const stored = await p.waitForStored(expectedCount);
+    expect(withoutImpressions(stored).map(describeEvent)).toEqual([
       'page_view /index.html',
       'click /index.html category-tile',
       'page_view /category.html',
       'page_view /index.html',
     ]);
-    await expectDeliveredExactlyOnce(p, 4);
+    await expectDeliveredExactlyOnce(p, expectedCount);
   });
 
   it('delivers a burst of 500 events, at most 500 per request, each exactly once', async () => {
@@ -200,17 +272,17 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
       for (let i = 0; i < 500; i++) sbw.track('click', { props: { burst: i } });
     });
 
-    const stored = await p.waitForStored(501);
+    const stored = await p.waitForStored(509); // with the page view and the 8 products shown
     const burst = stored.filter((e) => e.props.burst != null).map((e) => e.props.burst);
     expect(new Set(burst).size).toBe(500);
     for (const post of p.proxy.posts()) expect(post.eventIds.length).toBeLessThanOrEqual(500);
-    await expectDeliveredExactlyOnce(p, 501);
+    await expectDeliveredExactlyOnce(p, 509);
   });
 
   it('keeps events while offline and sends them when the browser is online again', async () => {
     const p = await start();
     await p.open('/product.html?id=kb-keychron-k2-pro');
-    await p.waitForStored(2);
+    await p.waitForStored(5); // page view, product view, three related keyboards shown
     const postsBefore = p.proxy.posts().length;
 
     await p.context.setOffline(true);
@@ -218,107 +290,115 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.click('#add-to-cart');
     await eventually('both offline events in IndexedDB', async () => (await p.queuedInBrowser()) == 2);
     expect(p.proxy.posts()).toHaveLength(postsBefore);
-    expect(p.stored()).toHaveLength(2);
+    expect(p.stored()).toHaveLength(5);
 
     await p.context.setOffline(false);
-    const stored = await p.waitForStored(4);
-    expect(stored.map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart', 'add_to_cart']);
-    await expectDeliveredExactlyOnce(p, 4);
+    const stored = await p.waitForStored(7);
+    expect(withoutImpressions(stored).map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart', 'add_to_cart']);
+    await expectDeliveredExactlyOnce(p, 7);
   });
 
   it('replays on the next page load what an offline page left behind', async () => {
     const p = await start();
     await p.open('/index.html');
-    await p.waitForStored(1);
+    await p.waitForStored(9); // the page view and the 8 products shown
     await p.context.setOffline(true);
     await p.page.click('.card [data-add] >> nth=0');
     await eventually('the offline event in IndexedDB', async () => (await p.queuedInBrowser()) == 1);
     await p.page.goto('about:blank'); // pagehide while offline: nothing can be sent
     await p.context.setOffline(false);
-    expect(p.stored()).toHaveLength(1);
+    expect(p.stored()).toHaveLength(9);
 
     await p.open('/cart.html');
-    const stored = await p.waitForStored(3);
-    expect(stored.map((e) => [e.event_type, pathOf(e.page_url)])).toEqual([
+    const stored = await p.waitForStored(11);
+    expect(withoutImpressions(stored).map((e) => [e.event_type, pathOf(e.page_url)])).toEqual([
       ['page_view', '/index.html'],
       ['add_to_cart', '/index.html'],
       ['page_view', '/cart.html'],
     ]);
-    await expectDeliveredExactlyOnce(p, 3);
+    await expectDeliveredExactlyOnce(p, 11);
   });
 
   it('flushes with sendBeacon when the page is left, and the next page does not send those events again', async () => {
     const p = await start({ shop: { batchSize: 1000, flushInterval: 600_000 } });
     await p.open('/product.html?id=hp-sony-wh1000xm5');
     await p.page.click('#add-to-cart');
-    await eventually('three events in IndexedDB', async () => (await p.queuedInBrowser()) == 3);
+    // Page view, product view, three related headphones shown, add to cart.
+    await eventually('six events in IndexedDB', async () => (await p.queuedInBrowser()) == 6);
     expect(p.proxy.posts()).toHaveLength(0);
 
     await p.page.goto('about:blank');
-    const stored = await p.waitForStored(3);
-    expect(stored.map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
+    const stored = await p.waitForStored(6);
+    expect(withoutImpressions(stored).map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
     const [beacon] = p.proxy.posts();
     expect(beacon.headers['content-type']).toBe('text/plain;charset=UTF-8');
     expect(beacon.headers['sec-fetch-mode']).toBe('no-cors'); // sendBeacon, not fetch
-    expect(beacon.eventIds).toHaveLength(3);
+    expect(beacon.eventIds).toHaveLength(6);
 
     await p.open('/index.html');
     await p.page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
-    const after = await p.waitForStored(4);
-    expect(after.map((e) => [e.event_type, pathOf(e.page_url)]).at(-1)).toEqual(['page_view', '/index.html']);
-    await expectDeliveredExactlyOnce(p, 4);
+    const after = await p.waitForStored(15);
+    expect(withoutImpressions(after).map((e) => [e.event_type, pathOf(e.page_url)]).at(-1)).toEqual(['page_view', '/index.html']);
+    await expectDeliveredExactlyOnce(p, 15);
   });
 
   it('a second tab does not send the events the first tab has yet to send', async () => {
     const p = await start({ shop: { batchSize: 1000, flushInterval: 600_000 } });
     const flush = (page = p.page) => page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
     await p.open('/product.html?id=mon-lg-27gp850');
-    await eventually('the first tab\u2019s two events in IndexedDB', async () => (await p.queuedInBrowser()) == 2);
+    // Page view, product view, three related monitors shown.
+    await eventually('the first tab\u2019s five events in IndexedDB', async () => (await p.queuedInBrowser()) == 5);
 
     const secondTab = await p.context.newPage();
     await p.open('/index.html', secondTab);
     await flush(secondTab);
-    const [fromSecondTab] = await p.waitForStored(1);
-    expect(describeEvent(fromSecondTab)).toBe('page_view /index.html');
-    expect(p.proxy.posts().map((r) => r.eventIds.length)).toEqual([1]);
+    const fromSecondTab = await p.waitForStored(9);
+    expect(withoutImpressions(fromSecondTab).map(describeEvent)).toEqual(['page_view /index.html']);
+    expect(fromSecondTab.every((e) => pathOf(e.page_url) == '/index.html')).toBe(true);
+    expect(p.proxy.posts().map((r) => r.eventIds.length)).toEqual([9]);
 
     await flush();
-    const stored = await p.waitForStored(3);
-    expect(stored.map(describeEvent)).toEqual(['page_view /product.html', 'view /product.html mon-lg-27gp850', 'page_view /index.html']);
-    await expectDeliveredExactlyOnce(p, 3);
+    const stored = await p.waitForStored(14);
+    expect(withoutImpressions(stored).map(describeEvent)).toEqual(['page_view /product.html', 'view /product.html mon-lg-27gp850', 'page_view /index.html']);
+    await expectDeliveredExactlyOnce(p, 14);
   });
 
   it('retries after a 503 and a dropped connection, then delivers each event once', async () => {
-    // The three events of the page fill one batch: every attempt carries exactly them.
-    const p = await start({ shop: { batchSize: 3, flushInterval: 600_000 } });
+    // The seven events of the page (page view, product view, four related products shown,
+    // add to cart) fill one batch: every attempt carries exactly them.
+    const p = await start({ shop: { batchSize: 7, flushInterval: 600_000 } });
     p.proxy.failNext(1, 503, 1);
     p.proxy.dropNext(1);
     await p.open('/product.html?id=acc-samsung-t7-1tb');
     await p.page.click('#add-to-cart');
     await eventually('the first failed request', () => p.proxy.posts().length >= 1);
-    expect(await p.queuedInBrowser()).toBe(3);
+    expect(await p.queuedInBrowser()).toBe(7);
 
-    const stored = await p.waitForStored(3);
-    expect(stored.map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
+    const stored = await p.waitForStored(7);
+    expect(withoutImpressions(stored).map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
     const posts = await p.proxy.answeredPosts();
     expect(posts.map((r) => r.outcome)).toEqual([503, 'dropped', 202]);
-    expect(posts[0].eventIds).toHaveLength(3);
+    expect(posts[0].eventIds).toHaveLength(7);
     expect(posts[1].eventIds).toEqual(posts[0].eventIds);
     expect(posts[2].eventIds).toEqual(posts[0].eventIds);
-    await expectDeliveredExactlyOnce(p, 3);
+    await expectDeliveredExactlyOnce(p, 7);
   });
 
   it('sends a signed-in visitor\u2019s events to the signed-in route with the ID token', async () => {
     const p = await start();
     await p.open('/index.html');
-    await p.waitForStored(1);
+    await p.waitForStored(9);
     await p.page.click('#account-button'); // demo sign-in: identify()
     await p.page.waitForSelector('text=Sign out');
     await p.open('/product.html?id=kb-logitech-mx-keys-s');
     await p.page.click('#add-to-cart');
 
-    const stored = await p.waitForStored(4);
-    expect(stored.map((e) => [e.event_type, e.user_id_hash != null])).toEqual([
+    const stored = await p.waitForStored(15);
+    expect(stored.filter(isImpression).map((e) => [pathOf(e.page_url), e.user_id_hash != null])).toEqual([
+      ...Array(8).fill(['/index.html', false]),
+      ...Array(3).fill(['/product.html', true]),
+    ]);
+    expect(withoutImpressions(stored).map((e) => [e.event_type, e.user_id_hash != null])).toEqual([
       ['page_view', false],
       ['page_view', true],
       ['view', true],
@@ -329,11 +409,12 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(signedIn.length).toBeGreaterThan(0);
     for (const post of signedIn) expect(post.headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.$/);
     for (const post of p.proxy.posts()) expect(post.body).not.toContain('user_id');
-    await expectDeliveredExactlyOnce(p, 4);
+    await expectDeliveredExactlyOnce(p, 15);
   });
 
   it('drops events the server rejects and keeps the valid ones of the same request, without retrying', async () => {
-    const p = await start({ shop: { batchSize: 3, flushInterval: 600_000 } });
+    // The page view, the 8 products shown, the bad add to cart and the click: one request.
+    const p = await start({ shop: { batchSize: 11, flushInterval: 600_000 } });
     await p.open('/index.html');
     const badEventId = await p.page.evaluate(() => {
       const sbw = (window as unknown as { sbw: { addToCart(ecom: object): void; click(props: object): void } }).sbw;
@@ -343,17 +424,18 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     });
     expect(badEventId).toBe('sent');
 
-    const stored = await p.waitForStored(2);
-    expect(stored.map(describeEvent)).toEqual(['page_view /index.html', 'click /index.html after-the-bad-one']);
+    const stored = await p.waitForStored(10);
+    expect(withoutImpressions(stored).map(describeEvent)).toEqual(['page_view /index.html', 'click /index.html after-the-bad-one']);
     const [post] = await p.proxy.answeredPosts();
     expect(post.outcome).toBe(202);
-    expect(post.response).toMatchObject({ accepted: 2, rejected: 1 });
-    await expectDeliveredExactlyOnce(p, 2);
+    expect(post.response).toMatchObject({ accepted: 10, rejected: 1 });
+    await expectDeliveredExactlyOnce(p, 10);
     expect(p.proxy.posts()).toHaveLength(1);
   });
 
   it('drops, without retrying, what the server refuses for a wrong site key', async () => {
-    const p = await start({ shop: { siteKey: 'not-this-shop', batchSize: 2 } });
+    // The page's five events (page view, product view, three related products shown) fill a batch.
+    const p = await start({ shop: { siteKey: 'not-this-shop', batchSize: 5, flushInterval: 600_000 } });
     await p.open('/product.html?id=pad-steelseries-qck-l');
     await eventually('the refused request', () => p.proxy.posts().length == 1 && p.proxy.posts()[0].outcome != 'pending');
     expect([401, 403]).toContain(p.proxy.posts()[0].outcome);
@@ -362,6 +444,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     // Later events are still sent (and refused) normally: the refusal did not start a retry loop.
     await p.page.click('#add-to-cart');
     await p.page.click('#add-to-cart');
+    await p.page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
     await eventually('the second refused request', () => p.proxy.posts().length == 2);
     expect(p.proxy.posts()[1].eventIds).toHaveLength(2);
     expect(p.stored()).toEqual([]);
@@ -373,21 +456,21 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
   // better). Once the server adds CORS headers to its refusals, this test fails: expect the
   // wrong-site-key behaviour above instead (dropped, not retried).
   it('keeps and retries events when the browser cannot read the refusal of a disallowed origin', async () => {
-    const p = await start({ allowedOrigins: () => ['https://another-shop.example'], shop: { batchSize: 2 } });
+    const p = await start({ allowedOrigins: () => ['https://another-shop.example'], shop: { batchSize: 5 } });
     await p.open('/product.html?id=pad-steelseries-qck-l');
     await eventually('a retry of the refused request', () => p.proxy.posts().length == 2);
     const [first, retry] = await p.proxy.answeredPosts();
     expect([first.outcome, retry.outcome]).toEqual([403, 403]);
     expect(first.response).toMatchObject({ error: { code: 'origin_not_allowed' } });
     expect(retry.eventIds).toEqual(first.eventIds);
-    expect(await p.queuedInBrowser()).toBe(2);
+    expect(await p.queuedInBrowser()).toBe(5);
     expect(p.stored()).toEqual([]);
   });
 
   it('stops all collection after the visitor opts out, across pages, until they opt in again', async () => {
     const p = await start();
     await p.open('/index.html');
-    await p.waitForStored(1);
+    await p.waitForStored(9);
     await p.page.click('#privacy-toggle'); // optOut()
     await p.open('/product.html?id=hp-bose-qc-ultra');
     await p.page.click('#add-to-cart');
@@ -396,14 +479,16 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.click('#privacy-toggle'); // optIn()
     await p.open('/product.html?id=hp-jbl-tune-520bt');
 
-    const stored = await p.waitForStored(3);
-    expect(stored.map(describeEvent)).toEqual([
+    const stored = await p.waitForStored(14);
+    const visible = withoutImpressions(stored);
+    expect(visible.map(describeEvent)).toEqual([
       'page_view /index.html',
       'page_view /product.html',
       'view /product.html hp-jbl-tune-520bt',
     ]);
+    expect(Object.keys(listsShown(stored))).toEqual(['home:featured', 'related']);
     // Opting out forgot the anonymous id: the visitor comes back as someone new.
-    expect(stored[1].anonymous_id_hash).not.toBe(stored[0].anonymous_id_hash);
-    await expectDeliveredExactlyOnce(p, 3);
+    expect(visible[1].anonymous_id_hash).not.toBe(visible[0].anonymous_id_hash);
+    await expectDeliveredExactlyOnce(p, 14);
   });
 });
