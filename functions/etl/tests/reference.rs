@@ -64,7 +64,7 @@ async fn check(seed: u64) {
         rest = &rest[n..];
     }
     // Vietnam has no daylight saving time: a fixed offset is its local time.
-    let (timezone, offset) = if seed % 2 == 0 {
+    let (timezone, offset) = if seed.is_multiple_of(2) {
         ("UTC", FixedOffset::east_opt(0).unwrap())
     } else {
         ("Asia/Ho_Chi_Minh", FixedOffset::east_opt(7 * 3600).unwrap())
