@@ -27,10 +27,10 @@ ui <- function(request) {
   tabs <- lapply(MODULES, function(m) bslib::nav(m$title, m$ui(m$id), value = m$id))
   bslib::page_navbar(
     title = "Shop analytics", id = "module", window_title = "SBW dashboard",
-    theme = bslib::bs_theme(version = 5, primary = "#4c78a8"),
+    # Bootstrap's own colours: bslib ships them compiled, a custom theme compiles Sass per process.
+    theme = bslib::bs_theme(version = 5),
     header = tagList(
-      tags$link(rel = "stylesheet", href = "sbw.css"),
-      tags$link(rel = "icon", href = "data:,"),
+      tags$head(tags$link(rel = "stylesheet", href = "sbw.css"), tags$link(rel = "icon", href = "data:,")),
       div(class = "container-fluid", controls_ui("controls", shop_today(status$timezone), choices))
     ),
     !!!tabs
@@ -46,5 +46,9 @@ server <- function(input, output, session) {
   for (m in MODULES) m$server(m$id, con, controls, status)
   bookmark_in_url(input, session)
 }
+
+# The first page of a process loads plotly, DT and the connection (seconds
+# on a small instance): build one before the first visitor does.
+invisible(ui(list(PATH_INFO = "/")))
 
 shinyApp(ui, server, enableBookmarking = "url", uiPattern = "^/(healthz)?$")

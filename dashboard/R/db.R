@@ -12,11 +12,11 @@ warehouse <- function(...) {
   structure(handle, class = "sbw_warehouse")
 }
 
-warehouse_unavailable <- function(reason) {
-  reason <- gsub("\\s+", " ", trimws(sub("^RPosgreSQL error: ", "", reason)))
+warehouse_unavailable <- function(reason, what = "cannot be reached") {
+  reason <- gsub("\\s+", " ", trimws(sub("^(RPosgreSQL error|ERROR|FATAL): *", "", reason)))
   structure(
     class = c("sbw_unavailable", "error", "condition"),
-    list(message = paste0("The warehouse cannot be reached: ", reason), call = NULL)
+    list(message = sprintf("The warehouse %s: %s", what, reason), call = NULL)
   )
 }
 
@@ -40,12 +40,21 @@ db_disconnect <- function(con) {
   con$connection <- NULL
 }
 
-# RPostgreSQL reports a broken connection with a warning and a NULL result,
-# a failed statement with an error: both are failures here.
+# RPostgreSQL reports a failed statement by printing the server's error
+# through try() and warning "Could not create execute" with a NULL result;
+# the server's message is kept for dbGetException(). Returns the rows or an
+# error condition carrying the server's first line.
 try_query <- function(connection, sql) {
-  result <- tryCatch(DBI::dbGetQuery(connection, sql),
-                     warning = function(w) w, error = function(e) e)
-  if (is.null(result)) simpleError("the connection was lost") else result
+  silenced <- textConnection(NULL, "w")
+  old <- options(try.outFile = silenced)
+  on.exit({
+    options(old)
+    close(silenced)
+  })
+  result <- tryCatch(DBI::dbGetQuery(connection, sql), warning = identity, error = identity)
+  if (!is.null(result) && !inherits(result, "condition")) return(result)
+  reason <- tryCatch(DBI::dbGetException(connection)$errorMsg, error = function(e) "")
+  simpleError(sub("\n.*", "", if (nzchar(reason)) reason else "the connection was lost"))
 }
 
 # The rows of `sql` as a data frame.
@@ -57,19 +66,19 @@ db_get <- function(con, sql) {
   # fresh one answers. A statement the server refused fails again.
   if (!inherits(try_query(con$connection, "SELECT 1"), "condition")) {
     message("warehouse query failed: ", conditionMessage(result), "\n", sql)
-    stop(warehouse_unavailable(conditionMessage(result)))
+    stop(warehouse_unavailable(conditionMessage(result), "could not answer"))
   }
   db_disconnect(con)
   con$connection <- db_connect(con)
   result <- try_query(con$connection, sql)
-  if (inherits(result, "condition")) stop(warehouse_unavailable(conditionMessage(result)))
+  if (inherits(result, "condition")) stop(warehouse_unavailable(conditionMessage(result), "could not answer"))
   result
 }
 
 # SQL literals. Values are quoted, never pasted raw; the server's
 # standard_conforming_strings (on since PostgreSQL 9.1) makes doubling
-# single quotes the whole escape.
-sql_string <- function(x) as.character(DBI::dbQuoteString(DBI::ANSI(), as.character(x)))
+# single quotes the whole escape (DBI's ANSI quoting, without its S4 cost).
+sql_string <- function(x) paste0("'", gsub("'", "''", as.character(x), fixed = TRUE), "'")
 sql_date <- function(x) paste0("DATE ", sql_string(format(as.Date(x), "%Y-%m-%d")))
 
 # What the whole dashboard depends on: is the warehouse there, has a run

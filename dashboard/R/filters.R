@@ -30,7 +30,7 @@ rollup_filter_where <- function(filters, alias = "", split = NULL, columns = nam
 filter_choices <- function(con) {
   values <- function(column) {
     db_get(con, sprintf(
-      "SELECT DISTINCT %1$s AS value FROM rollup_traffic WHERE grain = 'month' AND %1$s <> '*' ORDER BY 1",
+      "SELECT DISTINCT %1$s COLLATE \"C\" AS value FROM rollup_traffic WHERE grain = 'month' AND %1$s <> '*' ORDER BY value",
       column))$value
   }
   list(country = values("country"), category = values("category"))

@@ -27,6 +27,7 @@ format_money <- function(x, currency) {
 
 format_duration <- function(seconds) {
   if (is.na(seconds)) return("–")
+  if (seconds < 10) return(sprintf("%.1f s", seconds))
   seconds <- round(seconds)
   if (seconds < 60) return(sprintf("%d s", seconds))
   if (seconds < 3600) return(sprintf("%d min %02d s", seconds %/% 60, seconds %% 60))

@@ -15,7 +15,7 @@ acquisition_by <- function(con, range, filters, dimension) {
            sum(conversions) AS conversions, sum(revenue) AS revenue
     FROM rollup_acquisition
     WHERE %2$s AND %3$s
-    GROUP BY %1$s ORDER BY sessions DESC, value",
+    GROUP BY %1$s ORDER BY sessions DESC, %1$s COLLATE \"C\"",
     dimension, range_where(range), rollup_filter_where(filters, split = split)))
   sources$value <- if (dimension == "country") country_name(sources$value) else
     ifelse(is.na(sources$value), "(none)", sources$value)
@@ -96,7 +96,7 @@ acquisition_server <- function(id, con, controls, status) {
                             marker = list(color = "#72b7b2")), x_title = "Visits", legend = FALSE)
     })
 
-    output$sources <- DT::renderDT({
+    output$sources <- render_table({
       data_table(sources(),
                  c(value = names(ACQUISITION_DIMENSIONS)[ACQUISITION_DIMENSIONS == input$dimension],
                    sessions = "Visits", bounce_rate = "Bounce rate",

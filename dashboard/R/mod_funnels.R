@@ -18,7 +18,7 @@ funnel_split <- function(con, range, filters, by = c("device_type", "category"))
   db_get(con, sprintf("
     SELECT %1$s AS segment, %2$s FROM rollup_funnel
     WHERE %3$s AND %4$s
-    GROUP BY %1$s ORDER BY sessions DESC, segment",
+    GROUP BY %1$s ORDER BY sessions DESC, %1$s COLLATE \"C\"",
     by, FUNNEL_COLUMNS, range_where(range), rollup_filter_where(filters, split = by)))
 }
 
@@ -96,12 +96,12 @@ funnel_server <- function(id, con, controls, status) {
 
     output$funnel <- plotly::renderPlotly({
       stages <- result_data(result)$stages
-      chart(plotly::plot_ly(stages, type = "funnel", y = ~stage, x = ~sessions,
+      chart(plotly::plot_ly(stages, type = "funnel", y = ~factor(stage, levels = stage), x = ~sessions,
                             textinfo = "value+percent initial",
                             marker = list(color = "#4c78a8")), legend = FALSE)
     })
 
-    output$stages <- DT::renderDT({
+    output$stages <- render_table({
       data_table(result_data(result)$stages,
                  c(stage = "Stage", sessions = "Visits", conversion = "From the stage before",
                    drop_off = "Dropped off", of_visits = "Of all visits"),
@@ -120,13 +120,14 @@ funnel_server <- function(id, con, controls, status) {
       plot <- plotly::plot_ly()
       for (i in seq_len(nrow(segments))) {
         share <- unlist(segments[i, names(FUNNEL_STAGES)]) / segments$sessions[[i]]
-        plot <- plotly::add_bars(plot, x = unname(FUNNEL_STAGES), y = share, name = segments$segment[[i]])
+        plot <- plotly::add_bars(plot, x = factor(FUNNEL_STAGES, levels = FUNNEL_STAGES), y = unname(share),
+                                 name = segments$segment[[i]])
       }
       chart(plotly::layout(plot, barmode = "group", yaxis = list(tickformat = ".0%")),
             y_title = "Share of the segment's visits")
     })
 
-    output$split_table <- DT::renderDT({
+    output$split_table <- render_table({
       data_table(split(),
                  c(segment = if (input$split == "category") "Category" else "Device",
                    sessions = "Visits", product_view = "Viewed", add_to_cart = "Added",

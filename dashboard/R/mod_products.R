@@ -16,7 +16,7 @@ product_performance <- function(con, range, filters) {
       ON r.product_id = p.product_id AND %s AND %s
     %s
     GROUP BY p.product_id, p.category
-    ORDER BY revenue DESC, views DESC, p.product_id",
+    ORDER BY revenue DESC, views DESC, p.product_id COLLATE \"C\"",
     sums, range_where(range, "r."),
     # rollup_products has no category '*' rows: a product's category is its own.
     rollup_filter_where(filters, "r.", columns = c("device_type", "country")), category))
@@ -30,9 +30,9 @@ with_rates <- function(table) {
 }
 
 category_performance <- function(products) {
-  categories <- dplyr::summarise(dplyr::group_by(products, category),
-                                 dplyr::across(dplyr::all_of(PRODUCT_MEASURES), sum), .groups = "drop")
-  with_rates(as.data.frame(dplyr::arrange(categories, dplyr::desc(revenue), category)))
+  sums <- rowsum(products[PRODUCT_MEASURES], products$category)
+  categories <- data.frame(category = rownames(sums), sums, row.names = NULL)
+  with_rates(categories[order(-categories$revenue, categories$category), ])
 }
 
 product_totals <- function(products) {
@@ -124,7 +124,7 @@ products_server <- function(id, con, controls, status) {
                             marker = list(color = "#54a24b")), legend = FALSE)
     })
 
-    output$least_viewed <- DT::renderDT({
+    output$least_viewed <- render_table({
       data_table(result_data(result)$least_viewed,
                  c(product_id = "Product", category = "Category", views = "Views",
                    impressions = "Impressions"),
@@ -133,10 +133,10 @@ products_server <- function(id, con, controls, status) {
 
     products <- reactive(result_data(result)$products)
     categories <- reactive(result_data(result)$categories)
-    output$products <- DT::renderDT({
+    output$products <- render_table({
       product_table(products(), c(product_id = "Product", category = "Category"), currency())
     })
-    output$categories <- DT::renderDT(product_table(categories(), c(category = "Category"), currency()))
+    output$categories <- render_table(product_table(categories(), c(category = "Category"), currency()))
     output$products_csv <- csv_download("products", products, reactive(controls()$range))
     output$categories_csv <- csv_download("categories", categories, reactive(controls()$range))
   })

@@ -2,6 +2,8 @@
 # against its objective, the ETL's lag, the dead letters waiting and the
 # ingest error rate, all from what the runs record in the warehouse.
 
+RUN_STATUS_COLORS <- c(succeeded = "#54a24b", running = "#4c78a8", failed = "#e45756", abandoned = "#f58518")
+
 shop_timezone <- function(con) {
   db_get(con, "SELECT coalesce(max(timezone), 'UTC') AS timezone FROM warehouse_settings")$timezone
 }
@@ -106,42 +108,58 @@ reliability_server <- function(id, con, controls, status) {
       latest <- data$latest_snapshot
       kpi_row(list(
         kpi_box("Freshness", format_age(age),
-                sprintf("%s the %d-minute objective", if (isTRUE(age <= fresh$slo_minutes)) "within" else "beyond",
-                        fresh$slo_minutes),
+                note = if (is.na(age)) "no successful run yet" else
+                  sprintf("%s the %d-minute objective", if (age <= fresh$slo_minutes) "within" else "beyond",
+                          fresh$slo_minutes),
                 help = "Every event received before this long ago is in the warehouse."),
         kpi_box("ETL lag", format_duration(data$latest_lag_seconds),
-                help = "Latest successful run: from the newest event's receipt to the run's end."),
+                help = "Latest successful run of the range: from the newest event's receipt to the run's end."),
         kpi_box("Dead letters", if (nrow(latest) == 0) "–" else format_count(latest$dead_letters),
-                if (nrow(latest) == 1 && !is.na(latest$dead_letter_oldest_seconds))
+                note = if (nrow(latest) == 1 && !is.na(latest$dead_letter_oldest_seconds))
                   paste("oldest", format_duration(latest$dead_letter_oldest_seconds)),
                 help = "Events the raw store could not take, waiting to be redriven."),
         kpi_box("Ingest error rate", if (nrow(latest) == 0) "–" else format_percent(latest$error_rate),
-                if (nrow(latest) == 1)
-                  sprintf("%s of %s requests, last %d min", format_count(latest$ingest_client_errors + latest$ingest_server_errors),
+                note = if (nrow(latest) == 1)
+                  sprintf("%s of %s requests, last %d min",
+                          format_count(latest$ingest_client_errors + latest$ingest_server_errors),
                           format_count(latest$ingest_requests), latest$window_minutes),
                 help = "4xx and 5xx answers of the ingest endpoint over the latest snapshot's window.")
       ))
     })
 
+    # Times on the shop's clock, over the whole range.
+    local_clock <- function(t, timezone) as.POSIXct(format(t, tz = timezone), tz = "UTC")
+    range_axis <- function() {
+      range <- controls()$range
+      list(range = as.numeric(as.POSIXct(c(range$from, range$to + 1))) * 1000, type = "date")
+    }
+
     output$runs_chart <- plotly::renderPlotly({
-      runs <- result_data(result)$runs
-      if (nrow(runs) == 0) return(empty_chart("No ETL run started in this range."))
-      chart(plotly::plot_ly(runs, x = ~started_at) |>
-              plotly::add_markers(y = ~duration_seconds, name = "Duration (s)", color = ~status) |>
-              plotly::add_lines(y = ~lag_seconds, name = "Lag (s)", line = list(color = "#e45756")),
-            y_title = "seconds")
+      data <- result_data(result)
+      if (nrow(data$runs) == 0) return(empty_chart("No ETL run started in this range."))
+      runs <- transform(data$runs, started = local_clock(started_at, data$timezone), lag_minutes = lag_seconds / 60)
+      chart(plotly::plot_ly(runs, x = ~started) |>
+              plotly::add_markers(y = ~duration_seconds, color = ~status, colors = RUN_STATUS_COLORS) |>
+              plotly::add_trace(y = ~lag_minutes, name = "Lag (min)", type = "scatter", mode = "lines+markers",
+                                yaxis = "y2", line = list(color = "#e45756"), marker = list(color = "#e45756")) |>
+              plotly::layout(xaxis = range_axis()),
+            y_title = "duration (s)", y2_title = "lag (min)")
     })
 
     output$ops_chart <- plotly::renderPlotly({
-      snapshots <- result_data(result)$snapshots
-      if (nrow(snapshots) == 0) return(empty_chart("No operational snapshot in this range."))
-      chart(plotly::plot_ly(snapshots, x = ~taken_at) |>
-              plotly::add_lines(y = ~ 100 * error_rate, name = "Ingest errors (%)", mode = "lines+markers") |>
-              plotly::add_lines(y = ~dead_letters, name = "Dead letters", mode = "lines+markers", yaxis = "y2") |>
-              plotly::layout(yaxis2 = list(overlaying = "y", side = "right", rangemode = "tozero")))
+      data <- result_data(result)
+      if (nrow(data$snapshots) == 0) return(empty_chart("No operational snapshot in this range."))
+      snapshots <- transform(data$snapshots, taken = local_clock(taken_at, data$timezone))
+      chart(plotly::plot_ly(snapshots, x = ~taken) |>
+              plotly::add_trace(y = ~ 100 * error_rate, name = "Ingest errors (%)", type = "scatter",
+                                mode = "lines+markers") |>
+              plotly::add_trace(y = ~dead_letters, name = "Dead letters", type = "scatter",
+                                mode = "lines+markers", yaxis = "y2") |>
+              plotly::layout(xaxis = range_axis()),
+            y_title = "errors (%)", y2_title = "dead letters")
     })
 
-    output$runs <- DT::renderDT({
+    output$runs <- render_table({
       data <- result_data(result)
       runs <- data$runs
       local_time <- function(t) format(t, "%Y-%m-%d %H:%M", tz = data$timezone)

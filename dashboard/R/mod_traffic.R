@@ -38,7 +38,7 @@ top_pages <- function(con, range, filters, limit = 10) {
     FROM rollup_pages
     WHERE %s AND %s
     GROUP BY page_path HAVING sum(page_views) > 0
-    ORDER BY page_views DESC, page_path LIMIT %d", range_where(range), rollup_filter_where(filters), limit))
+    ORDER BY page_views DESC, page_path COLLATE \"C\" LIMIT %d", range_where(range), rollup_filter_where(filters), limit))
 }
 
 entry_pages <- function(con, range, filters, limit = 10) {
@@ -47,7 +47,7 @@ entry_pages <- function(con, range, filters, limit = 10) {
     FROM rollup_pages
     WHERE %s AND %s
     GROUP BY page_path HAVING sum(entries) > 0
-    ORDER BY entries DESC, page_path LIMIT %d", range_where(range), rollup_filter_where(filters), limit))
+    ORDER BY entries DESC, page_path COLLATE \"C\" LIMIT %d", range_where(range), rollup_filter_where(filters), limit))
   pages$bounce_rate <- pages$bounces / pages$entries
   pages
 }
@@ -148,11 +148,11 @@ traffic_server <- function(id, con, controls, status) {
       chart(plot)
     })
 
-    output$top_pages <- DT::renderDT({
+    output$top_pages <- render_table({
       data_table(result_data(result)$top_pages, c(page_path = "Page", page_views = "Page views"),
                  counts = "page_views")
     })
-    output$entry_pages <- DT::renderDT({
+    output$entry_pages <- render_table({
       data_table(result_data(result)$entry_pages,
                  c(page_path = "Page", entries = "Entries", bounce_rate = "Bounce rate"),
                  counts = "entries", percents = "bounce_rate")

@@ -81,12 +81,19 @@ freshness_sentence <- function(status, now = Sys.time()) {
   )
 }
 
-# A KPI: its value, and its change against the previous period when asked.
-kpi_box <- function(title, value, change = NULL, help = NULL) {
+# A KPI: its value, its change against the previous period when asked,
+# or a note instead.
+kpi_box <- function(title, value, change = NULL, note = NULL, help = NULL) {
   bslib::value_box(
-    title = tags$span(title, if (!is.null(help)) tags$span(class = "sbw-help", title = help, "ⓘ")),
-    value = value,
-    if (!is.null(change)) tags$p(class = "sbw-change mb-0", change, tags$span(class = "text-muted", " vs previous period")),
+    title = tags$span(tags$span(class = "sbw-kpi-title", title),
+                      if (!is.null(help)) tags$span(class = "sbw-help", title = help, "?")),
+    value = tags$span(class = "sbw-kpi-value", value),
+    if (!is.null(change)) {
+      tags$p(class = "sbw-change mb-0",
+             if (change == "–") tags$span(class = "text-muted", "nothing to compare in the previous period")
+             else tagList(change, tags$span(class = "text-muted", " vs previous period")))
+    },
+    if (!is.null(note)) tags$p(class = "sbw-change text-muted mb-0", note),
     theme_color = "light"
   )
 }

@@ -7,7 +7,7 @@ data_table <- function(data, columns, counts = character(), percents = character
                        money = character(), currency = NA, page_length = 10) {
   data <- data[names(columns)]
   table <- DT::datatable(
-    data, colnames = unname(columns), rownames = FALSE, selection = "none",
+    data, colnames = unname(columns), rownames = FALSE, selection = "none", style = "bootstrap4",
     options = list(pageLength = page_length, lengthChange = FALSE, autoWidth = FALSE,
                    dom = if (nrow(data) > page_length) "ftip" else "ft",
                    language = list(emptyTable = "Nothing in this range."))
@@ -20,7 +20,7 @@ data_table <- function(data, columns, counts = character(), percents = character
     table <- DT::formatCurrency(table, money, currency = if (before) convention$prefix else convention$suffix,
                                 before = before, digits = convention$digits, mark = ",")
   }
-  table
+  without_missing_stylesheets(table)
 }
 
 # A CSV download of `data()` named `<name>-<from>-<to>.csv`.
@@ -30,4 +30,10 @@ csv_download <- function(name, data, range) {
     content = function(file) utils::write.csv(data(), file, row.names = FALSE, na = ""),
     contentType = "text/csv"
   )
+}
+
+# The tables are small (a row per product at most): the browser gets them
+# whole and sorts, searches and pages them itself.
+render_table <- function(expr, env = parent.frame()) {
+  DT::renderDT(substitute(expr), server = FALSE, env = env, quoted = TRUE)
 }

@@ -1,10 +1,17 @@
-# Browser libraries Debian's R packages carry in the wrong version, replaced
-# by the copies vendored in www/vendor (tools/vendor-js.sh fetches them):
+# Browser files Debian's R packages get wrong, and what the app does instead.
+# Replaced by the copies vendored in www/vendor (tools/vendor-js.sh):
 #
 # - plotly.js: r-cran-plotly 4.10.1 bundles plotly.js 1.31, but its R code
 #   writes figures for plotly.js 2.11.1; with the bundled file charts stay blank.
 # - bootstrap-datepicker: r-cran-shiny 1.7.4 links Debian's 1.3.1 in place
 #   of 1.9.0, which throws at every page load once Shiny takes it over.
+#
+# Left out:
+#
+# - r-cran-plotly's typedarray.min.js is another library of that name (it
+#   needs a GLOBAL object): it throws, and with it the scripts loaded after
+#   it. It is a polyfill for browsers without typed arrays, which none are now.
+# - r-cran-dt lacks DT's own dataTables.bootstrap4.extra.css (a 404 per page).
 
 # The app's directory: where runApp ran it, or what the tests point at.
 dashboard_dir <- function() getOption("sbw.dashboard_dir", getwd())
@@ -24,10 +31,19 @@ replace_dependency <- function(dependencies, name, replacement) {
 }
 
 use_vendored_plotly <- function(plot) {
-  plot$dependencies <- replace_dependency(plot$dependencies, "plotly-main", function(old) {
+  dependencies <- Filter(function(d) !identical(d$name, "typedarray"), plot$dependencies)
+  plot$dependencies <- replace_dependency(dependencies, "plotly-main", function(old) {
     vendored("plotly-main", "2.11.1", "plotly", "plotly.min.js")
   })
   plot
+}
+
+without_missing_stylesheets <- function(table) {
+  table$dependencies <- replace_dependency(table$dependencies, "dt-core-bootstrap4", function(old) {
+    old$stylesheet <- Filter(function(file) file.exists(file.path(old$src$file, file)), old$stylesheet)
+    old
+  })
+  table
 }
 
 # shiny::dateRangeInput() with the vendored datepicker (and Shiny's own

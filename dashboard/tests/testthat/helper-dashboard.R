@@ -17,10 +17,19 @@ skip_without_warehouse <- function() {
   skip_if(is.null(fixture), "no seeded warehouse: run scripts/test-dashboard.sh")
 }
 
-# The seeded warehouse, and warehouses in other states (same server).
-seeded <- function() warehouse()
-warehouse_named <- function(variable) warehouse(dbname = Sys.getenv(variable))
+# The seeded warehouse, and warehouses in other states (same server): one
+# handle each, as the app has one (RPostgreSQL allows 16 connections).
+handles <- new.env()
+shared <- function(key, open) {
+  if (is.null(handles[[key]])) handles[[key]] <- open()
+  handles[[key]]
+}
+seeded <- function() shared("seeded", warehouse)
+warehouse_named <- function(variable) shared(variable, function() warehouse(dbname = Sys.getenv(variable)))
 unreachable <- function() warehouse(host = "127.0.0.1", port = "1")
+superuser <- function() {
+  warehouse(user = sub("^postgres(ql)?://([^@:/]+).*$", "\\2", Sys.getenv("SBW_TEST_PG_URL", "postgresql://postgres@")))
+}
 
 # Fixture day 1, 2 or 3; ranges over them.
 day <- function(n) as.Date(fixture$days[[n]])

@@ -21,6 +21,7 @@ test_that("changes are relative for amounts and in points for rates", {
 })
 
 test_that("durations, ages, counts and percentages read naturally", {
+  expect_equal(format_duration(0.114), "0.1 s")
   expect_equal(format_duration(45), "45 s")
   expect_equal(format_duration(170), "2 min 50 s")
   expect_equal(format_duration(3725), "1 h 02 min")
