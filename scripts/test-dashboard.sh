@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
 cd "$SBW_ROOT"
 
-ensure_apt r-base-core r-cran-shiny r-cran-bslib r-cran-plotly r-cran-dt r-cran-dplyr \
+ensure_apt r-base-core r-cran-shiny r-cran-bslib r-cran-plotly r-cran-dt \
   r-cran-lubridate r-cran-dbi r-cran-rpostgresql r-cran-memoise r-cran-testthat \
   iso-codes chromium
 command -v node >/dev/null || ensure_apt nodejs npm
