@@ -31,6 +31,8 @@ ui <- function(request) {
     theme = bslib::bs_theme(version = 5),
     header = tagList(
       tags$head(tags$link(rel = "stylesheet", href = "sbw.css"), tags$link(rel = "icon", href = "data:,")),
+      # With the page, not with the first chart: the browser loads it while the session starts.
+      plotly_js(),
       div(class = "container-fluid", controls_ui("controls", shop_today(status$timezone), choices))
     ),
     !!!tabs

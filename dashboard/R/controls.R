@@ -27,7 +27,7 @@ controls_ui <- function(id, today, choices) {
   )
 }
 
-# A reactive of list(range, filters, compare, today).
+# A reactive of list(range, filters, compare).
 controls_server <- function(id, status) {
   moduleServer(id, function(input, output, session) {
     today <- reactive({
@@ -55,7 +55,7 @@ controls_server <- function(id, status) {
         req(length(input$dates) == 2, !anyNA(input$dates))
         range <- date_range(input$dates[[1]], input$dates[[2]])
       }
-      list(range = range, today = today(), compare = isTRUE(input$compare),
+      list(range = range, compare = isTRUE(input$compare),
            filters = filters(input$device, input$country, input$category))
     })
   })

@@ -80,5 +80,3 @@ country_name <- function(code) {
   ifelse(code == "unknown", "Unknown",
          ifelse(is.na(known), code, paste0(known, " (", code, ")")))
 }
-
-`%||%` <- function(x, y) if (is.null(x)) y else x

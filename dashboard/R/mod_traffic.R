@@ -52,8 +52,6 @@ entry_pages <- function(con, range, filters, limit = 10) {
   pages
 }
 
-ratio <- function(part, whole) if (whole == 0) NA_real_ else part / whole
-
 # The KPIs of one period, and its days (for DAU and the trend).
 traffic_figures <- function(con, range, filters) {
   totals <- traffic_summary(con, range, filters)

@@ -72,13 +72,14 @@ freshness_sentence <- function(status, now = Sys.time()) {
   if (!identical(status$state, "ready")) return(status$message)
   minutes_since <- function(t) as.numeric(difftime(now, t, units = "mins"))
   at <- function(t) format(t, "%e %b %H:%M %Z", tz = status$timezone)
+  refreshed <- sprintf("Data refreshed %s (ETL run %s), %s ago", trimws(at(status$refreshed_at)),
+                       status$run_id, format_age(minutes_since(status$refreshed_at)))
+  # Only scheduled and manual runs say how complete the data is; a backfill loads a past window.
+  if (is.na(status$loaded_through)) return(paste0(refreshed, "; only backfills have run, so how complete it is is unknown."))
   age <- minutes_since(status$loaded_through)
-  sprintf(
-    "Data refreshed %s (ETL run %s), %s ago; complete up to %s, %s old: %s the %s-minute freshness objective.",
-    trimws(at(status$refreshed_at)), status$run_id, format_age(minutes_since(status$refreshed_at)),
-    trimws(at(status$loaded_through)), format_age(age),
-    if (age <= status$slo_minutes) "within" else "beyond", status$slo_minutes
-  )
+  sprintf("%s; complete up to %s, %s old: %s the %s-minute freshness objective.",
+          refreshed, trimws(at(status$loaded_through)), format_age(age),
+          if (age <= status$slo_minutes) "within" else "beyond", status$slo_minutes)
 }
 
 # A KPI: its value, its change against the previous period when asked,

@@ -13,9 +13,6 @@
 #   it. It is a polyfill for browsers without typed arrays, which none are now.
 # - r-cran-dt lacks DT's own dataTables.bootstrap4.extra.css (a 404 per page).
 
-# The app's directory: where runApp ran it, or what the tests point at.
-dashboard_dir <- function() getOption("sbw.dashboard_dir", getwd())
-
 vendored <- function(name, version, dir, script, head = NULL) {
   htmltools::htmlDependency(
     name = name, version = version, src = c(file = file.path(dashboard_dir(), "www", "vendor", dir)),
@@ -30,11 +27,11 @@ replace_dependency <- function(dependencies, name, replacement) {
   })
 }
 
+plotly_js <- function() vendored("plotly-main", "2.11.1", "plotly", "plotly.min.js")
+
 use_vendored_plotly <- function(plot) {
   dependencies <- Filter(function(d) !identical(d$name, "typedarray"), plot$dependencies)
-  plot$dependencies <- replace_dependency(dependencies, "plotly-main", function(old) {
-    vendored("plotly-main", "2.11.1", "plotly", "plotly.min.js")
-  })
+  plot$dependencies <- replace_dependency(dependencies, "plotly-main", function(old) plotly_js())
   plot
 }
 

@@ -32,24 +32,30 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await dashboard?.stop();
-  const times = MODULES.filter((m) => m in firstPaint).map((m) => `${m} ${firstPaint[m]} ms`);
+  const times = Object.entries(firstPaint).map(([what, ms]) => `${what} ${ms} ms`);
   console.log(`first paint with data (reported, not asserted): ${times.join(', ')}`);
 });
 
+/** Opens `module` (traffic: the page itself) and waits until it is drawn with data. */
 async function openModule(page, module) {
   const started = performance.now();
-  if (module !== 'traffic') await page.click(`.navbar a[data-value="${module}"]`);
+  if (module === 'traffic') await page.goto(dashboard.url);
+  else await page.click(`.navbar a[data-value="${module}"]`);
   const drawn = await waitForModule(page, module);
   return { drawn, ms: Math.round(performance.now() - started) };
 }
 
 test('every module draws its charts with data and fills its tables', async () => {
-  const started = performance.now();
-  const page = await openPage(browser, dashboard.url);
+  // The first page after the app started pays for loading R packages and the browser's caches.
+  const cold = await openPage(browser, 'about:blank');
+  firstPaint['first page after start'] = (await openModule(cold, 'traffic')).ms;
+  await cold.close();
+
+  const page = await openPage(browser, 'about:blank');
   for (const module of MODULES) {
     const { drawn, ms } = await openModule(page, module);
+    firstPaint[module] = ms;
     assert.equal(await page.evaluate(() => window.Plotly?.version), '2.11.1', 'the vendored plotly.js is loaded');
-    firstPaint[module] = module === 'traffic' ? Math.round(performance.now() - started) : ms;
     assert.ok(drawn.charts.length >= 1, `${module}: charts`);
     for (const chart of drawn.charts) assert.ok(chart.points > 0, `${module}: ${chart.id} has points`);
     assert.match(drawn.freshness, /^Data refreshed .* \(ETL run \d+\), .* ago; complete up to .*within the \d+-minute freshness objective\.$/);

@@ -5,7 +5,7 @@ module_servers <- list(traffic = traffic_server, funnel = funnel_server, product
                        acquisition = acquisition_server, reliability = reliability_server)
 
 controls_for <- function(range, ...) {
-  reactiveVal(list(range = range, filters = filters(...), compare = TRUE, today = range$to))
+  reactiveVal(list(range = range, filters = filters(...), compare = TRUE))
 }
 
 # Runs the quoted `expr` in the module's server (where `output`, `result`

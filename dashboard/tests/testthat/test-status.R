@@ -8,6 +8,8 @@ test_that("a loaded warehouse is ready: run, time zone, objective, currency", {
                "^Data refreshed .* \\(ETL run 1\\), .* ago; complete up to .*, 30 min old: within the 90-minute freshness objective\\.$")
   expect_match(freshness_sentence(status, now = status$loaded_through + 200 * 60),
                "3 h 20 min old: beyond the 90-minute freshness objective\\.$")
+  backfills_only <- modifyList(status, list(loaded_through = NA))
+  expect_match(freshness_sentence(backfills_only), "; only backfills have run, so how complete it is is unknown\\.$")
 })
 
 test_that("a migrated warehouse without a successful run, an empty one, one out of reach", {
