@@ -44,7 +44,7 @@ server <- function(input, output, session) {
   status <- reactivePoll(30 * 1000, session,
                          checkFunc = function() runs_fingerprint(con),
                          valueFunc = function() warehouse_status(con))
-  controls <- controls_server("controls", status)
+  controls <- controls_server("controls", con, status)
   for (m in MODULES) m$server(m$id, con, controls, status)
   bookmark_in_url(input, session)
 }

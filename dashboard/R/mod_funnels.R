@@ -44,6 +44,8 @@ funnel_data <- function(con, range, filters) {
     previous_overall = ratio(previous$purchase, previous$sessions),
     sessions = current$sessions,
     previous_sessions = previous$sessions,
+    purchases = current$purchase,
+    previous_purchases = previous$purchase,
     by_device_type = funnel_split(con, range, filters, "device_type"),
     by_category = funnel_split(con, range, filters, "category")
   )
@@ -90,7 +92,8 @@ funnel_server <- function(id, con, controls, status) {
                 help = "Visits that purchased, of all visits."),
         kpi_box("Visits", format_count(data$sessions),
                 if (compare) format_change(data$sessions, data$previous_sessions)),
-        kpi_box("Purchasing visits", format_count(utils::tail(data$stages$sessions, 1)))
+        kpi_box("Purchasing visits", format_count(data$purchases),
+                if (compare) format_change(data$purchases, data$previous_purchases))
       ))
     })
 

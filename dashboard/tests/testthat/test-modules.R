@@ -163,7 +163,7 @@ test_that("a warehouse lost after the status was read is a sentence too", {
 
 test_that("the controls turn presets into ranges in the shop's time zone", {
   status <- reactiveVal(list(state = "ready", timezone = "Asia/Ho_Chi_Minh"))
-  testServer(controls_server, args = list(status = status), {
+  testServer(controls_server, args = list(con = unreachable(), status = status), {
     today <- shop_today("Asia/Ho_Chi_Minh")
     session$setInputs(preset = "last_7", dates = c(today - 6, today), compare = TRUE,
                       device = "mobile", country = "VN", category = "*")
@@ -178,4 +178,14 @@ test_that("the controls turn presets into ranges in the shop's time zone", {
     expect_equal(chosen$range, date_range("2026-10-01", "2026-10-15"))
     expect_false(chosen$compare)
   })
+})
+
+test_that("the filters offer the warehouse's values and keep the selected ones", {
+  options <- filter_options(list(country = c("SG", "VN"), category = "laptops"),
+                            list(country = "JP", category = ALL))
+  expect_equal(unname(options$country), c(ALL, "SG", "VN", "JP"))
+  expect_equal(names(options$country)[1], "All countries")
+  expect_equal(unname(options$category), c(ALL, "laptops"))
+  expect_equal(filter_options(list(), list(country = ALL, category = ALL)),
+               list(country = c("All countries" = ALL), category = c("All categories" = ALL)))
 })

@@ -43,6 +43,7 @@ test_that("overall conversion against the previous period", {
   data <- funnel_data(seeded(), days(2, 3), filters())
   expect_equal(data$overall, 2 / 6)
   expect_equal(data$previous_overall, 1 / 2)
+  expect_equal(c(data$purchases, data$previous_purchases), c(2, 1))
   expect_equal(format_change(data$overall, data$previous_overall, "rate"), "−16.7 pp")
   expect_equal(funnel_data(seeded(), days(1, 3), filters())$overall, 3 / 8)
 })
