@@ -84,7 +84,10 @@ acquisition_server <- function(id, con, controls, status) {
       ))
     })
 
-    sources <- reactive(result_data(result)$by[[input$dimension]])
+    sources <- reactive({
+      req(input$dimension %in% ACQUISITION_DIMENSIONS)
+      result_data(result)$by[[input$dimension]]
+    })
 
     output$sources_chart <- plotly::renderPlotly({
       top <- utils::head(sources(), 10)

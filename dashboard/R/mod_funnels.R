@@ -112,6 +112,7 @@ funnel_server <- function(id, con, controls, status) {
     })
 
     split <- reactive({
+      req(input$split %in% c("device_type", "category"))
       segments <- result_data(result)[[paste0("by_", input$split)]]
       segments$conversion <- segments$purchase / segments$sessions
       segments
