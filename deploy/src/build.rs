@@ -1,7 +1,8 @@
 //! `sbwctl build`: every Lambda function cross-built for `provided.al2023`
 //! (glibc 2.34) with cargo-zigbuild, packaged as a deterministic zip holding
-//! `bootstrap`, named by its content hash so an unchanged function is neither
-//! uploaded nor redeployed.
+//! `bootstrap`, and the dashboard app as a deterministic tarball; each named
+//! by its content hash so an unchanged one is neither uploaded nor redeployed.
+//! Nothing here calls AWS.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,8 +41,19 @@ pub const GLIBC_MAX: GlibcVersion = GlibcVersion([2, 34, 0]);
 /// The build description written beside the zips; `sbwctl deploy` reads it.
 pub const BUILD_FILE: &str = "build.json";
 
-/// Hex digits of the zip's SHA-256 in its name.
+/// Hex digits of an artifact's SHA-256 in its name.
 const HASH_PREFIX_LEN: usize = 16;
+
+/// The Shiny app's directory in the repository, and its artifact name.
+pub const DASHBOARD: &str = "dashboard";
+
+/// What of `dashboard/` ships: the app, its modules and its static files
+/// (tests, screenshots and anything else stay behind).
+const DASHBOARD_CONTENT: &[&str] = &["app.R", "R", "www"];
+
+/// The time in every tarball header (tar's own deterministic choice, 2006-07-24):
+/// a fixed time keeps the bytes stable, a non-zero one keeps `tar` quiet.
+const TAR_MTIME: u64 = 1_153_704_088;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -65,6 +77,8 @@ pub enum BuildError {
     },
     #[error("{dir}/{BUILD_FILE} is missing or unreadable ({message}): run `sbwctl build --out {dir}` first")]
     NoBuild { dir: String, message: String },
+    #[error("{path}: {message}")]
+    Dashboard { path: String, message: String },
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
@@ -119,11 +133,32 @@ impl Package {
     }
 }
 
+/// An artifact an instance fetches itself (the manifest's `fetches`): the
+/// dashboard app as a gzip tarball.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub artifact: String,
+    /// `<artifact>-<sha256 prefix>.tar.gz`, also its key under `<artifact>/` in S3.
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl Bundle {
+    /// The S3 key in the artifacts bucket.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.artifact, self.file)
+    }
+}
+
 /// What a build produced: `build.json` in the output directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildOutput {
     pub architecture: Architecture,
     pub packages: Vec<Package>,
+    /// Absent in builds made before bundles existed.
+    #[serde(default)]
+    pub bundles: Vec<Bundle>,
 }
 
 impl BuildOutput {
@@ -146,6 +181,10 @@ impl BuildOutput {
     pub fn package(&self, function: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.function == function)
     }
+
+    pub fn bundle(&self, artifact: &str) -> Option<&Bundle> {
+        self.bundles.iter().find(|b| b.artifact == artifact)
+    }
 }
 
 pub fn architecture_name(arch: Architecture) -> &'static str {
@@ -165,9 +204,17 @@ pub fn target_triple(arch: Architecture) -> &'static str {
 
 /// Builds every function for `arch` in one cargo invocation (dependencies
 /// compile once, in the workspace's target directory) and packages them
-/// into `out`.
+/// into `out`, with the dashboard app when the repository has one.
 pub fn build(out: &Path, arch: Architecture) -> Result<BuildOutput, BuildError> {
     let root = workspace_root()?;
+    std::fs::create_dir_all(out).map_err(io(format!("creating {}", out.display())))?;
+    // Packed first: a broken dashboard/ fails the build before minutes of compiling.
+    let dashboard = root.join(DASHBOARD);
+    let bundles = if dashboard.is_dir() {
+        vec![pack_dashboard(&dashboard, out)?]
+    } else {
+        Vec::new()
+    };
     let triple = target_triple(arch);
     let mut command = Command::new("cargo");
     command
@@ -196,7 +243,6 @@ pub fn build(out: &Path, arch: Architecture) -> Result<BuildOutput, BuildError> 
             status: status.to_string(),
         });
     }
-    std::fs::create_dir_all(out).map_err(io(format!("creating {}", out.display())))?;
     let release = target_dir(&root).join(triple).join("release");
     let mut packages = Vec::with_capacity(FUNCTIONS.len());
     for function in FUNCTIONS {
@@ -220,6 +266,7 @@ pub fn build(out: &Path, arch: Architecture) -> Result<BuildOutput, BuildError> 
     let output = BuildOutput {
         architecture: arch,
         packages,
+        bundles,
     };
     output.write(out)?;
     Ok(output)
@@ -267,20 +314,7 @@ fn target_dir(root: &Path) -> PathBuf {
 /// replacing older packages of the same function there.
 pub fn write_package(out: &Path, function: &str, binary: &[u8]) -> Result<Package, BuildError> {
     let zip = bootstrap_zip(binary).map_err(io(format!("zipping {function}")))?;
-    let sha256 = hex::encode(Sha256::digest(&zip));
-    let file = format!("{function}-{}.zip", &sha256[..HASH_PREFIX_LEN]);
-    let stale_prefix = format!("{function}-");
-    let entries = std::fs::read_dir(out).map_err(io(format!("listing {}", out.display())))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_older_package = name.starts_with(&stale_prefix)
-            && name.ends_with(".zip")
-            && name[stale_prefix.len()..name.len() - 4].len() == HASH_PREFIX_LEN;
-        if is_older_package && name != file {
-            std::fs::remove_file(entry.path()).map_err(io(format!("removing {name}")))?;
-        }
-    }
-    std::fs::write(out.join(&file), &zip).map_err(io(format!("writing {file}")))?;
+    let (file, sha256) = write_named_by_hash(out, function, ".zip", &zip)?;
     Ok(Package {
         function: function.to_owned(),
         file,
@@ -288,6 +322,128 @@ pub fn write_package(out: &Path, function: &str, binary: &[u8]) -> Result<Packag
         bytes: zip.len() as u64,
         glibc: None,
     })
+}
+
+/// Packs the Shiny app in `source` (`app.R`, `R/`, `www/`) into `out` as
+/// `dashboard-<hash>.tar.gz`, replacing older bundles there.
+pub fn pack_dashboard(source: &Path, out: &Path) -> Result<Bundle, BuildError> {
+    let tarball = dashboard_tarball(source)?;
+    let (file, sha256) = write_named_by_hash(out, DASHBOARD, ".tar.gz", &tarball)?;
+    Ok(Bundle {
+        artifact: DASHBOARD.to_owned(),
+        file,
+        sha256,
+        bytes: tarball.len() as u64,
+    })
+}
+
+/// Writes `bytes` into `out` as `<name>-<hash prefix><extension>` and removes
+/// older files of that name and shape; returns the file name and the SHA-256.
+fn write_named_by_hash(
+    out: &Path,
+    name: &str,
+    extension: &str,
+    bytes: &[u8],
+) -> Result<(String, String), BuildError> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let file = format!("{name}-{}{extension}", &sha256[..HASH_PREFIX_LEN]);
+    let stale_prefix = format!("{name}-");
+    let entries = std::fs::read_dir(out).map_err(io(format!("listing {}", out.display())))?;
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let is_older = entry_name
+            .strip_prefix(&stale_prefix)
+            .and_then(|rest| rest.strip_suffix(extension))
+            .is_some_and(|hash| hash.len() == HASH_PREFIX_LEN);
+        if is_older && entry_name != file {
+            std::fs::remove_file(entry.path()).map_err(io(format!("removing {entry_name}")))?;
+        }
+    }
+    std::fs::write(out.join(&file), bytes).map_err(io(format!("writing {file}")))?;
+    Ok((file, sha256))
+}
+
+/// The shipped files of the app in `source` as a gzip tarball whose bytes
+/// depend only on their paths and contents: sorted entries, one fixed time,
+/// owner root, mode 0644, no gzip time or name.
+fn dashboard_tarball(source: &Path) -> Result<Vec<u8>, BuildError> {
+    let app = source.join("app.R");
+    if !app.is_file() {
+        return Err(BuildError::Dashboard {
+            path: app.display().to_string(),
+            message: "missing: the dashboard starts from app.R (shiny::runApp)".to_owned(),
+        });
+    }
+    let mut files = Vec::new();
+    for top in DASHBOARD_CONTENT {
+        collect_shipped(source, Path::new(top), &mut files)?;
+    }
+    files.sort();
+    let gzip = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    let mut archive = tar::Builder::new(gzip);
+    for relative in &files {
+        let path = source.join(relative);
+        let contents = std::fs::read(&path).map_err(io(format!("reading {}", path.display())))?;
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(TAR_MTIME);
+        header.set_uid(0);
+        header.set_gid(0);
+        archive
+            .append_data(&mut header, relative, contents.as_slice())
+            .map_err(io(format!("packing {}", path.display())))?;
+    }
+    let tarball = archive
+        .into_inner()
+        .and_then(|gzip| gzip.finish())
+        .map_err(io("packing the dashboard"))?;
+    Ok(tarball)
+}
+
+/// Adds the regular files at `relative` under `source` (a file, or a
+/// directory walked recursively) to `files`. Hidden names (`.Rhistory`,
+/// `.DS_Store`) and editor backups (`*~`) are left out; a missing `R/` or
+/// `www/` is fine; a link or other special file is an error (the bundle holds
+/// what the repository holds, nothing it points to).
+fn collect_shipped(
+    source: &Path,
+    relative: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), BuildError> {
+    let name = relative
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.starts_with('.') || name.ends_with('~') {
+        return Ok(());
+    }
+    let path = source.join(relative);
+    let metadata = match std::fs::symlink_metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(io(format!("reading {}", path.display()))(error)),
+    };
+    if metadata.is_file() {
+        files.push(relative.to_path_buf());
+    } else if metadata.is_dir() {
+        let entries =
+            std::fs::read_dir(&path).map_err(io(format!("listing {}", path.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(io(format!("listing {}", path.display())))?;
+            collect_shipped(source, &relative.join(entry.file_name()), files)?;
+        }
+    } else {
+        return Err(BuildError::Dashboard {
+            path: path.display().to_string(),
+            message: "is a symbolic link or special file: put the file itself in dashboard/"
+                .to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// A zip holding only `bootstrap` (0755, the zip epoch as its time), so
@@ -380,6 +536,135 @@ mod tests {
             .collect();
         files.sort();
         assert_eq!(files, vec![second.file, "ingest-notahash.zip".to_owned()]);
+    }
+
+    /// A small app as the dashboard's author has it, junk included.
+    fn write_app(dir: &Path, files: &[(&str, &str)]) {
+        for (path, contents) in files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+    }
+
+    const APP: &[(&str, &str)] = &[
+        ("app.R", "shiny::shinyApp(ui, server)\n"),
+        ("R/traffic.R", "traffic_ui <- function(id) NULL\n"),
+        ("R/funnels.R", "funnels_ui <- function(id) NULL\n"),
+        ("www/plotly-2.35.2.min.js", "/* plotly.js */"),
+        ("www/LICENSE.plotly.txt", "MIT"),
+    ];
+
+    fn tar_paths(tarball: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let entry = e.unwrap();
+                assert_eq!(entry.header().mode().unwrap(), 0o644);
+                assert_eq!(entry.header().uid().unwrap(), 0);
+                entry.path().unwrap().to_string_lossy().into_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_dashboard_bundle_ships_the_app_only_and_is_named_by_its_content() {
+        let (a, b, out) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        write_app(a.path(), APP);
+        write_app(
+            a.path(),
+            &[
+                (".Rhistory", "q()"),
+                ("R/.DS_Store", "junk"),
+                ("R/traffic.R~", "backup"),
+                ("tests/testthat/test-traffic.R", "test_that()"),
+                ("tests/screenshots/traffic.png", "png"),
+                ("run.R", "shiny::runApp()"),
+                ("README.md", "notes"),
+            ],
+        );
+        // The same files written in another order, at other times, one executable.
+        let mut reversed = APP.to_vec();
+        reversed.reverse();
+        write_app(b.path(), &reversed);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            b.path().join("app.R"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+
+        let first = pack_dashboard(a.path(), out.path()).unwrap();
+        let tarball = std::fs::read(out.path().join(&first.file)).unwrap();
+        assert_eq!(
+            tar_paths(&tarball),
+            [
+                "R/funnels.R",
+                "R/traffic.R",
+                "app.R",
+                "www/LICENSE.plotly.txt",
+                "www/plotly-2.35.2.min.js"
+            ]
+        );
+        assert_eq!(first.sha256, hex::encode(Sha256::digest(&tarball)));
+        assert_eq!(first.bytes, tarball.len() as u64);
+        assert_eq!(
+            first.file,
+            format!("dashboard-{}.tar.gz", &first.sha256[..HASH_PREFIX_LEN])
+        );
+        assert_eq!(first.key(), format!("dashboard/{}", first.file));
+        assert_eq!(pack_dashboard(b.path(), out.path()).unwrap(), first);
+
+        // One changed file: a new name, and the older bundle is gone.
+        write_app(
+            b.path(),
+            &[("R/funnels.R", "funnels_ui <- function(id) 1\n")],
+        );
+        let second = pack_dashboard(b.path(), out.path()).unwrap();
+        assert_ne!(second.sha256, first.sha256);
+        let files: Vec<String> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, [second.file]);
+    }
+
+    #[test]
+    fn a_dashboard_without_app_r_or_with_a_link_is_refused() {
+        let (app, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write_app(app.path(), &[("R/traffic.R", "x")]);
+        let error = pack_dashboard(app.path(), out.path()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with("app.R: missing: the dashboard starts from app.R (shiny::runApp)"),
+            "{error}"
+        );
+        write_app(app.path(), &[("app.R", "x")]);
+        std::os::unix::fs::symlink("/etc/passwd", app.path().join("www")).unwrap();
+        let error = pack_dashboard(app.path(), out.path()).unwrap_err();
+        assert!(
+            error.to_string().contains("www: is a symbolic link"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn builds_from_before_bundles_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(BUILD_FILE),
+            r#"{"architecture": "arm64", "packages": []}"#,
+        )
+        .unwrap();
+        let build = BuildOutput::read(dir.path()).unwrap();
+        assert!(build.bundles.is_empty() && build.bundle(DASHBOARD).is_none());
     }
 
     #[test]

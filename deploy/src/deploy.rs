@@ -1,16 +1,19 @@
 //! `sbwctl deploy`: the build's packages and large templates to the artifacts
 //! bucket, the prerequisites (the ingest hashing key), then every stack in
 //! dependency order, independent ones at the same time, across regions.
+//! Bundles an instance fetches itself (the dashboard) are uploaded before
+//! their stack and published by rewriting `<artifact>/current.json`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use aws_sdk_ssm::types::ParameterType;
 use sbw_infra::config::Deployment;
-use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
+use sbw_infra::render::{current_pointer_key, Manifest, ParameterSource, RenderedStack};
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsError, RegionClients};
-use crate::build::{architecture_name, BuildError, BuildOutput};
+use crate::build::{architecture_name, BuildError, BuildOutput, Bundle};
 use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
 use crate::progress::Progress;
 use crate::stack::{self, Outcome, PollTimes, StackChange, StackError, TemplateSource};
@@ -245,6 +248,7 @@ struct StackInputs {
 impl StackInputs {
     fn resolve(stack: &RenderedStack, build: &BuildOutput, outputs: &StackOutputs) -> StackInputs {
         let uses_bucket = stack.requires_s3_upload
+            || !stack.fetches.is_empty()
             || stack
                 .parameters
                 .values()
@@ -325,8 +329,9 @@ impl Context<'_> {
         })
     }
 
-    /// Uploads the stack's packages (and its template when too large to pass
-    /// inline) unless already there; returns how to pass the template.
+    /// Uploads the stack's packages and bundles (and its template when too
+    /// large to pass inline) unless already there, and points the bundles'
+    /// `current.json` at this build's; returns how to pass the template.
     async fn upload_artifacts(
         self,
         clients: &RegionClients,
@@ -339,13 +344,27 @@ impl Context<'_> {
             };
             // A missing package was reported by the parameter resolution.
             if let Some(package) = self.build.package(artifact) {
-                let path = self.options.build_dir.join(&package.file);
-                let body = std::fs::read(&path).map_err(|e| AwsError {
-                    action: format!("reading {}", path.display()),
-                    reason: e.to_string(),
-                    kind: crate::aws::AwsErrorKind::Service,
-                })?;
+                let body = read_artifact(&self.options.build_dir.join(&package.file))?;
                 upload_if_missing(clients, bucket, &package.key(), body, self.progress).await?;
+            }
+        }
+        for artifact in &stack.fetches {
+            match self.build.bundle(artifact) {
+                Some(bundle) => {
+                    publish_bundle(
+                        clients,
+                        bucket,
+                        bundle,
+                        &self.options.build_dir,
+                        self.progress,
+                    )
+                    .await?
+                }
+                None => self.progress.line(format!(
+                    "the build in {} has no {artifact} bundle (there was no {artifact}/ directory): {} keeps the {artifact} it runs",
+                    self.options.build_dir.display(),
+                    stack.stack_name
+                )),
             }
         }
         if !stack.requires_s3_upload {
@@ -365,6 +384,87 @@ impl Context<'_> {
             stack.region
         )))
     }
+}
+
+fn read_artifact(path: &Path) -> Result<Vec<u8>, AwsError> {
+    std::fs::read(path).map_err(|e| AwsError {
+        action: format!("reading {}", path.display()),
+        reason: e.to_string(),
+        kind: crate::aws::AwsErrorKind::Service,
+    })
+}
+
+/// `<artifact>/current.json`: which bundle the instance should run. The
+/// instance checks the download against `sha256` before installing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentPointer {
+    pub key: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Uploads `bundle` unless there, then points `<artifact>/current.json` at it
+/// unless it already does (the instance follows that object, so an unchanged
+/// bundle costs two reads and no write).
+async fn publish_bundle(
+    clients: &RegionClients,
+    bucket: &str,
+    bundle: &Bundle,
+    build_dir: &Path,
+    progress: &Progress,
+) -> Result<(), AwsError> {
+    let body = read_artifact(&build_dir.join(&bundle.file))?;
+    upload_if_missing(clients, bucket, &bundle.key(), body, progress).await?;
+    let pointer_key = current_pointer_key(&bundle.artifact);
+    let pointer = CurrentPointer {
+        key: bundle.key(),
+        sha256: bundle.sha256.clone(),
+        bytes: bundle.bytes,
+    };
+    match clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(&pointer_key)
+        .send()
+        .await
+    {
+        Ok(current) => {
+            let text = current.body.collect().await.map_err(|e| AwsError {
+                action: format!("reading s3://{bucket}/{pointer_key}"),
+                reason: e.to_string(),
+                kind: crate::aws::AwsErrorKind::Service,
+            })?;
+            if serde_json::from_slice::<CurrentPointer>(&text.into_bytes()).ok()
+                == Some(pointer.clone())
+            {
+                return Ok(());
+            }
+        }
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {}
+        Err(error) => {
+            return Err(AwsError::new(
+                format!("reading s3://{bucket}/{pointer_key}"),
+                &error,
+            ))
+        }
+    }
+    let text = serde_json::to_vec(&pointer).expect("a pointer serializes");
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(&pointer_key)
+        .content_type("application/json")
+        .body(text.into())
+        .send()
+        .await
+        .map_err(|e| AwsError::new(format!("writing s3://{bucket}/{pointer_key}"), &e))?;
+    progress.line(format!(
+        "s3://{bucket}/{pointer_key} now names {}: the instance installs it within about a minute",
+        bundle.file
+    ));
+    Ok(())
 }
 
 /// Puts `body` at `key` unless an object is there: keys are content-hashed,

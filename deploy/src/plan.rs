@@ -292,6 +292,7 @@ mod tests {
                 bytes: 1,
                 glibc: None,
             }],
+            bundles: vec![],
         }
     }
 

@@ -1,4 +1,5 @@
-//! `sbwctl build [--out DIR] [--arch arm64|x86_64]`: the Lambda packages.
+//! `sbwctl build [--out DIR] [--arch arm64|x86_64]`: the Lambda packages and
+//! the dashboard bundle.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use sbw_infra::config::Architecture;
 Exit codes: 0 built; 1 the build failed."
 )]
 pub struct BuildArgs {
-    /// Where the zips and build.json go (sbwctl deploy reads them there).
+    /// Where the zips, the dashboard tarball and build.json go (sbwctl deploy reads them there).
     #[arg(long, value_name = "DIR", default_value = ".sbw/build")]
     pub out: PathBuf,
     /// The Lambda architecture; it must match the environment's `ingest.architecture`.
@@ -49,6 +50,18 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             package.file,
             package.bytes,
             build::GLIBC_MAX
+        );
+    }
+    for bundle in &output.bundles {
+        println!(
+            "  {:<32} {:>10} bytes  the {} app, installed by the warehouse instance",
+            bundle.file, bundle.bytes, bundle.artifact
+        );
+    }
+    if output.bundle(build::DASHBOARD).is_none() {
+        println!(
+            "  (no {}/ directory: no dashboard bundle)",
+            build::DASHBOARD
         );
     }
     Ok(ExitCode::SUCCESS)
