@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aws_sdk_cloudformation::Client as CloudFormation;
-use sbw_deploy::build::{write_package, BuildOutput};
-use sbw_infra::config::Architecture;
+use sbw_deploy::build::{pack_dashboard, write_package, BuildOutput};
+use sbw_deploy::deploy::CurrentPointer;
+use sbw_infra::config::{self, Architecture};
 use sbw_testkit::Moto;
 use serde_json::Value;
 
@@ -67,18 +68,131 @@ fn write_config(dir: &Path, hosted_zone: &str, etl_every_minutes: u32) -> PathBu
     path
 }
 
-/// Stand-in packages: what deploy uploads is whatever `sbwctl build` made.
-fn write_build(dir: &Path) -> BuildOutput {
+/// Stand-in packages and a small dashboard app whose `app.R` says `version`:
+/// what deploy uploads is whatever `sbwctl build` made.
+fn write_build(dir: &Path, version: &str) -> BuildOutput {
     let packages = ["ingest", "etl"]
         .iter()
         .map(|f| write_package(dir, f, format!("{f} bootstrap").as_bytes()).unwrap())
         .collect();
+    let app = dir.join("dashboard-source");
+    std::fs::create_dir_all(app.join("R")).unwrap();
+    std::fs::write(
+        app.join("app.R"),
+        format!("# {version}\nshiny::shinyApp(ui, server)\n"),
+    )
+    .unwrap();
+    std::fs::write(app.join("R/traffic.R"), "traffic_ui <- function(id) NULL\n").unwrap();
     let build = BuildOutput {
         architecture: Architecture::Arm64,
         packages,
+        bundles: vec![pack_dashboard(&app, dir).unwrap()],
     };
     build.write(dir).unwrap();
     build
+}
+
+/// The lines deploy printed about the dashboard bundle (uploads, pointer writes).
+fn dashboard_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains("/dashboard/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The warehouse instance's dashboard updater, as the rendered user-data
+/// installs it, run here against moto with a stand-in `systemctl` that logs.
+struct Instance {
+    script: PathBuf,
+    root: PathBuf,
+    bin: PathBuf,
+    systemctl_log: PathBuf,
+}
+
+impl Instance {
+    fn new(config: &str, work: &Path) -> Instance {
+        let deployment = config::load(Path::new(config), "prod", None).unwrap();
+        let manifest = sbw_infra::render::render(&deployment).unwrap();
+        let warehouse: Value =
+            serde_saphyr::from_str(&manifest.stack("warehouse").unwrap().body).unwrap();
+        let user_data = warehouse["Resources"]["LaunchTemplate"]["Properties"]
+            ["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"][0]
+            .as_str()
+            .unwrap();
+        let start = "cat >/usr/local/sbin/sbw-dashboard-update <<'UPDATE'\n";
+        let script = &user_data[user_data.find(start).unwrap() + start.len()..];
+        let script = &script[..script.find("\nUPDATE\n").unwrap() + 1];
+        let instance = Instance {
+            script: work.join("sbw-dashboard-update"),
+            root: work.join("srv"),
+            bin: work.join("bin"),
+            systemctl_log: work.join("systemctl.log"),
+        };
+        std::fs::create_dir_all(instance.root.join("releases")).unwrap();
+        std::fs::create_dir_all(&instance.bin).unwrap();
+        std::fs::write(&instance.script, script).unwrap();
+        let systemctl = instance.bin.join("systemctl");
+        std::fs::write(
+            &systemctl,
+            format!(
+                "#!/bin/sh\necho \"$*\" >>{}\n",
+                instance.systemctl_log.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        instance
+    }
+
+    /// One timer tick; returns the updater's output.
+    fn tick(&self, endpoint: &str, bucket: &str) -> String {
+        // moto's venv has boto3, as Ubuntu's python3-boto3 on the instance.
+        let moto_server = std::env::var_os(sbw_testkit::moto::MOTO_SERVER_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
+            });
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let output = Command::new(moto_server.with_file_name("python3"))
+            .arg(&self.script)
+            .env("PATH", path)
+            .env("SBW_DASHBOARD_ROOT", &self.root)
+            .env("SBW_REGION", REGION)
+            .env("SBW_ARTIFACTS_BUCKET", bucket)
+            .env("SBW_DASHBOARD_POINTER", "dashboard/current.json")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap();
+        let text = text(&output);
+        assert!(output.status.success(), "{text}");
+        text
+    }
+
+    /// The version `current` points at, and what is in it.
+    fn current(&self) -> (String, String) {
+        let target = std::fs::read_link(self.root.join("current")).unwrap();
+        let version = target.file_name().unwrap().to_string_lossy().into_owned();
+        (
+            version,
+            std::fs::read_to_string(target.join("app.R")).unwrap(),
+        )
+    }
+
+    fn restarts(&self) -> usize {
+        std::fs::read_to_string(&self.systemctl_log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == "restart sbw-dashboard.service")
+            .count()
+    }
 }
 
 /// The user's Route 53 zone, which the edge stack adds records to.
@@ -213,7 +327,7 @@ async fn deploy_status_noop_update_destroy() {
     let config = config.to_str().unwrap();
     let build_dir = work.path().join("build");
     std::fs::create_dir_all(&build_dir).unwrap();
-    let build = write_build(&build_dir);
+    let build = write_build(&build_dir, "version 1");
     let deploy = [
         "deploy",
         "--config",
@@ -260,6 +374,65 @@ async fn deploy_status_noop_update_destroy() {
             .region(aws_sdk_ssm::config::Region::new(REGION))
             .build(),
     );
+    // The dashboard bundle is uploaded once and the pointer names it.
+    let (_, _, storage_outputs) = stacks.get("storage").await.unwrap();
+    let artifacts = &storage_outputs["ArtifactsBucketName"];
+    let s3 = sbw_aws::s3_client(
+        &aws.to_builder()
+            .region(aws_config::Region::new(REGION))
+            .build(),
+    );
+    let read = |key: String| {
+        let s3 = s3.clone();
+        let artifacts = artifacts.clone();
+        async move {
+            let object = s3
+                .get_object()
+                .bucket(artifacts)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            object.body.collect().await.unwrap().into_bytes().to_vec()
+        }
+    };
+    let bundle = build.bundle("dashboard").unwrap();
+    let pointer: CurrentPointer =
+        serde_json::from_slice(&read("dashboard/current.json".to_owned()).await).unwrap();
+    assert_eq!(
+        pointer,
+        CurrentPointer {
+            key: bundle.key(),
+            sha256: bundle.sha256.clone(),
+            bytes: bundle.bytes
+        }
+    );
+    assert_eq!(
+        read(bundle.key()).await,
+        std::fs::read(build_dir.join(&bundle.file)).unwrap()
+    );
+    let lines = dashboard_lines(&first);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("uploaded s3://") && lines[0].contains(&bundle.key()));
+    assert!(lines[1].contains("dashboard/current.json now names"));
+
+    // The instance's timer installs it, and does nothing more while it is current.
+    let instance = Instance::new(config, &work.path().join("instance"));
+    assert!(instance
+        .tick(&endpoint, artifacts)
+        .contains("installed dashboard-"));
+    let version_1 = bundle.file.trim_end_matches(".tar.gz").to_owned();
+    assert_eq!(
+        instance.current(),
+        (
+            version_1.clone(),
+            "# version 1\nshiny::shinyApp(ui, server)\n".to_owned()
+        )
+    );
+    assert_eq!(instance.restarts(), 1);
+    instance.tick(&endpoint, artifacts);
+    assert_eq!(instance.restarts(), 1, "unchanged: no restart");
+
     let key = ssm
         .get_parameter()
         .name(&ingest_outputs["HashKeyParameter"])
@@ -274,12 +447,6 @@ async fn deploy_status_noop_update_destroy() {
     );
 
     // Status: stacks and the dead-letter queue are read; CloudWatch is not served by moto.
-    let (_, _, storage_outputs) = stacks.get("storage").await.unwrap();
-    let s3 = sbw_aws::s3_client(
-        &aws.to_builder()
-            .region(aws_config::Region::new(REGION))
-            .build(),
-    );
     s3.put_object()
         .bucket(&storage_outputs["RawBucketName"])
         .key(sbw_etl::summary::LAST_RUN_KEY)
@@ -337,6 +504,35 @@ async fn deploy_status_noop_update_destroy() {
         results(&again).values().all(|r| r == "unchanged"),
         "{}",
         text(&again)
+    );
+    assert_eq!(
+        dashboard_lines(&again),
+        Vec::<String>::new(),
+        "nothing uploaded or rewritten"
+    );
+
+    // A new dashboard: uploaded and pointed at; the instance switches without being replaced.
+    let build = write_build(&build_dir, "version 2");
+    let bundle = build.bundle("dashboard").unwrap();
+    let new_app = sbwctl(&deploy, &endpoint);
+    assert!(new_app.status.success(), "{}", text(&new_app));
+    assert!(
+        results(&new_app).values().all(|r| r == "unchanged"),
+        "{}",
+        text(&new_app)
+    );
+    assert_eq!(dashboard_lines(&new_app).len(), 2, "{}", text(&new_app));
+    assert!(instance
+        .tick(&endpoint, artifacts)
+        .contains("installed dashboard-"));
+    let (version_2, app) = instance.current();
+    assert_eq!(version_2, bundle.file.trim_end_matches(".tar.gz"));
+    assert_ne!(version_2, version_1);
+    assert_eq!(app, "# version 2\nshiny::shinyApp(ui, server)\n");
+    assert_eq!(instance.restarts(), 2);
+    assert!(
+        instance.root.join("releases").join(&version_1).is_dir(),
+        "the previous version stays for a rollback"
     );
 
     // A config change updates the stacks it touches, and only those.
