@@ -638,35 +638,6 @@ fn observability(bill: &mut Bill, x: &Inputs) {
             a::OPS_LOG_BYTES_PER_RUN
         ),
     );
-    let ops_runs_text = count(ops_runs);
-    bill.add(
-        "CloudWatch",
-        "GetMetricData metrics requested".to_owned(),
-        (
-            ops_runs * a::OPS_METRICS_PER_RUN / 1000.0,
-            "1k metrics",
-            prices.get_metric_data_per_thousand_metrics,
-        ),
-        None,
-        format!(
-            "{ops_runs_text} ops snapshots x {} metrics (API Count, 4xx, 5xx; dead-letter depth and oldest age); GetMetricData has no always-free allowance",
-            a::OPS_METRICS_PER_RUN
-        ),
-    );
-    bill.add(
-        "SQS",
-        "GetQueueAttributes requests".to_owned(),
-        (
-            ops_runs * a::OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN / 1e6,
-            "million requests",
-            prices.sqs_per_million,
-        ),
-        Some(Allowance(1.0)),
-        format!(
-            "{ops_runs_text} ops snapshots x {} dead-letter queue depth read; always free: 1 M requests/month",
-            a::OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN
-        ),
-    );
     bill.add(
         "CloudWatch",
         "alarms".to_owned(),
@@ -695,6 +666,35 @@ fn observability(bill: &mut Bill, x: &Inputs) {
         ),
         Some(Allowance(10.0)),
         "DWFreshnessMinutes (EMF from the ETL); always free: 10 metrics".to_owned(),
+    );
+    let ops_runs_text = count(ops_runs);
+    bill.add(
+        "CloudWatch",
+        "GetMetricData metrics requested".to_owned(),
+        (
+            ops_runs * a::OPS_METRICS_PER_RUN / 1000.0,
+            "1k metrics",
+            prices.get_metric_data_per_thousand_metrics,
+        ),
+        None,
+        format!(
+            "{ops_runs_text} ops snapshots x {} metrics (API Count, 4xx, 5xx; dead-letter depth and oldest age); GetMetricData has no always-free allowance",
+            a::OPS_METRICS_PER_RUN
+        ),
+    );
+    bill.add(
+        "SQS",
+        "GetQueueAttributes requests".to_owned(),
+        (
+            ops_runs * a::OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN / 1e6,
+            "million requests",
+            prices.sqs_per_million,
+        ),
+        Some(Allowance(1.0)),
+        format!(
+            "{ops_runs_text} ops snapshots x {} dead-letter queue depth read; always free: 1 M requests/month",
+            a::OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN
+        ),
     );
     bill.add(
         "Data transfer",
