@@ -147,23 +147,23 @@ fn totals_add_up_and_savings_only_touch_ec2() {
 #[test]
 fn ops_snapshot_collector_by_hand() {
     let hourly = cost::estimate(&deployment("us-east-1", ""), &small_footprint());
-    // 730 runs x 5 metrics = 3,650 metrics x 0.01 USD / 1000; no free allowance.
+    // 730 runs x 4 metrics = 2,920 metrics x 0.01 USD / 1000; no free allowance.
     let metrics = line(&hourly, "GetMetricData metrics requested");
-    assert_usd(metrics.quantity, 3.65);
-    assert_usd(metrics.usd, 0.0365);
+    assert_usd(metrics.quantity, 2.92);
+    assert_usd(metrics.usd, 0.0292);
     assert_usd(metrics.free_tier_usd, 0.0);
     // 730 GetQueueAttributes = 0.00073 M x 0.40, inside SQS's 1 M free requests.
     let queue = line(&hourly, "GetQueueAttributes requests");
     assert_usd(queue.list_usd, 0.000_73 * 0.4);
     assert_usd(queue.usd, 0.0);
-    // Every 15 minutes: 2,920 runs x 5 = 14,600 metrics.
+    // Every 15 minutes: 2,920 runs x 4 = 11,680 metrics.
     let quarterly = cost::estimate(
         &deployment("us-east-1", "    etl: {every_minutes: 15}\n"),
         &small_footprint(),
     );
     assert_usd(
         line(&quarterly, "GetMetricData metrics requested").usd,
-        0.146,
+        0.1168,
     );
     // No collector in the stacks, no lines for it.
     let without = cost::estimate(

@@ -539,12 +539,12 @@ fn variable_names(function: &Value) -> BTreeSet<&str> {
 }
 
 #[test]
-fn etl_reads_the_shops_time_zone() {
+fn etl_reads_the_shops_time_zone_and_freshness_objective() {
     let dev = parse(&manifest(EXAMPLE, "dev", None), "etl");
-    assert_eq!(
-        dev["Resources"]["Function"]["Properties"]["Environment"]["Variables"]["SBW_TIMEZONE"],
-        "Asia/Ho_Chi_Minh"
-    );
+    let variables = &dev["Resources"]["Function"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["SBW_TIMEZONE"], "Asia/Ho_Chi_Minh");
+    // The dashboard measures freshness against the alarm's threshold: 2 x 60 + 15.
+    assert_eq!(variables["SBW_FRESHNESS_SLO_MINUTES"], "135");
     // Without the key: UTC.
     let bare = parse(&manifest(VARIANTS, "bare", None), "etl");
     assert_eq!(
@@ -584,7 +584,6 @@ fn ops_snapshot_collector_runs_outside_the_vpc_with_least_privilege() {
                 "SBW_HTTP_API_ID",
                 "SBW_HTTP_API_STAGE",
                 "SBW_DLQ_URL",
-                "SBW_DLQ_NAME",
                 "RUST_LOG"
             ]),
             "{case}"

@@ -39,8 +39,9 @@ pub mod assumptions {
     /// GetQueueAttributes call and one S3 PUT, about a second.
     pub const OPS_SECONDS_PER_RUN: f64 = 1.0;
     /// Metrics its GetMetricData call requests: the HTTP API's Count, 4xx and
-    /// 5xx, the dead-letter queue's visible messages and oldest message age.
-    pub const OPS_METRICS_PER_RUN: f64 = 5.0;
+    /// 5xx and the dead-letter queue's oldest message age (the messages
+    /// waiting come from GetQueueAttributes).
+    pub const OPS_METRICS_PER_RUN: f64 = 4.0;
     pub const OPS_QUEUE_ATTRIBUTE_CALLS_PER_RUN: f64 = 1.0;
     /// START/END/REPORT lines plus one summary line.
     pub const OPS_LOG_BYTES_PER_RUN: f64 = 700.0;
@@ -678,7 +679,7 @@ fn observability(bill: &mut Bill, x: &Inputs) {
         ),
         None,
         format!(
-            "{ops_runs_text} ops snapshots x {} metrics (API Count, 4xx, 5xx; dead-letter depth and oldest age); GetMetricData has no always-free allowance",
+            "{ops_runs_text} ops snapshots x {} metrics (API Count, 4xx, 5xx; oldest dead letter's age); GetMetricData has no always-free allowance",
             a::OPS_METRICS_PER_RUN
         ),
     );
