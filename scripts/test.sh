@@ -11,6 +11,7 @@ ensure_venv .venv scripts/requirements-aws-emulator.txt
 export SBW_MOTO_SERVER="$SBW_ROOT/.venv/bin/moto_server"
 ensure_postgres
 export SBW_TEST_PG_URL # set by ensure_postgres: the superuser URL of the warehouse tests
+ensure_local_platform # cli/tests/dev_up.rs runs `sbwctl dev up` with its dashboard
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -118,6 +118,15 @@ CONF
   ensure_hll
 }
 
+# ensure_local_platform: what `sbwctl dev up` runs: PostgreSQL's server programs
+# with the hll extension of their newest major version, and R with the
+# dashboard's packages (Debian's r-cran-*; iso-codes for country names).
+ensure_local_platform() {
+  ensure_apt postgresql r-base-core r-cran-shiny r-cran-bslib r-cran-plotly r-cran-dt \
+    r-cran-dplyr r-cran-lubridate r-cran-dbi r-cran-rpostgresql r-cran-memoise iso-codes
+  ensure_apt "postgresql-$(ls /usr/lib/postgresql | sort -V | tail -n1)-hll"
+}
+
 # ensure_hll: the HyperLogLog extension (distinct visitors) for the major
 # version of the server at $SBW_TEST_PG_URL, from Debian's packages.
 ensure_hll() {
