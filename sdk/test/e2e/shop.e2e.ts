@@ -1,8 +1,11 @@
 // The SDK in real headless Chromium, driving the demo shop against `sbwctl dev ingest`.
 // Every test checks the raw store the server wrote: each event there exactly once,
 // and, through the proxy, that the SDK never re-sent an event the server had accepted.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SHOP_DIR } from './support/paths';
 import { type Platform, type PlatformOptions, eventually, launchChromium, startPlatform } from './support/platform';
 import { type StoredEvent, rawStoreText, storedTwice } from './support/raw-store';
 
@@ -29,6 +32,10 @@ async function start(options: PlatformOptions = {}): Promise<Platform> {
 }
 
 const pathOf = (url: string | null) => (url ? new URL(url).pathname : null);
+
+/** How many products of the shop's catalogue are in `category`: its page lists them all. */
+const catalog: { products: { category: string }[] } = JSON.parse(readFileSync(join(SHOP_DIR, 'catalog.json'), 'utf8'));
+const productsIn = (category: string) => catalog.products.filter((product) => product.category == category).length;
 
 const isImpression = (event: StoredEvent) => event.event_type == 'impression';
 const withoutImpressions = (events: StoredEvent[]) => events.filter((event) => !isImpression(event));
@@ -85,7 +92,8 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await Promise.all([p.page.waitForURL('**/search.html?q=mouse'), p.page.press('input[name="q"]', 'Enter')]);
     await p.page.waitForSelector('html[data-ready="true"]');
     const results = await cardsIn(p.page, '#results');
-    expect([featured, laptops, related, results].map((list) => list.length)).toEqual([8, 5, 4, 1]);
+    // Six products mention a mouse in their name or specs.
+    expect([featured, laptops, related, results].map((list) => list.length)).toEqual([8, productsIn('laptops'), 4, 6]);
     const expectedCount = 8 + featured.length + laptops.length + related.length + results.length;
 
     const stored = await p.waitForStored(expectedCount);
@@ -116,7 +124,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(pageViews.map((e) => pathOf(e.referrer))).toEqual([null, '/index.html', '/category.html', '/product.html']);
     // Query strings are stripped: the product id and the search words stay out of the URLs.
     expect(stored.every((e) => !e.page_url.includes('?'))).toBe(true);
-    expect(stored.find((e) => e.event_type == 'search')!.props).toMatchObject({ query: 'mouse', results: 1 });
+    expect(stored.find((e) => e.event_type == 'search')!.props).toMatchObject({ query: 'mouse', results: 6 });
     expect(new Set(stored.map((e) => e.session_id)).size).toBe(1);
     expect(new Set(stored.map((e) => e.anonymous_id_hash)).size).toBe(1);
     expect(stored.every((e) => e.user_id_hash == null)).toBe(true);
@@ -187,8 +195,8 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.waitForSelector('html[data-ready="true"]');
     const orderId = await p.page.textContent('#order-id');
 
-    // Besides three related products shown on each product page.
-    const stored = await p.waitForStored(18);
+    // Besides four related products shown on each product page.
+    const stored = await p.waitForStored(20);
     const purchases = stored.filter((e) => e.event_type == 'purchase');
     expect(purchases.map((e) => [e.ecom!.product_id, e.ecom!.qty, Number(e.ecom!.price), e.ecom!.currency])).toEqual([
       ['mon-dell-u2723qe', 1, 13_990_000, 'VND'],
@@ -214,7 +222,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     }
     expect(sent).toContain(orderId);
     expect(rawStore).not.toContain(orderId);
-    await expectDeliveredExactlyOnce(p, 18);
+    await expectDeliveredExactlyOnce(p, 20);
   });
 
   it('records history navigation (quick view with pushState, then Back) as page views', async () => {
@@ -226,8 +234,8 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.goBack();
     await p.page.waitForSelector('#quick-view', { state: 'detached' });
 
-    // The four monitors of the list are shown once: Back closes the quick view over the same list.
-    const stored = await p.waitForStored(9);
+    // The monitors of the list are shown once: Back closes the quick view over the same list.
+    const stored = await p.waitForStored(5 + productsIn('monitors'));
     expect(withoutImpressions(stored).map((e) => [e.event_type, pathOf(e.page_url), pathOf(e.referrer)])).toEqual([
       ['page_view', '/category.html', null],
       ['click', '/category.html', null],
@@ -235,12 +243,12 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
       ['view', '/product.html', '/category.html'],
       ['page_view', '/category.html', '/product.html'],
     ]);
-    expect(stored.filter(isImpression)).toHaveLength(4);
+    expect(stored.filter(isImpression)).toHaveLength(productsIn('monitors'));
     const quickViewClick = stored.find((e) => e.event_type == 'click')!;
     expect(quickViewClick.props).toEqual({ target: 'quick-view', list: 'category:monitors', position: 1 });
     expect(stored.find((e) => e.event_type == 'view')!.props).toEqual({ source: 'quick-view' });
     expect(stored.find((e) => e.event_type == 'view')!.ecom!.product_id).toBe(quickViewClick.ecom!.product_id);
-    await expectDeliveredExactlyOnce(p, 9);
+    await expectDeliveredExactlyOnce(p, 5 + productsIn('monitors'));
   });
 
   it('counts a page view when Back returns to a page, restored from the back/forward cache or not', async () => {
@@ -252,7 +260,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.waitForSelector('html[data-ready="true"]');
     // Loaded again (not restored from the back/forward cache), the home page shows its list again.
     const reloaded = await p.page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type == 'back_forward');
-    const expectedCount = 4 + 8 + 4 + (reloaded ? 8 : 0);
+    const expectedCount = 4 + 8 + productsIn('keyboards') + (reloaded ? 8 : 0);
 
     const stored = await p.waitForStored(expectedCount);
     expect(withoutImpressions(stored).map(describeEvent)).toEqual([
@@ -282,7 +290,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
   it('keeps events while offline and sends them when the browser is online again', async () => {
     const p = await start();
     await p.open('/product.html?id=kb-keychron-k2-pro');
-    await p.waitForStored(5); // page view, product view, three related keyboards shown
+    await p.waitForStored(6); // page view, product view, four related keyboards shown
     const postsBefore = p.proxy.posts().length;
 
     await p.context.setOffline(true);
@@ -290,12 +298,12 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.click('#add-to-cart');
     await eventually('both offline events in IndexedDB', async () => (await p.queuedInBrowser()) == 2);
     expect(p.proxy.posts()).toHaveLength(postsBefore);
-    expect(p.stored()).toHaveLength(5);
+    expect(p.stored()).toHaveLength(6);
 
     await p.context.setOffline(false);
-    const stored = await p.waitForStored(7);
+    const stored = await p.waitForStored(8);
     expect(withoutImpressions(stored).map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart', 'add_to_cart']);
-    await expectDeliveredExactlyOnce(p, 7);
+    await expectDeliveredExactlyOnce(p, 8);
   });
 
   it('replays on the next page load what an offline page left behind', async () => {
@@ -323,31 +331,31 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     const p = await start({ shop: { batchSize: 1000, flushInterval: 600_000 } });
     await p.open('/product.html?id=hp-sony-wh1000xm5');
     await p.page.click('#add-to-cart');
-    // Page view, product view, three related headphones shown, add to cart.
-    await eventually('six events in IndexedDB', async () => (await p.queuedInBrowser()) == 6);
+    // Page view, product view, four related headphones shown, add to cart.
+    await eventually('seven events in IndexedDB', async () => (await p.queuedInBrowser()) == 7);
     expect(p.proxy.posts()).toHaveLength(0);
 
     await p.page.goto('about:blank');
-    const stored = await p.waitForStored(6);
+    const stored = await p.waitForStored(7);
     expect(withoutImpressions(stored).map((e) => e.event_type)).toEqual(['page_view', 'view', 'add_to_cart']);
     const [beacon] = p.proxy.posts();
     expect(beacon.headers['content-type']).toBe('text/plain;charset=UTF-8');
     expect(beacon.headers['sec-fetch-mode']).toBe('no-cors'); // sendBeacon, not fetch
-    expect(beacon.eventIds).toHaveLength(6);
+    expect(beacon.eventIds).toHaveLength(7);
 
     await p.open('/index.html');
     await p.page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
-    const after = await p.waitForStored(15);
+    const after = await p.waitForStored(16);
     expect(withoutImpressions(after).map((e) => [e.event_type, pathOf(e.page_url)]).at(-1)).toEqual(['page_view', '/index.html']);
-    await expectDeliveredExactlyOnce(p, 15);
+    await expectDeliveredExactlyOnce(p, 16);
   });
 
   it('a second tab does not send the events the first tab has yet to send', async () => {
     const p = await start({ shop: { batchSize: 1000, flushInterval: 600_000 } });
     const flush = (page = p.page) => page.evaluate(() => (window as unknown as { sbw: { flush(): void } }).sbw.flush());
     await p.open('/product.html?id=mon-lg-27gp850');
-    // Page view, product view, three related monitors shown.
-    await eventually('the first tab\u2019s five events in IndexedDB', async () => (await p.queuedInBrowser()) == 5);
+    // Page view, product view, four related monitors shown.
+    await eventually('the first tab\u2019s six events in IndexedDB', async () => (await p.queuedInBrowser()) == 6);
 
     const secondTab = await p.context.newPage();
     await p.open('/index.html', secondTab);
@@ -358,9 +366,9 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(p.proxy.posts().map((r) => r.eventIds.length)).toEqual([9]);
 
     await flush();
-    const stored = await p.waitForStored(14);
+    const stored = await p.waitForStored(15);
     expect(withoutImpressions(stored).map(describeEvent)).toEqual(['page_view /product.html', 'view /product.html mon-lg-27gp850', 'page_view /index.html']);
-    await expectDeliveredExactlyOnce(p, 14);
+    await expectDeliveredExactlyOnce(p, 15);
   });
 
   it('retries after a 503 and a dropped connection, then delivers each event once', async () => {
@@ -393,10 +401,10 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.open('/product.html?id=kb-logitech-mx-keys-s');
     await p.page.click('#add-to-cart');
 
-    const stored = await p.waitForStored(15);
+    const stored = await p.waitForStored(16);
     expect(stored.filter(isImpression).map((e) => [pathOf(e.page_url), e.user_id_hash != null])).toEqual([
       ...Array(8).fill(['/index.html', false]),
-      ...Array(3).fill(['/product.html', true]),
+      ...Array(4).fill(['/product.html', true]),
     ]);
     expect(withoutImpressions(stored).map((e) => [e.event_type, e.user_id_hash != null])).toEqual([
       ['page_view', false],
@@ -409,7 +417,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(signedIn.length).toBeGreaterThan(0);
     for (const post of signedIn) expect(post.headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.$/);
     for (const post of p.proxy.posts()) expect(post.body).not.toContain('user_id');
-    await expectDeliveredExactlyOnce(p, 15);
+    await expectDeliveredExactlyOnce(p, 16);
   });
 
   it('drops events the server rejects and keeps the valid ones of the same request, without retrying', async () => {
@@ -434,8 +442,8 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
   });
 
   it('drops, without retrying, what the server refuses for a wrong site key', async () => {
-    // The page's five events (page view, product view, three related products shown) fill a batch.
-    const p = await start({ shop: { siteKey: 'not-this-shop', batchSize: 5, flushInterval: 600_000 } });
+    // The page's six events (page view, product view, four related products shown) fill a batch.
+    const p = await start({ shop: { siteKey: 'not-this-shop', batchSize: 6, flushInterval: 600_000 } });
     await p.open('/product.html?id=pad-steelseries-qck-l');
     await eventually('the refused request', () => p.proxy.posts().length == 1 && p.proxy.posts()[0].outcome != 'pending');
     expect([401, 403]).toContain(p.proxy.posts()[0].outcome);
@@ -456,14 +464,14 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
   // better). Once the server adds CORS headers to its refusals, this test fails: expect the
   // wrong-site-key behaviour above instead (dropped, not retried).
   it('keeps and retries events when the browser cannot read the refusal of a disallowed origin', async () => {
-    const p = await start({ allowedOrigins: () => ['https://another-shop.example'], shop: { batchSize: 5 } });
+    const p = await start({ allowedOrigins: () => ['https://another-shop.example'], shop: { batchSize: 6 } });
     await p.open('/product.html?id=pad-steelseries-qck-l');
     await eventually('a retry of the refused request', () => p.proxy.posts().length == 2);
     const [first, retry] = await p.proxy.answeredPosts();
     expect([first.outcome, retry.outcome]).toEqual([403, 403]);
     expect(first.response).toMatchObject({ error: { code: 'origin_not_allowed' } });
     expect(retry.eventIds).toEqual(first.eventIds);
-    expect(await p.queuedInBrowser()).toBe(5);
+    expect(await p.queuedInBrowser()).toBe(6);
     expect(p.stored()).toEqual([]);
   });
 
@@ -479,7 +487,7 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     await p.page.click('#privacy-toggle'); // optIn()
     await p.open('/product.html?id=hp-jbl-tune-520bt');
 
-    const stored = await p.waitForStored(14);
+    const stored = await p.waitForStored(15);
     const visible = withoutImpressions(stored);
     expect(visible.map(describeEvent)).toEqual([
       'page_view /index.html',
@@ -489,6 +497,6 @@ describe('demo shop in Chromium against sbwctl dev ingest', () => {
     expect(Object.keys(listsShown(stored))).toEqual(['home:featured', 'related']);
     // Opting out forgot the anonymous id: the visitor comes back as someone new.
     expect(visible[1].anonymous_id_hash).not.toBe(visible[0].anonymous_id_hash);
-    await expectDeliveredExactlyOnce(p, 14);
+    await expectDeliveredExactlyOnce(p, 15);
   });
 });
