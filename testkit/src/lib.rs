@@ -3,8 +3,8 @@
 //! suites ([`events`]), a local Lambda Runtime API ([`runtime_api`]) that
 //! runs a function binary as Lambda would, a launcher for moto's AWS API
 //! emulator ([`moto`]), API Gateway HTTP API events ([`http_api`]), throwaway
-//! warehouse databases ([`postgres`]) and realistic shoppers as stored events
-//! ([`shoppers`]).
+//! warehouse databases ([`postgres`]) and the simulated shoppers of crate
+//! `sbw-shoppers` ([`shoppers`]).
 
 pub mod events;
 pub mod http_api;
@@ -12,7 +12,7 @@ pub mod moto;
 pub mod ndjson;
 pub mod postgres;
 pub mod runtime_api;
-pub mod shoppers;
+pub use sbw_shoppers as shoppers;
 
 pub use http_api::{HttpApiRequest, HttpApiResponse};
 pub use moto::Moto;

@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::local::{LocalServer, LocalSettings};
 
+mod seed;
+
 #[derive(Subcommand)]
 pub enum DevCommand {
     /// Serve the ingest endpoint (the Lambda's handler) on this machine, writing
@@ -42,6 +44,18 @@ pub enum DevCommand {
     ///
     /// Exit codes: 0 stopped (or nothing ran); 1 it still runs after 15 s.
     Down(DirArgs),
+    /// Back-fill the raw store with the simulated shoppers' history: the last
+    /// --days days (and today so far), written as the ingest server writes
+    /// it, in seconds; with --database-url, then one ETL run.
+    ///
+    /// Visits follow the shop's day (quiet nights, lunch and evening peaks,
+    /// busier weekends in --timezone); some are retried by the SDK (stored
+    /// twice, removed by the ETL) or delivered late by offline browsers.
+    /// `sbwctl dev up` loads a seeded <dir>/raw at start without --database-url.
+    ///
+    /// Exit codes: 0 written (and loaded); 1 the raw store could not be
+    /// written, the database not reached, or the ETL run failed; 2 bad arguments.
+    Seed(seed::SeedArgs),
 }
 
 #[derive(Args)]
@@ -168,6 +182,7 @@ pub fn run(command: DevCommand) -> anyhow::Result<ExitCode> {
         DevCommand::Up(args) => up(args),
         DevCommand::Status(args) => status(args),
         DevCommand::Down(args) => down(args),
+        DevCommand::Seed(args) => seed::run(args),
     }
 }
 

@@ -155,7 +155,7 @@ pub fn run(command: EtlCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+pub(crate) async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
     let config: tokio_postgres::Config = url.parse().with_context(|| {
         "the database URL is not a PostgreSQL URL (postgresql://user@host:port/db)"
     })?;
@@ -202,7 +202,7 @@ async fn load(args: SourceArgs, request: RunRequest) -> anyhow::Result<ExitCode>
     Ok(code)
 }
 
-fn print_summary(s: &RunSummary) {
+pub(crate) fn print_summary(s: &RunSummary) {
     let run = s.run_id.map_or_else(String::new, |id| format!("run {id} "));
     match s.status {
         RunStatus::Skipped => {

@@ -168,7 +168,8 @@ fn unverified_jwt_subject(authorization: &str) -> Option<String> {
 
 /// The development hashing key: read from `path`, or made and saved there
 /// (owner-only) on the first run so hashes stay stable across restarts.
-fn read_or_create_key(path: &Path) -> anyhow::Result<String> {
+/// Whatever else writes the same raw store (`sbwctl dev seed`) hashes with it too.
+pub fn read_or_create_key(path: &Path) -> anyhow::Result<String> {
     if let Ok(key) = std::fs::read_to_string(path) {
         return Ok(key.trim().to_owned());
     }
