@@ -76,6 +76,9 @@ pub enum DevError {
     #[error("the ingest server could not start: {0}")]
     Ingest(String),
 
+    #[error("the simulated shoppers cannot start: {0}")]
+    Traffic(String),
+
     #[error("the {service} did not answer at {url} within {seconds} s (log: {})", log.display())]
     NotAnswering {
         service: &'static str,

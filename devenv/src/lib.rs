@@ -43,4 +43,3 @@ pub use platform::{up, DatabaseChoice, Demo, UpOptions};
 pub use state::{Phase, State};
 pub use status::{down, spawn_detached, status, DownOutcome, PartStatus, StatusReport};
 pub use stop::{stop_pair, StopSignal, StopSwitch};
-pub use traffic::TrafficStats;

@@ -10,7 +10,6 @@ use sbw_etl::{RunStatus, RunSummary};
 
 use crate::etl::EtlStop;
 use crate::state::Urls;
-use crate::traffic::TrafficStats;
 
 pub type Notify = Arc<dyn Fn(Notice) + Send + Sync>;
 
@@ -156,7 +155,7 @@ fn etl_line(s: &RunSummary) -> String {
 pub struct ShutdownReport {
     pub took: Duration,
     pub etl: EtlStop,
-    pub traffic: Option<TrafficStats>,
+    pub traffic: Option<sbw_shoppers::live::LiveStats>,
     /// Parts that had to be killed, or did not stop cleanly.
     pub problems: Vec<String>,
 }

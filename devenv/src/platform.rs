@@ -25,8 +25,9 @@ use crate::probe;
 use crate::shop;
 use crate::state::{Phase, State, StateFile, Urls};
 use crate::stop::{stop_pair, StopSignal, StopSwitch};
-use crate::traffic::{self, Traffic, TrafficStats};
+use crate::traffic::{self, Traffic};
 use crate::warehouse::{self, Passwords};
+use sbw_shoppers::live::LiveStats;
 
 /// The demo shop's publishable site key, which the ingest server requires.
 pub const SITE_KEY: &str = "demo-shop";
@@ -183,7 +184,7 @@ type Task<T> = (StopSwitch, JoinHandle<T>);
 /// What runs.
 #[derive(Default)]
 struct Parts {
-    traffic: Option<Task<TrafficStats>>,
+    traffic: Option<Task<LiveStats>>,
     shop: Option<Task<std::io::Result<()>>>,
     ingest: Option<Task<Result<(), String>>>,
     etl: Option<Task<EtlStop>>,
@@ -329,7 +330,8 @@ impl Start<'_> {
             every: self.options.etl_every,
         };
         notify(Notice::Progress(format!(
-            "etl: a first run now, then every {} s",
+            "etl: a first run now (it loads whatever the raw store holds that the warehouse lacks: \
+             a seeded month takes a while), then every {} s",
             self.options.etl_every.as_secs_f64()
         )));
         parts.etl = Some((
@@ -381,14 +383,15 @@ impl Start<'_> {
         }
         if let Some(demo) = &self.options.demo {
             let (switch, signal) = stop_pair();
-            let traffic = Traffic {
+            let shoppers = traffic::prepare(Traffic {
                 endpoint: ingest_base,
                 origin: shop_origin,
                 site_key: SITE_KEY.to_owned(),
+                timezone: self.options.timezone.clone(),
                 visits_per_minute: demo.visits_per_minute,
                 seed: demo.seed,
-            };
-            parts.traffic = Some((switch, tokio::spawn(traffic::play(traffic, signal))));
+            })?;
+            parts.traffic = Some((switch, tokio::spawn(traffic::play(shoppers, signal))));
         }
         Ok(urls)
     }

@@ -247,6 +247,7 @@ fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         checkout: checkout(),
         detached: args.detached,
     };
+    super::log_to_stderr();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let (switch, signal) = sbw_dev::stop_pair();

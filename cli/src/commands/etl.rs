@@ -109,13 +109,7 @@ pub struct BackfillArgs {
 }
 
 pub fn run(command: EtlCommand) -> anyhow::Result<ExitCode> {
-    // Progress (one line per batch) with RUST_LOG=info; warnings only by default.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    super::log_to_stderr();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         match command {

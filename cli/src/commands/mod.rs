@@ -11,3 +11,14 @@ pub mod render;
 pub mod status;
 mod target;
 pub mod validate;
+
+/// Log lines on stderr: warnings by default, progress (the ETL's one line
+/// per batch) with RUST_LOG=info.
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
