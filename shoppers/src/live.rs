@@ -31,6 +31,9 @@ use crate::visit::Visit;
 const VISIT_GAPS: u64 = 0x6761_7073_2121_2121;
 /// A request gets this long to be answered.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// At a stop, how long requests in flight may take to be answered before
+/// they are abandoned (a supervisor stops everything within a few seconds).
+const STOP_GRACE: Duration = Duration::from_secs(2);
 /// At most one warning about failed requests this often.
 const WARNING_EVERY: Duration = Duration::from_secs(10);
 
@@ -168,9 +171,9 @@ impl Live {
         self.counters.clone()
     }
 
-    /// Plays visits until `shutdown` completes, then stops every visit at
-    /// once (requests in flight are abandoned, as closed tabs abandon them)
-    /// and returns the counts.
+    /// Plays visits until `shutdown` completes, then stops every visit (the
+    /// requests in flight get up to 2 s to be answered, and are abandoned
+    /// after, as a closed tab abandons them) and returns the counts.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> LiveStats {
         let Live {
             options,
@@ -192,6 +195,7 @@ impl Live {
         let mut shoppers = Shoppers::for_shop(options.seed ^ run, options.shop);
         let mut gaps = StdRng::seed_from_u64(options.seed ^ VISIT_GAPS);
         let mut visits = JoinSet::new();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut next = Instant::now();
         tokio::pin!(shutdown);
         loop {
@@ -200,7 +204,7 @@ impl Live {
                 _ = tokio::time::sleep_until(next) => {
                     let visit = shoppers.visit(Utc::now());
                     LiveCounters::add(&counters.visits, 1);
-                    visits.spawn(play(visit, sender.clone()));
+                    visits.spawn(play(visit, sender.clone(), stopped.clone()));
                     // Poisson arrivals: exponential gaps.
                     let gap = -mean_gap * (1.0 - gaps.random::<f64>()).ln();
                     next += Duration::from_secs_f64(gap);
@@ -208,7 +212,11 @@ impl Live {
                 }
             }
         }
-        visits.shutdown().await;
+        let _ = stop.send(true);
+        let answered = async { while visits.join_next().await.is_some() {} };
+        if tokio::time::timeout(STOP_GRACE, answered).await.is_err() {
+            visits.shutdown().await;
+        }
         counters.snapshot()
     }
 }
@@ -229,8 +237,37 @@ struct Sender {
     counters: Arc<LiveCounters>,
 }
 
-/// Sends a visit's requests when its browser would.
-async fn play(visit: Visit, sender: Arc<Sender>) {
+/// `request` as the browser posts it to the ingest server at `endpoint`
+/// from a page of `origin`.
+pub fn post(
+    client: &reqwest::Client,
+    endpoint: &Url,
+    site_key: Option<&str>,
+    origin: &str,
+    request: &Request,
+) -> reqwest::RequestBuilder {
+    let mut url = endpoint.clone();
+    url.set_path(request.path());
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Some(key) = site_key {
+        url.query_pairs_mut().append_pair("site_key", key);
+    }
+    let mut post = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+        .header(reqwest::header::ORIGIN, origin)
+        .header(reqwest::header::USER_AGENT, request.user_agent)
+        .header("cloudfront-viewer-country", request.country)
+        .body(request.body());
+    if let Some(token) = request.id_token() {
+        post = post.bearer_auth(token);
+    }
+    post
+}
+
+/// Sends a visit's requests when its browser would, until `stopped`.
+async fn play(visit: Visit, sender: Arc<Sender>, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let started = Instant::now();
     let Some(first) = visit.requests.iter().map(|r| r.sent_at).min() else {
         return;
@@ -239,7 +276,10 @@ async fn play(visit: Visit, sender: Arc<Sender>) {
     requests.sort_by_key(|r| r.sent_at);
     for request in requests {
         let offset = (request.sent_at - first).to_std().unwrap_or_default();
-        tokio::time::sleep_until(started + offset).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(started + offset) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
         sender.send(&request).await;
     }
 }
@@ -256,38 +296,23 @@ struct Answer {
 }
 
 impl Sender {
-    fn url(&self, request: &Request) -> Url {
-        let mut url = self.endpoint.clone();
-        url.set_path(request.path());
-        url.set_query(None);
-        url.set_fragment(None);
-        if let Some(key) = &self.site_key {
-            url.query_pairs_mut().append_pair("site_key", key);
-        }
-        url
-    }
-
     async fn send(&self, request: &Request) {
         let counters = &self.counters;
         LiveCounters::add(&counters.requests, 1);
         LiveCounters::add(&counters.events_sent, request.events.len() as u64);
-        let url = self.url(request);
-        let mut post = self
-            .client
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-            .header(reqwest::header::ORIGIN, &self.origin)
-            .header(reqwest::header::USER_AGENT, request.user_agent)
-            .header("cloudfront-viewer-country", request.country)
-            .body(request.body());
-        if let Some(token) = request.id_token() {
-            post = post.bearer_auth(token);
-        }
+        let post = post(
+            &self.client,
+            &self.endpoint,
+            self.site_key.as_deref(),
+            &self.origin,
+            request,
+        );
         let response = match post.send().await {
             Ok(response) => response,
-            Err(error) => return counters.failed(format!("POST {url} failed: {error}")),
+            Err(error) => return counters.failed(format!("a request failed: {error}")),
         };
         let status = response.status();
+        let url = response.url().clone();
         let body = response.text().await.unwrap_or_default();
         let answer: Answer = serde_json::from_str(&body).unwrap_or_default();
         LiveCounters::add(&counters.accepted, answer.accepted);

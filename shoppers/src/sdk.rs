@@ -8,7 +8,10 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rand::rngs::StdRng;
 use rand::Rng;
+use sbw_contract::EventType;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use crate::random::{millis, uuid};
 use crate::visitor::Visitor;
@@ -62,8 +65,35 @@ pub struct Request {
     /// The signed-in customer (the verified ID token's subject): the request
     /// goes to the signed-in route with a bearer token.
     pub customer: Option<String>,
-    /// The events, each an object of the event contract with its `sent_at`.
-    pub events: Vec<Value>,
+    pub events: Vec<SentEvent>,
+}
+
+/// One event as the SDK sends it: an object of the event contract (the SDK
+/// sets no `user_id`, `device` or `geo`: ingest derives them). Times are the
+/// device's clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentEvent {
+    pub event_id: Uuid,
+    #[serde(serialize_with = "millis_utc")]
+    pub ts: DateTime<Utc>,
+    /// When the request carrying it left (each request sets its own).
+    #[serde(serialize_with = "millis_utc")]
+    pub sent_at: DateTime<Utc>,
+    pub event_type: EventType,
+    pub session_id: Uuid,
+    pub anonymous_id: Uuid,
+    pub page_url: String,
+    /// `null` on a page nothing linked to.
+    pub referrer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecom: Option<Value>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub props: Map<String, Value>,
+}
+
+/// RFC 3339 in UTC with milliseconds, as `Date.prototype.toISOString` writes.
+fn millis_utc<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 /// The anonymous route; the signed-in one adds `/signed-in`.
@@ -101,14 +131,14 @@ impl Request {
         ))
     }
 
-    pub fn event_ids(&self) -> impl Iterator<Item = &str> {
-        self.events.iter().filter_map(|e| e["event_id"].as_str())
+    pub fn event_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.events.iter().map(|e| e.event_id)
     }
 }
 
 /// An event waiting in the SDK's queue.
 struct Queued {
-    event: Map<String, Value>,
+    event: SentEvent,
     /// Its size as the SDK estimates it (JSON text plus room for `sent_at`).
     bytes: usize,
 }
@@ -128,17 +158,17 @@ pub(crate) struct Tracker {
 
 /// What the SDK records: the event type and its `ecom` and `props`.
 pub(crate) struct Record {
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub ecom: Option<Value>,
-    pub props: Option<Map<String, Value>>,
+    pub props: Map<String, Value>,
 }
 
 impl Record {
-    pub fn new(event_type: &'static str) -> Record {
+    pub fn new(event_type: EventType) -> Record {
         Record {
             event_type,
             ecom: None,
-            props: None,
+            props: Map::new(),
         }
     }
 
@@ -148,15 +178,9 @@ impl Record {
     }
 
     pub fn prop(mut self, key: &str, value: impl Into<Value>) -> Record {
-        self.props
-            .get_or_insert_with(Map::new)
-            .insert(key.to_owned(), value.into());
+        self.props.insert(key.to_owned(), value.into());
         self
     }
-}
-
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Tracker {
@@ -186,7 +210,7 @@ impl Tracker {
             self.page_referrer = Some(previous);
         }
         self.page_url = Some(url);
-        self.record(rng, at, Record::new("page_view"));
+        self.record(rng, at, Record::new(EventType::PageView));
     }
 
     pub fn record(&mut self, rng: &mut StdRng, at: DateTime<Utc>, record: Record) {
@@ -199,7 +223,8 @@ impl Tracker {
         self.timer(rng, at);
         for record in records {
             let event = self.event(rng, at, record);
-            let bytes = Value::Object(event.clone()).to_string().len() + 40;
+            // What the SDK counts: the JSON text, and room for `sent_at`.
+            let bytes = serde_json::to_vec(&event).map_or(0, |json| json.len()) + 40;
             self.queue.push(Queued { event, bytes });
         }
         if self.queue.len() >= BATCH_SIZE {
@@ -209,39 +234,27 @@ impl Tracker {
         }
     }
 
-    fn event(&mut self, rng: &mut StdRng, at: DateTime<Utc>, record: Record) -> Map<String, Value> {
+    fn event(&mut self, rng: &mut StdRng, at: DateTime<Utc>, record: Record) -> SentEvent {
         let session_id = match self.visitor.session {
             Some((id, last)) if at - last < SESSION_IDLE && at >= last => id,
             _ => uuid(rng),
         };
         self.visitor.session = Some((session_id, at));
         self.last_event_at = Some(at);
-        let mut event = Map::new();
-        event.insert("event_id".into(), uuid(rng).to_string().into());
-        event.insert("ts".into(), stamp(at + self.visitor.clock_skew).into());
-        event.insert("event_type".into(), record.event_type.into());
-        event.insert("session_id".into(), session_id.to_string().into());
-        event.insert(
-            "anonymous_id".into(),
-            self.visitor.anonymous_id.to_string().into(),
-        );
-        event.insert(
-            "page_url".into(),
-            self.page_url.clone().map_or(Value::Null, Value::String),
-        );
-        event.insert(
-            "referrer".into(),
-            self.page_referrer
-                .clone()
-                .map_or(Value::Null, Value::String),
-        );
-        if let Some(ecom) = record.ecom {
-            event.insert("ecom".into(), ecom);
+        let device_time = at + self.visitor.clock_skew;
+        SentEvent {
+            event_id: uuid(rng),
+            ts: device_time,
+            // Set again when a request carries it.
+            sent_at: device_time,
+            event_type: record.event_type,
+            session_id,
+            anonymous_id: self.visitor.anonymous_id,
+            page_url: self.page_url.clone().unwrap_or_default(),
+            referrer: self.page_referrer.clone(),
+            ecom: record.ecom,
+            props: record.props,
         }
-        if let Some(props) = record.props {
-            event.insert("props".into(), Value::Object(props));
-        }
-        event
     }
 
     /// The flush timer fires if it is due by `now`.
@@ -281,7 +294,7 @@ impl Tracker {
         }
     }
 
-    fn next_batch(&mut self, transport: Transport) -> Vec<Map<String, Value>> {
+    fn next_batch(&mut self, transport: Transport) -> Vec<SentEvent> {
         let budget = match transport {
             Transport::Fetch => MAX_FETCH_BYTES,
             Transport::Beacon => MAX_BEACON_BYTES,
@@ -308,7 +321,7 @@ impl Tracker {
         sent_at: DateTime<Utc>,
         transport: Transport,
         delivery: Delivery,
-        events: Vec<Map<String, Value>>,
+        events: Vec<SentEvent>,
     ) {
         let network = self.visitor.network();
         let request = self.request(rng, sent_at, transport, delivery, &events);
@@ -326,10 +339,10 @@ impl Tracker {
         sent_at: DateTime<Utc>,
         transport: Transport,
         delivery: Delivery,
-        events: &[Map<String, Value>],
+        events: &[SentEvent],
     ) -> Request {
         let (low, high) = self.visitor.network().latency_ms;
-        let client_sent_at = Value::String(stamp(sent_at + self.visitor.clock_skew));
+        let device_sent_at = sent_at + self.visitor.clock_skew;
         Request {
             sent_at,
             received_at: sent_at + millis(rng, low..high),
@@ -341,10 +354,9 @@ impl Tracker {
             customer: self.visitor.customer.clone(),
             events: events
                 .iter()
-                .map(|event| {
-                    let mut event = event.clone();
-                    event.insert("sent_at".into(), client_sent_at.clone());
-                    Value::Object(event)
+                .map(|event| SentEvent {
+                    sent_at: device_sent_at,
+                    ..event.clone()
                 })
                 .collect(),
         }

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, Utc, Weekday};
 use rand::rngs::StdRng;
 use rand::Rng;
+use sbw_contract::EventType;
 use serde_json::{json, Value};
 
 use crate::catalog::{Catalog, Product};
@@ -412,7 +413,7 @@ impl Walk<'_> {
             .iter()
             .enumerate()
             .map(|(index, &product)| {
-                Record::new("impression")
+                Record::new(EventType::Impression)
                     .ecom(self.ecom_listed(product))
                     .prop("list", name.clone())
                     .prop("position", index + 1)
@@ -534,14 +535,14 @@ impl Walk<'_> {
             Page::Product(p) => tracker.record(
                 self.rng,
                 *at,
-                Record::new("view").ecom(self.ecom_priced(p, None)),
+                Record::new(EventType::View).ecom(self.ecom_priced(p, None)),
             ),
             Page::Search(q) => {
                 let results = self.search_results[q].len();
                 tracker.record(
                     self.rng,
                     *at,
-                    Record::new("search")
+                    Record::new(EventType::Search)
                         .prop("results", results)
                         .prop("query", SEARCHES[q].1),
                 );
@@ -555,7 +556,7 @@ impl Walk<'_> {
                 tracker.record(
                     self.rng,
                     *at,
-                    Record::new("checkout")
+                    Record::new(EventType::Checkout)
                         .prop("items", items)
                         .prop("value", value)
                         .prop("currency", self.catalog.currency.clone()),
@@ -669,7 +670,7 @@ impl Walk<'_> {
                     .cart
                     .drain(..)
                     .map(|(product, qty)| {
-                        Record::new("purchase")
+                        Record::new(EventType::Purchase)
                             .ecom(self.ecom_priced(product, Some(qty)))
                             .prop("payment", payment)
                             .prop("order_id", order_id.clone())
@@ -704,7 +705,7 @@ impl Walk<'_> {
         } else {
             "product-card"
         };
-        let click = Record::new("click")
+        let click = Record::new(EventType::Click)
             .ecom(self.ecom_listed(product))
             .prop("target", target)
             .prop("list", list.name(self.catalog))
@@ -725,7 +726,7 @@ impl Walk<'_> {
         tracker.record(
             self.rng,
             *at,
-            Record::new("view")
+            Record::new(EventType::View)
                 .ecom(self.ecom_priced(product, None))
                 .prop("source", "quick-view"),
         );
@@ -754,7 +755,7 @@ impl Walk<'_> {
         tracker.record(
             self.rng,
             at,
-            Record::new("add_to_cart").ecom(self.ecom_priced(product, Some(qty))),
+            Record::new(EventType::AddToCart).ecom(self.ecom_priced(product, Some(qty))),
         );
         match cart.iter_mut().find(|(p, _)| *p == product) {
             Some((_, in_cart)) => *in_cart += qty,
@@ -767,7 +768,7 @@ impl Walk<'_> {
         tracker.record(
             self.rng,
             at,
-            Record::new("click").prop("target", "header-cart"),
+            Record::new(EventType::Click).prop("target", "header-cart"),
         );
         Page::Cart
     }
@@ -802,7 +803,7 @@ impl Walk<'_> {
         tracker.record(
             self.rng,
             at,
-            Record::new("click").prop("target", target.to_owned()),
+            Record::new(EventType::Click).prop("target", target.to_owned()),
         );
     }
 

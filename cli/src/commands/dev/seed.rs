@@ -61,6 +61,10 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
             Some(url) => Some(etl::connect(url).await?),
             None => None,
         };
+        // The raw store before the key beside it: the directory the user named is the likelier problem.
+        std::fs::create_dir_all(&args.raw_dir).with_context(|| {
+            format!("cannot create the raw store {}", args.raw_dir.display())
+        })?;
         let key = sbw_ingest::local::read_or_create_key(&hash_key_file)?;
         let now = Utc::now();
         let history = History::last_days(args.days, now, args.events_per_day, shop, args.seed);
