@@ -33,6 +33,7 @@ use crate::site::Shop;
 pub enum Volume {
     /// Exactly this many stored lines (retried copies included) over the
     /// whole span, spread by the rhythm; the last request is cut to fit.
+    /// Requests received after `received_until` do not count.
     Lines(u64),
     /// About this many lines on an average day; each day its weekday's
     /// share and its own seeded variation.
@@ -192,7 +193,7 @@ pub fn write(history: &History, raw_dir: &Path, hash_key: &[u8]) -> Result<Writt
     let mut starts = StdRng::seed_from_u64(history.seed ^ VISIT_STARTS);
     // Requests waiting for their receive hour to be complete, by that hour.
     let mut waiting: BTreeMap<DateTime<Utc>, Vec<Request>> = BTreeMap::new();
-    // Lines made so far, written or not yet arrived: what the volume counts.
+    // Lines made so far: what the volume counts.
     let mut made = 0u64;
     let mut cumulative = 0.0;
     'hours: for (&(start, end), weight) in hours.iter().zip(&weights) {
@@ -209,6 +210,17 @@ pub fn write(history: &History, raw_dir: &Path, hash_key: &[u8]) -> Result<Writt
             store.written.crawler_visits += u64::from(visit.crawler);
             for mut request in visit.requests {
                 let mut lines = request.events.len() as u64;
+                let arrived = history
+                    .received_until
+                    .is_none_or(|until| request.received_at <= until);
+                if !arrived {
+                    store.written.not_yet_arrived += lines;
+                    // An exact volume is what is written; a daily one, the traffic made.
+                    if let Volume::LinesPerDay(_) = history.volume {
+                        made += lines;
+                    }
+                    continue;
+                }
                 if let Volume::Lines(limit) = history.volume {
                     if made + lines > limit {
                         lines = limit - made;
@@ -219,13 +231,6 @@ pub fn write(history: &History, raw_dir: &Path, hash_key: &[u8]) -> Result<Writt
                     break 'hours;
                 }
                 made += lines;
-                if history
-                    .received_until
-                    .is_some_and(|until| request.received_at > until)
-                {
-                    store.written.not_yet_arrived += lines;
-                    continue;
-                }
                 waiting
                     .entry(hour_floor(request.received_at))
                     .or_default()

@@ -3,7 +3,8 @@
 //! hours from `--start`, on the shop's daily rhythm, written as the ingest
 //! function writes them, with what the ETL must undo: SDK retries (the same
 //! events stored again seconds later, in another object) and offline
-//! browsers' events delivered hours or days late, into later hours.
+//! browsers' events delivered hours or days late, into later hours (those
+//! received after the last hour are left out).
 //!
 //! Exactly `--events` lines are written (retried copies included); visits
 //! are made one hour at a time, so memory stays bounded.
@@ -50,13 +51,15 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let end = args.start + Duration::hours(i64::from(args.hours));
     let history = History {
         from: args.start,
-        to: args.start + Duration::hours(i64::from(args.hours)),
+        to: end,
         volume: Volume::Lines(args.events),
         shop: Shop::new(sbw_shoppers::site::DEFAULT_ORIGIN, &args.timezone)?,
         seed: args.seed,
-        received_until: None,
+        // Late deliveries stay inside the hours (a window ending now has no future objects).
+        received_until: Some(end),
         per_object: Some(args.per_object as usize),
     };
     let written = history::write(&history, &args.out, HASH_KEY)
