@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
-# The main job on this machine: the local platform. For now that is the
-# ingest server (the Lambda's handler) writing the raw store under .sbw/raw,
-# and the demo shop sending it events from your browser. Ctrl-C stops both.
+# The main job: the whole platform on this machine, from a fresh clone —
+# PostgreSQL (a private cluster in .sbw/dev/pg), the ingest server, the ETL
+# every minute, the dashboard, the demo shop and simulated shoppers
+# (`sbwctl dev up --demo`). The first start back-fills 30 days of shop
+# history; later starts go on with the data they have.
+#
+#   scripts/run.sh [dev up flags…]    e.g. --shop-port 8080, --visits-per-minute 20
+#
+# Ctrl-C stops everything. `rm -rf .sbw/dev` resets the platform (the next
+# start seeds a new month).
 set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
 cd "$SBW_ROOT"
 ensure_rust
-ensure_apt build-essential pkg-config python3
+ensure_apt build-essential pkg-config
+ensure_local_platform
 
-INGEST_ADDR="${SBW_INGEST_ADDR:-127.0.0.1:8787}"
-SHOP_PORT="${SBW_SHOP_PORT:-8000}"
+DIR=.sbw/dev
+TIMEZONE=Asia/Ho_Chi_Minh
 
-log "building sbwctl"
-cargo build -q --release -p sbwctl
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT INT TERM
+log "building sbwctl (release)"
+cargo build -q --release --locked -p sbwctl
+sbwctl="$CARGO_TARGET_DIR/release/sbwctl"
 
-mkdir -p .sbw
-"$CARGO_TARGET_DIR/release/sbwctl" dev ingest --listen "$INGEST_ADDR" --raw-dir .sbw/raw \
-  --site-key demo-shop --allowed-origin "http://127.0.0.1:$SHOP_PORT" --allowed-origin "http://localhost:$SHOP_PORT" \
-  --dev-accept-unverified-jwt >.sbw/ingest.log &
-python3 -m http.server "$SHOP_PORT" --bind 127.0.0.1 -d examples/demo-shop >/dev/null 2>&1 &
+# Seeded once, before the platform first runs: the first ETL run of `dev up`
+# loads the whole raw store; later runs only list recent hours, so history
+# written after that would be missed.
+if [ ! -e "$DIR/seeded" ] && [ ! -d "$DIR/pg" ]; then
+  log "seeding 30 days of shop history into $DIR/raw (once; rm -rf $DIR to start afresh)"
+  "$sbwctl" dev seed --days 30 --raw-dir "$DIR/raw" --timezone "$TIMEZONE"
+  touch "$DIR/seeded"
+fi
 
-log "demo shop:  http://127.0.0.1:$SHOP_PORT/   (browse it: every page view, product view and purchase is an event)"
-log "ingest:     http://$INGEST_ADDR/v1/events  (request log: .sbw/ingest.log)"
-log "raw store:  .sbw/raw/events/year=…/hour=…/events-*.ndjson.gz   (zcat them to see what was stored)"
-wait
+log "starting the platform; the dashboard's URL follows once everything answers (Ctrl-C stops it)"
+exec "$sbwctl" dev up --demo --dir "$DIR" --timezone "$TIMEZONE" "$@"
