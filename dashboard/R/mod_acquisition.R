@@ -6,22 +6,35 @@ ACQUISITION_DIMENSIONS <- c(
   "Device" = "device_type", "Country" = "country"
 )
 
-# Visits, bounces, purchasing visits and revenue per value of `dimension`.
-acquisition_by <- function(con, range, filters, dimension) {
+# The SELECT of visits, bounces, purchasing visits and revenue per value of
+# `dimension`, its rows tagged with `tag`.
+acquisition_select <- function(range, filters, dimension, tag = dimension) {
   stopifnot(dimension %in% ACQUISITION_DIMENSIONS)
   split <- if (dimension %in% names(FILTER_COLUMNS)) dimension
-  sources <- db_get(con, sprintf("
-    SELECT %1$s AS value, sum(sessions) AS sessions, sum(bounces) AS bounces,
+  sprintf("
+    SELECT %4$s AS dimension, %1$s AS value, sum(sessions) AS sessions, sum(bounces) AS bounces,
            sum(conversions) AS conversions, sum(revenue) AS revenue
     FROM rollup_acquisition
     WHERE %2$s AND %3$s
-    GROUP BY %1$s ORDER BY sessions DESC, %1$s COLLATE \"C\"",
-    dimension, range_where(range), rollup_filter_where(filters, split = split)))
+    GROUP BY %1$s",
+    dimension, range_where(range), rollup_filter_where(filters, split = split), sql_string(tag))
+}
+
+# One dimension's rows of a query's result: busiest first, labelled, with rates.
+acquisition_rows <- function(rows, dimension) {
+  sources <- rows[rows$dimension == dimension, setdiff(names(rows), "dimension"), drop = FALSE]
+  sources <- sources[order(-sources$sessions, sources$value, method = "radix"), , drop = FALSE]
+  rownames(sources) <- NULL
   sources$value <- if (dimension == "country") country_name(sources$value) else
     ifelse(is.na(sources$value), "(none)", sources$value)
   sources$bounce_rate <- sources$bounces / sources$sessions
   sources$conversion_rate <- sources$conversions / sources$sessions
   sources
+}
+
+# Visits, bounces, purchasing visits and revenue per value of `dimension`.
+acquisition_by <- function(con, range, filters, dimension) {
+  acquisition_rows(db_get(con, acquisition_select(range, filters, dimension)), dimension)
 }
 
 # Every visit has one channel, so the channels add up to all visits.
@@ -33,12 +46,17 @@ acquisition_totals <- function(channels) {
     revenue = sum(channels$revenue))
 }
 
+# Every dimension and the previous period's channels in one round trip.
 acquisition_data <- function(con, range, filters) {
-  by <- lapply(ACQUISITION_DIMENSIONS, function(dimension) acquisition_by(con, range, filters, dimension))
+  selects <- c(
+    vapply(ACQUISITION_DIMENSIONS, function(d) acquisition_select(range, filters, d), character(1)),
+    acquisition_select(previous_period(range), filters, "referrer_class", tag = "previous")
+  )
+  rows <- db_get(con, paste(selects, collapse = "\n    UNION ALL"))
+  by <- lapply(ACQUISITION_DIMENSIONS, function(dimension) acquisition_rows(rows, dimension))
   names(by) <- ACQUISITION_DIMENSIONS
-  previous_channels <- acquisition_by(con, previous_period(range), filters, "referrer_class")
   list(by = by, totals = acquisition_totals(by$referrer_class),
-       previous_totals = acquisition_totals(previous_channels))
+       previous_totals = acquisition_totals(acquisition_rows(rows, "previous")))
 }
 
 acquisition_ui <- function(id) {

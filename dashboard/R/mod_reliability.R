@@ -36,11 +36,15 @@ etl_freshness <- function(con) {
     FROM etl_runs")
 }
 
+# The last snapshot of each hour in the range: its trailing hour covers that
+# hour, and a year stays 8,760 points whatever the ETL's cadence.
 ops_snapshots_in <- function(con, range, timezone) {
   with_error_rate(db_get(con, sprintf("
-    SELECT taken_at, source, window_minutes, ingest_requests, ingest_client_errors,
+    SELECT DISTINCT ON (date_trunc('hour', taken_at))
+           taken_at, source, window_minutes, ingest_requests, ingest_client_errors,
            ingest_server_errors, dead_letters, dead_letter_oldest_seconds
-    FROM ops_snapshots WHERE %s ORDER BY taken_at", local_days_where("taken_at", range, timezone))))
+    FROM ops_snapshots WHERE %s
+    ORDER BY date_trunc('hour', taken_at), taken_at DESC", local_days_where("taken_at", range, timezone))))
 }
 
 # The dead letters waiting and the ingest answers now, whatever the range.

@@ -6,19 +6,27 @@ HLL_NOTE <- paste(
   "exact for small numbers, within about ±1.6 % beyond."
 )
 
-# Totals of a range. Visitors: distinct over the whole range, from the union
-# of the sketches, never a sum of daily counts.
-traffic_summary <- function(con, range, filters) {
-  db_get(con, sprintf("
-    SELECT coalesce(sum(sessions), 0) AS sessions,
+# Totals of each range, one row per range in the order given, in one
+# round trip. Visitors: distinct over the whole range, from the union of the
+# sketches, never a sum of daily counts.
+traffic_summaries <- function(con, ranges, filters) {
+  selects <- vapply(seq_along(ranges), function(i) sprintf("
+    SELECT %d AS position,
+           coalesce(sum(sessions), 0) AS sessions,
            coalesce(round(hll_cardinality(hll_union_agg(visitors))), 0) AS visitors,
            coalesce(sum(signed_in), 0) AS signed_in,
            coalesce(sum(page_views), 0) AS page_views,
            coalesce(sum(bounces), 0) AS bounces,
            coalesce(sum(duration_seconds), 0) AS duration_seconds
     FROM rollup_traffic
-    WHERE %s AND %s", range_where(range), rollup_filter_where(filters)))
+    WHERE %s AND %s", i, range_where(ranges[[i]]), rollup_filter_where(filters)), character(1))
+  rows <- db_get(con, paste(selects, collapse = "\n    UNION ALL"))
+  rows <- rows[order(rows$position), setdiff(names(rows), "position")]
+  rownames(rows) <- NULL
+  rows
 }
+
+traffic_summary <- function(con, range, filters) traffic_summaries(con, list(range), filters)
 
 # One row per day of the range, days without visits included.
 traffic_daily <- function(con, range, filters) {
@@ -52,31 +60,36 @@ entry_pages <- function(con, range, filters, limit = 10) {
   pages
 }
 
-# The KPIs of one period, and its days (for DAU and the trend).
-traffic_figures <- function(con, range, filters) {
-  totals <- traffic_summary(con, range, filters)
-  daily <- traffic_daily(con, range, filters)
-  list(
-    daily = daily,
-    kpis = c(
-      visitors = totals$visitors,
-      dau = sum(daily$visitors) / range_days(range),
-      wau = traffic_summary(con, trailing_window(range, 7), filters)$visitors,
-      mau = traffic_summary(con, trailing_window(range, 30), filters)$visitors,
-      sessions = totals$sessions,
-      pages_per_session = ratio(totals$page_views, totals$sessions),
-      avg_duration = ratio(totals$duration_seconds, totals$sessions),
-      bounce_rate = ratio(totals$bounces, totals$sessions)
-    )
+# A period and the 7 and 30 days that end with it: the windows of its
+# visitors, weekly and monthly active visitors.
+visitor_windows <- function(range) {
+  list(range, trailing_window(range, 7), trailing_window(range, 30))
+}
+
+# The KPIs of a period from the totals of its visitor windows and its days.
+traffic_kpis <- function(range, windows, daily) {
+  totals <- windows[1, ]
+  c(
+    visitors = totals$visitors,
+    dau = sum(daily$visitors) / range_days(range),
+    wau = windows$visitors[2],
+    mau = windows$visitors[3],
+    sessions = totals$sessions,
+    pages_per_session = ratio(totals$page_views, totals$sessions),
+    avg_duration = ratio(totals$duration_seconds, totals$sessions),
+    bounce_rate = ratio(totals$bounces, totals$sessions)
   )
 }
 
 traffic_data <- function(con, range, filters) {
-  current <- traffic_figures(con, range, filters)
-  previous <- traffic_figures(con, previous_period(range), filters)
+  previous <- previous_period(range)
+  totals <- traffic_summaries(con, c(visitor_windows(range), visitor_windows(previous)), filters)
+  daily <- traffic_daily(con, range, filters)
+  previous_daily <- traffic_daily(con, previous, filters)
   list(
-    kpis = current$kpis, previous_kpis = previous$kpis,
-    daily = current$daily, previous_daily = previous$daily,
+    kpis = traffic_kpis(range, totals[1:3, ], daily),
+    previous_kpis = traffic_kpis(previous, totals[4:6, ], previous_daily),
+    daily = daily, previous_daily = previous_daily,
     top_pages = top_pages(con, range, filters),
     entry_pages = entry_pages(con, range, filters)
   )
