@@ -62,7 +62,7 @@ fn an_unknown_environment_is_a_config_error() {
         );
         assert_one_line(
             &output,
-            2,
+            3,
             "there is no environment \"staging\"; this file defines: dev, prod",
         );
     }
@@ -82,7 +82,7 @@ fn a_missing_config_file_is_named() {
     );
     assert_one_line(
         &output,
-        2,
+        3,
         "/nonexistent/sbw.yaml: cannot read the config file",
     );
 }
@@ -127,18 +127,18 @@ fn deploy_without_credentials_says_so() {
         ],
         &[("AWS_ENDPOINT_URL", &closed_endpoint())],
     );
-    assert_one_line(&output, 1, "no AWS credentials found");
+    assert_one_line(&output, 6, "no AWS credentials found");
 }
 
 #[test]
-fn status_of_an_unreachable_endpoint_is_broken() {
+fn status_of_an_unreachable_endpoint_is_an_aws_failure() {
     let endpoint = closed_endpoint();
     let output = sbwctl(
         &["status", "--config", EXAMPLE, "--env", "dev"],
         &[FAKE_KEYS[0], FAKE_KEYS[1], ("AWS_ENDPOINT_URL", &endpoint)],
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(2), "{stdout}{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(6), "{stdout}{}", stderr(&output));
     assert!(
         stdout.contains(&format!("cannot reach AWS at {endpoint}")),
         "{stdout}"

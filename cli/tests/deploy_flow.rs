@@ -475,7 +475,7 @@ async fn deploy_status_noop_update_destroy() {
         serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&status)));
     assert_eq!(
         status.status.code(),
-        Some(1),
+        Some(4),
         "degraded: the alarms cannot be read; {}",
         text(&status)
     );

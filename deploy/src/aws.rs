@@ -131,6 +131,44 @@ impl AwsError {
     }
 }
 
+/// The failed AWS call that stopped `error`, if that is what stopped it:
+/// an [`AwsError`] anywhere in its chain, or a deploy or destroy whose
+/// failures are all failed calls (not stacks that failed to change).
+pub fn failed_call<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a AwsError> {
+    use crate::deploy::DeployError;
+    use crate::destroy::DestroyError;
+    use crate::stack::StackError;
+    let from_stacks = |failed: &'a [(String, StackError)]| {
+        let calls: Vec<&AwsError> = failed
+            .iter()
+            .filter_map(|(_, e)| match e {
+                StackError::Aws(aws) => Some(aws),
+                _ => None,
+            })
+            .collect();
+        (calls.len() == failed.len())
+            .then(|| calls.first().copied())
+            .flatten()
+    };
+    std::iter::successors(Some(error), |e| e.source()).find_map(|e| {
+        if let Some(aws) = e.downcast_ref::<AwsError>() {
+            return Some(aws);
+        }
+        match (
+            e.downcast_ref::<DeployError>(),
+            e.downcast_ref::<DestroyError>(),
+            e.downcast_ref::<StackError>(),
+        ) {
+            (Some(DeployError::Aws(aws)), _, _)
+            | (_, Some(DestroyError::Aws(aws)), _)
+            | (_, _, Some(StackError::Aws(aws))) => Some(aws),
+            (Some(DeployError::Stacks { failed, .. }), _, _) => from_stacks(failed),
+            (_, Some(DestroyError::Stacks(failed)), _) => from_stacks(failed),
+            _ => None,
+        }
+    })
+}
+
 /// Service error codes that mean the credentials are the problem.
 const CREDENTIAL_CODES: &[&str] = &[
     "ExpiredToken",

@@ -26,18 +26,10 @@ pub enum Health {
     Healthy,
     /// Working, but something needs a look (an alarm, dead letters, stale data).
     Degraded,
-    /// A stack is missing or failed, or AWS could not be reached.
+    /// A stack is missing or failed.
     Broken,
-}
-
-impl Health {
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Health::Healthy => 0,
-            Health::Degraded => 1,
-            Health::Broken => 2,
-        }
-    }
+    /// AWS could not be asked: unreachable, or the credentials are missing or refused.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,7 +134,7 @@ pub fn assess(report: &StatusReport, unreachable: Option<&AwsError>) -> (Health,
     };
     if let Some(error) = unreachable {
         let level = match error.kind {
-            AwsErrorKind::Unreachable | AwsErrorKind::Credentials => Health::Broken,
+            AwsErrorKind::Unreachable | AwsErrorKind::Credentials => Health::Unknown,
             AwsErrorKind::Throttled | AwsErrorKind::Service => Health::Degraded,
         };
         flag(level, error.to_string());
@@ -432,16 +424,15 @@ mod tests {
 
     type Change = Box<dyn FnOnce(&mut StatusReport)>;
 
-    fn verdict(change: impl FnOnce(&mut StatusReport)) -> (u8, Vec<String>) {
+    fn verdict(change: impl FnOnce(&mut StatusReport)) -> (Health, Vec<String>) {
         let mut report = healthy();
         change(&mut report);
-        let (health, problems) = assess(&report, None);
-        (health.exit_code(), problems)
+        assess(&report, None)
     }
 
     #[test]
     fn everything_in_order_is_healthy() {
-        assert_eq!(verdict(|_| {}), (0, vec![]));
+        assert_eq!(verdict(|_| {}), (Health::Healthy, vec![]));
     }
 
     #[test]
@@ -486,8 +477,8 @@ mod tests {
             ),
         ];
         for (change, expected) in cases {
-            let (code, problems) = verdict(change);
-            assert_eq!(code, 1, "{expected}: {problems:?}");
+            let (health, problems) = verdict(change);
+            assert_eq!(health, Health::Degraded, "{expected}: {problems:?}");
             assert!(
                 problems.iter().any(|p| p.contains(expected)),
                 "{expected}: {problems:?}"
@@ -496,11 +487,11 @@ mod tests {
     }
 
     #[test]
-    fn missing_or_failed_stacks_and_unreachable_aws_are_broken() {
-        assert_eq!(verdict(|r| r.stacks[0].status = None).0, 2);
+    fn missing_or_failed_stacks_are_broken_and_unreachable_aws_unknown() {
+        assert_eq!(verdict(|r| r.stacks[0].status = None).0, Health::Broken);
         assert_eq!(
             verdict(|r| r.stacks[0].status = Some("ROLLBACK_COMPLETE".to_owned())).0,
-            2
+            Health::Broken
         );
         let unreachable = AwsError {
             action: "reading stack shop-dev-network".to_owned(),
@@ -510,7 +501,7 @@ mod tests {
         let mut report = healthy();
         report.stacks[0].status = None;
         let (health, problems) = assess(&report, Some(&unreachable));
-        assert_eq!(health.exit_code(), 2);
+        assert_eq!(health, Health::Unknown);
         assert_eq!(
             problems,
             vec![unreachable.to_string()],

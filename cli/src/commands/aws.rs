@@ -5,11 +5,10 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use sbw_deploy::progress::{AskOnTerminal, AssumeYes, Confirm, Progress};
 
-/// The exit code after Ctrl-C (128 + SIGINT), as shells report it.
-const EXIT_INTERRUPTED: u8 = 130;
+use super::shell::{block_on, exit};
 
 /// Questions on the terminal, or none with `--yes`; without a terminal to
 /// ask on, `--yes` is required.
@@ -30,11 +29,7 @@ pub fn run_interruptible<F>(progress: &Progress, work: F) -> anyhow::Result<Exit
 where
     F: Future<Output = anyhow::Result<ExitCode>>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+    block_on(async {
         tokio::select! {
             result = work => result,
             _ = tokio::signal::ctrl_c() => {
@@ -48,8 +43,8 @@ where
                     }
                     eprintln!("CloudFormation finishes a change set or deletion it has started; `sbwctl status` shows where each ends. Run the command again once none is in progress.");
                 }
-                Ok(ExitCode::from(EXIT_INTERRUPTED))
+                Ok(ExitCode::from(exit::INTERRUPTED))
             }
         }
-    })
+    })?
 }

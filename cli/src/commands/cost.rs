@@ -3,36 +3,24 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use sbw_infra::cost;
 
-use super::target::{Target, EXIT_CODES};
+use super::shell::{exit_codes_help, OutputArg, Target};
 
 #[derive(Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = exit_codes_help())]
 pub struct CostArgs {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
 pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
-    let deployment = match args.target.load() {
-        Ok(deployment) => deployment,
-        Err(code) => return Ok(code),
-    };
+    let deployment = args.target.load()?;
     let manifest = sbw_infra::render::render(&deployment)?;
     let estimate = cost::estimate(&deployment, &cost::Footprint::of(&manifest));
-    match args.output {
-        Output::Text => print!("{}", estimate.to_text()),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&estimate)?),
-    }
+    args.output.print(&estimate, cost::Estimate::to_text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,14 +9,13 @@ use sbw_deploy::stack::{Outcome, PollTimes};
 use sbw_deploy::Aws;
 
 use super::aws::{progress, run_interruptible};
-use super::target::Environment;
+use super::shell::{help_with, Environment};
 
 #[derive(Args)]
-#[command(
-    after_help = "Exit codes: 0 every stack deployed (or unchanged); 1 a stack failed \
-(the failed resources and reasons are printed) or AWS could not be reached; 2 the config file is \
-invalid; 130 interrupted (what was in flight is printed)."
-)]
+#[command(after_help = help_with(
+    "A failed stack's resources and reasons are printed; after an interruption, what was in \
+flight."
+))]
 pub struct DeployArgs {
     #[command(flatten)]
     pub environment: Environment,
@@ -32,11 +31,7 @@ pub struct DeployArgs {
 }
 
 pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
-    let deployment = match args.environment.load() {
-        Ok(deployment) => deployment,
-        Err(code) => return Ok(code),
-    };
-    let manifest = sbw_infra::render::render(&deployment)?;
+    let (deployment, manifest) = args.environment.render()?;
     let progress = progress(args.yes)?;
     let options = DeployOptions {
         build_dir: args.build_dir,

@@ -8,15 +8,13 @@ use sbw_deploy::stack::PollTimes;
 use sbw_deploy::Aws;
 
 use super::aws::{progress, run_interruptible};
-use super::target::Environment;
+use super::shell::{help_with, Environment};
 
 #[derive(Args)]
-#[command(
-    after_help = "Data (raw, artifacts and site buckets, user pools, the warehouse volume \
-as a final snapshot, daily snapshots) is kept unless --delete-data.\n\
-Exit codes: 0 destroyed; 1 a stack failed to delete, the question was declined, or AWS could not \
-be reached; 2 the config file is invalid; 130 interrupted."
-)]
+#[command(after_help = help_with(
+    "Data (raw, artifacts and site buckets, user pools, the warehouse volume as a final \
+snapshot, daily snapshots) is kept unless --delete-data."
+))]
 pub struct DestroyArgs {
     #[command(flatten)]
     pub environment: Environment,
@@ -32,10 +30,7 @@ pub struct DestroyArgs {
 }
 
 pub fn run(args: DestroyArgs) -> anyhow::Result<ExitCode> {
-    let deployment = match args.environment.load() {
-        Ok(deployment) => deployment,
-        Err(code) => return Ok(code),
-    };
+    let deployment = args.environment.load()?;
     let progress = progress(args.yes)?;
     let options = DestroyOptions {
         delete_data: args.delete_data,

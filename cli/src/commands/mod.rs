@@ -8,8 +8,8 @@ pub mod destroy;
 pub mod dev;
 pub mod etl;
 pub mod render;
+pub mod shell;
 pub mod status;
-mod target;
 pub mod validate;
 
 /// Log lines on stderr: warnings by default, progress (the ETL's one line

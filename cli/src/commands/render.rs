@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::target::{Target, EXIT_CODES};
+use super::shell::{exit_codes_help, Target};
 
 #[derive(Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = exit_codes_help())]
 pub struct RenderArgs {
     #[command(flatten)]
     pub target: Target,
@@ -19,10 +19,7 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let deployment = match args.target.load() {
-        Ok(deployment) => deployment,
-        Err(code) => return Ok(code),
-    };
+    let deployment = args.target.load()?;
     let manifest = sbw_infra::render::render(&deployment)?;
     let out = args
         .out

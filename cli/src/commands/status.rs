@@ -1,46 +1,40 @@
-//! `sbwctl status --config F --env E [--output table|json]`.
+//! `sbwctl status --config F --env E [--output text|json]`.
 
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
-use sbw_deploy::status;
-use sbw_deploy::Aws;
+use clap::Args;
+use sbw_deploy::status::{self, Health, StatusReport};
 
-use super::target::Environment;
+use super::shell::{block_on, exit, help_with, Environment, OutputArg};
 
 #[derive(Args)]
-#[command(
-    after_help = "Exit codes (for cron and monitors): 0 healthy; 1 degraded (an alarm in \
-ALARM, dead letters, a failed or missing ETL run, stale data, drift, or a check that could not be \
-read); 2 broken (a stack missing or failed) or AWS unreachable; the config file invalid is also 2."
-)]
+#[command(after_help = help_with(
+    "Healthy, degraded (an alarm in ALARM, dead letters, a failed or missing ETL run, stale \
+data, drift, or a check that could not be read), broken (a stack missing or failed), or unknown \
+(AWS unreachable or the credentials refused): the report is printed in every case."
+))]
 pub struct StatusArgs {
     #[command(flatten)]
     pub environment: Environment,
-    #[arg(long, value_enum, default_value = "table")]
-    pub output: Output,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Output {
-    Table,
-    Json,
+    #[command(flatten)]
+    pub output: OutputArg,
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let deployment = match args.environment.load() {
-        Ok(deployment) => deployment,
-        Err(code) => return Ok(code),
-    };
-    let manifest = sbw_infra::render::render(&deployment)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let report = runtime.block_on(async {
-        let aws = Aws::connect(&manifest.region).await;
-        status::status(&aws, &deployment, &manifest).await
-    });
-    match args.output {
-        Output::Table => print!("{}", report.to_table()),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    let report = block_on(async {
+        let deployed = args.environment.connect().await?;
+        anyhow::Ok(status::status(&deployed.aws, &deployed.deployment, &deployed.manifest).await)
+    })??;
+    args.output.print(&report, StatusReport::to_table)?;
+    Ok(ExitCode::from(health_exit_code(report.health)))
+}
+
+/// The exit code of a verdict.
+pub fn health_exit_code(health: Health) -> u8 {
+    match health {
+        Health::Healthy => exit::SUCCESS,
+        Health::Degraded => exit::DEGRADED,
+        Health::Broken => exit::BROKEN,
+        Health::Unknown => exit::AWS_FAILED,
     }
-    Ok(ExitCode::from(report.health.exit_code()))
 }

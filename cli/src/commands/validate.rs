@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use clap::Args;
 use sbw_infra::checks::{self, ToolOutcome};
 
-use super::target::{Target, EXIT_CODES};
+use super::shell::{exit_codes_help, Target};
 
 #[derive(Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = exit_codes_help())]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub target: Target,
@@ -20,13 +20,10 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let deployment = match args.target.load() {
-        Ok(deployment) => deployment,
-        Err(code) => return Ok(code),
-    };
+    let deployment = args.target.load()?;
     println!(
         "config: {} environment {} is valid ({} profile)",
-        args.target.config.display(),
+        args.target.environment.config.display(),
         deployment.environment,
         deployment.profile.as_str()
     );

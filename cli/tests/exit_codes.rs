@@ -1,0 +1,165 @@
+//! The exit codes every command shares, from the real binary: a usage error
+//! (clap), an invalid config, a failed AWS call, and the table in each
+//! command's `--help`. Unhealthy (degraded) is asserted where a deployment
+//! exists: deploy_flow (status).
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
+
+/// The commands on the shell: they take `--config F --env E`.
+const COMMANDS: &[&[&str]] = &[
+    &["render"],
+    &["validate", "--no-linters"],
+    &["cost"],
+    &["deploy", "--yes"],
+    &["destroy", "--yes"],
+    &["status"],
+];
+
+fn sbwctl(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sbwctl"))
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .env_remove("SBW_CONFIG")
+        .env_remove("SBW_ENV")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent/sbw-test-config")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run sbwctl")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn with_environment<'a>(command: &[&'a str], config: &'a str) -> Vec<&'a str> {
+    let mut args = command.to_vec();
+    args.extend(["--config", config, "--env", "dev"]);
+    args
+}
+
+#[test]
+fn every_command_documents_the_same_exit_codes() {
+    for command in COMMANDS {
+        let mut args = command.to_vec();
+        args.retain(|a| !a.starts_with("--"));
+        args.push("--help");
+        let output = sbwctl(&args, &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Exit codes"), "{command:?}: {help}");
+        for line in [
+            "  0  success",
+            "  2  usage error",
+            "  3  the config file is invalid",
+            "  4  unhealthy: degraded",
+            "  5  unhealthy: broken",
+            "  6  an AWS call failed",
+        ] {
+            assert!(help.contains(line), "{command:?} lacks {line:?}: {help}");
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[
+            "status", "--config", EXAMPLE, "--env", "dev", "--output", "yaml",
+        ][..],
+        &["statsu"],
+        &["cost", "--env", "dev"],
+    ] {
+        let output = sbwctl(args, &[("SBW_CONFIG", ""), ("SBW_ENV", "")]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        assert!(!text(&output).contains("panicked"), "{}", text(&output));
+    }
+}
+
+#[test]
+fn an_invalid_config_exits_3_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sbw.yaml");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(EXAMPLE).unwrap().replacen(
+            "project: sbw-shop",
+            "project: Sbw Shop!",
+            1,
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for command in COMMANDS {
+        let output = sbwctl(&with_environment(command, config), &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{command:?}: {}",
+            text(&output)
+        );
+        assert!(
+            stderr.starts_with(&format!("error: {config}:")),
+            "{command:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn an_unreachable_aws_exits_6() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for command in [&["status"][..], &["destroy", "--yes"]] {
+        let output = sbwctl(
+            &with_environment(command, EXAMPLE),
+            &[("AWS_ENDPOINT_URL", &endpoint)],
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(6),
+            "{command:?}: {}",
+            text(&output)
+        );
+        assert!(
+            text(&output).contains(&format!("cannot reach AWS at {endpoint}")),
+            "{command:?}: {}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
+fn status_still_takes_table_for_text() {
+    let help = sbwctl(&["status", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("[possible values: text, json]"), "{help}");
+    let output = sbwctl(
+        &[
+            "status",
+            "--config",
+            "/nonexistent/sbw.yaml",
+            "--env",
+            "dev",
+            "--output",
+            "table",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+}
