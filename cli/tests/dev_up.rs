@@ -281,7 +281,6 @@ async fn run_until(dir: &Path, signal: i32, signal_name: &str) -> i64 {
     let ready = up.started.elapsed();
     let database_url = state["urls"]["database"].as_str().unwrap().to_owned();
     let counts = wait_for_rows(&database_url, Duration::from_secs(90)).await;
-    let filled = up.started.elapsed();
     match state["urls"]["dashboard"].as_str() {
         Some(url) => assert_dashboard_shows_data(url).await,
         None => println!(
@@ -292,10 +291,11 @@ async fn run_until(dir: &Path, signal: i32, signal_name: &str) -> i64 {
                 .unwrap_or("no reason printed")
         ),
     }
+    let filled = up.started.elapsed();
     let (status, took) = up.stop(signal);
     let output = up.output();
     println!(
-        "dev up --demo: ready in {:.1} s, every table filled in {:.1} s ({counts:?}); {signal_name} -> exited in {:.2} s",
+        "dev up --demo: ready in {:.1} s, every table filled and the dashboard showing it in {:.1} s ({counts:?}); {signal_name} -> exited in {:.2} s",
         ready.as_secs_f64(),
         filled.as_secs_f64(),
         took.as_secs_f64()
@@ -318,6 +318,21 @@ async fn run_until(dir: &Path, signal: i32, signal_name: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_up_demo_fills_the_warehouse_and_stops_cleanly_on_sigint_then_sigterm() {
     let dir = platform_dir();
+    // As scripts/run.sh does: a month of history first, which the first run loads.
+    let seed = sbwctl()
+        .args([
+            "dev",
+            "seed",
+            "--days",
+            "30",
+            "--events-per-day",
+            "2000",
+            "--raw-dir",
+        ])
+        .arg(dir.path().join("raw"))
+        .output()
+        .unwrap();
+    assert!(seed.status.success(), "{seed:?}");
     let events = run_until(dir.path(), libc::SIGINT, "SIGINT").await;
     // Started again on the same directory: the cluster and its data are kept.
     let events_again = run_until(dir.path(), libc::SIGTERM, "SIGTERM").await;
