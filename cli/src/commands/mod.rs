@@ -8,6 +8,7 @@ pub mod destroy;
 pub mod dev;
 pub mod etl;
 pub mod render;
+pub mod runbook;
 pub mod shell;
 pub mod status;
 pub mod validate;

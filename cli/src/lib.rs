@@ -1,0 +1,70 @@
+//! `sbwctl`'s command line: the clap definition and the dispatch to each
+//! command. It is a library so tests parse command lines with the real `Cli`
+//! (the runbooks' commands); every command is a thin call into a library crate.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sbwctl",
+    version,
+    about = "Deploy and run the SBW clickstream analytics platform"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The platform on this machine.
+    #[command(subcommand)]
+    Dev(commands::dev::DevCommand),
+    /// The warehouse ETL on this machine: run, backfill, migrate.
+    #[command(subcommand)]
+    Etl(commands::etl::EtlCommand),
+    /// Render the CloudFormation templates of an environment, with a manifest.
+    Render(commands::render::RenderArgs),
+    /// Check the config, the rendered templates, and run cfn-lint and checkov.
+    Validate(commands::validate::ValidateArgs),
+    /// Estimate the monthly AWS bill of an environment, per service.
+    Cost(commands::cost::CostArgs),
+    /// Build every Lambda function for provided.al2023 as content-hashed zips.
+    Build(commands::build::BuildArgs),
+    /// Deploy every stack of an environment through change sets.
+    Deploy(commands::deploy::DeployArgs),
+    /// Delete every stack of an environment; data is kept unless --delete-data.
+    Destroy(commands::destroy::DestroyArgs),
+    /// Health of a deployed environment: stacks, alarms, dead letters, ETL freshness.
+    Status(commands::status::StatusArgs),
+    /// The on-call runbooks, from the binary: list, show NAME.
+    #[command(subcommand)]
+    Runbook(commands::runbook::RunbookCommand),
+}
+
+/// Runs the parsed command; errors are one line on stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Dev(command) => commands::dev::run(command),
+        Command::Etl(command) => commands::etl::run(command),
+        Command::Render(args) => commands::render::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Cost(args) => commands::cost::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Deploy(args) => commands::deploy::run(args),
+        Command::Destroy(args) => commands::destroy::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Runbook(command) => commands::runbook::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(commands::shell::exit_code_of(&error))
+        }
+    }
+}
