@@ -53,7 +53,8 @@ const SHORT_TAGS: &[&str] = &[
 
 /// Actions for which IAM knows no resource type (the Service Authorization
 /// Reference lists none): `*` is the only Resource a statement can give them.
-const ACTIONS_WITHOUT_RESOURCE_TYPES: &[&str] = &["cloudwatch:GetMetricData"];
+const ACTIONS_WITHOUT_RESOURCE_TYPES: &[&str] =
+    &["cloudwatch:GetMetricData", "cloudwatch:PutMetricData"];
 
 /// Runs every in-process check on every stack of `manifest`.
 pub fn check(manifest: &Manifest) -> Vec<Finding> {

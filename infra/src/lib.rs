@@ -6,4 +6,5 @@
 pub mod checks;
 pub mod config;
 pub mod cost;
+pub mod names;
 pub mod render;

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Architecture, Deployment, Profile, GLOBAL_REGION};
 use crate::cost::ROOT_VOLUME_GB;
+use crate::names;
 
 /// CloudFormation accepts template bodies up to this size inline; larger
 /// templates must be uploaded to S3 and passed by URL.
@@ -169,7 +170,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("template {template}: {source:#}")]
+    #[error("template {template}: {source:#}{}", innermost_cause(.source))]
     Template {
         template: String,
         source: minijinja::Error,
@@ -183,6 +184,20 @@ pub enum RenderError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// The error inside an include or macro, which names the real problem
+/// (e.g. an undefined name), after the outer one.
+fn innermost_cause(error: &minijinja::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    if std::ptr::addr_eq(cause, error as &dyn std::error::Error) {
+        String::new()
+    } else {
+        format!("\ncaused by: {cause}")
+    }
 }
 
 /// Where `sbwctl deploy` gets a template parameter's value.
@@ -290,6 +305,15 @@ pub fn render(d: &Deployment) -> Result<Manifest, RenderError> {
 
 /// Renders every stack, with the given fate for data when a stack is deleted.
 pub fn render_with(d: &Deployment, data: DataOnDelete) -> Result<Manifest, RenderError> {
+    render_named(d, data, &names::template_names())
+}
+
+/// Renders with `names` as the templates' `names.*`.
+fn render_named(
+    d: &Deployment,
+    data: DataOnDelete,
+    names: &minijinja::Value,
+) -> Result<Manifest, RenderError> {
     let env = environment()?;
     let prefix = d.prefix();
     let enabled: Vec<&StackDef> = STACKS.iter().filter(|s| (s.needed)(d)).collect();
@@ -298,7 +322,7 @@ pub fn render_with(d: &Deployment, data: DataOnDelete) -> Result<Manifest, Rende
         let template = format!("{}.yaml.j2", def.name);
         let body = env
             .get_template(&template)
-            .and_then(|t| t.render(template_context(d, def.name, data)))
+            .and_then(|t| t.render(template_context(d, def.name, data, names)))
             .map_err(|source| RenderError::Template {
                 template: template.clone(),
                 source,
@@ -444,7 +468,12 @@ fn environment() -> Result<Environment<'static>, RenderError> {
 }
 
 /// Values every template sees besides the deployment itself.
-fn template_context(d: &Deployment, stack: &str, data: DataOnDelete) -> minijinja::Value {
+fn template_context(
+    d: &Deployment,
+    stack: &str,
+    data: DataOnDelete,
+    names: &minijinja::Value,
+) -> minijinja::Value {
     let hardened = d.profile == Profile::Hardened;
     let subnet_prefix = d.vpc_cidr.prefix + 2;
     let subnets: Vec<String> = (0..4)
@@ -457,6 +486,7 @@ fn template_context(d: &Deployment, stack: &str, data: DataOnDelete) -> minijinj
     };
     context! {
         d => Serde(d),
+        names => names.clone(),
         stack => stack,
         retain_data => data == DataOnDelete::Retain,
         prefix => d.prefix(),
@@ -577,6 +607,73 @@ fn parameter_sources(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example's dev environment with `names` renamed at `pointer`
+    /// (e.g. "/output/RawBucketName" becomes ".../RawBucketNameRenamed").
+    fn render_renamed(pointer: &str) -> Result<Manifest, RenderError> {
+        let d = crate::config::resolve(
+            include_str!("../../examples/sbw.yaml"),
+            "sbw.yaml",
+            "dev",
+            None,
+        )
+        .unwrap();
+        let mut names = serde_json::to_value(names::template_names()).unwrap();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let map = names.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+        let value = map
+            .remove(key)
+            .unwrap_or_else(|| panic!("{pointer} is not a name"));
+        map.insert(format!("{key}Renamed"), value);
+        render_named(
+            &d,
+            DataOnDelete::Retain,
+            &minijinja::Value::from(Serde(names)),
+        )
+    }
+
+    #[test]
+    fn a_name_a_template_uses_must_be_defined() {
+        for (pointer, template) in [
+            ("/output/RawBucketName", "storage.yaml.j2"),
+            ("/output/DeadLetterQueueUrl", "ingest.yaml.j2"),
+            ("/env/SBW_RAW_BUCKET", "ingest.yaml.j2"),
+            ("/metric/dashboard_heartbeat", "warehouse.yaml.j2"),
+            ("/alarm/EtlScheduleFailed", "observability.yaml.j2"),
+            ("/runbook/DashboardHeartbeat", "observability.yaml.j2"),
+        ] {
+            let error = render_renamed(pointer).expect_err(pointer).to_string();
+            assert!(
+                error.starts_with(&format!("template {template}:")) && error.contains("undefined"),
+                "{pointer}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_alarm_rendered_has_a_name_and_runbook_from_names() {
+        let d = crate::config::resolve(
+            include_str!("../../examples/sbw.yaml"),
+            "sbw.yaml",
+            "prod",
+            None,
+        )
+        .unwrap();
+        let manifest = render(&d).unwrap();
+        let body = &manifest.stack("observability").unwrap().body;
+        let rendered: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("AlarmName: "))
+            .collect();
+        assert_eq!(rendered.len(), names::ALARMS.len(), "{rendered:?}");
+        for (name, runbook) in names::ALARMS {
+            assert!(
+                rendered.contains(&format!("{}-{name}", d.prefix()).as_str()),
+                "{name}"
+            );
+            assert!(body.contains(&format!("(runbook: {runbook})")), "{runbook}");
+        }
+    }
 
     #[test]
     fn tidy_collapses_blank_lines_and_trailing_spaces() {

@@ -488,3 +488,49 @@ fn name_that_cognito_refuses() {
         "\"awsshop-dev\" contains \"aws\", which Cognito does not allow",
     );
 }
+
+#[test]
+fn sms_and_webhook_alerts_are_optional_and_checked() {
+    let text = insert_after(
+        11,
+        "      sms: [\"+84901234567\"]\n      webhooks: [https://hooks.example.com/services/T0/B0/x]",
+    );
+    let d = config::resolve(&text, "sbw.yaml", "dev", None).unwrap();
+    assert_eq!(d.alert_sms.len(), 1);
+    assert_eq!(
+        d.alert_webhooks[0].to_string(),
+        "https://hooks.example.com/services/T0/B0/x"
+    );
+    let d = config::resolve(BASE, "sbw.yaml", "dev", None).unwrap();
+    assert!(d.alert_sms.is_empty() && d.alert_webhooks.is_empty());
+}
+
+#[test]
+fn sms_number_without_country_code() {
+    for number in ["0901234567", "+84 90 123 4567", "+0901234567", "+1234567"] {
+        assert_error(
+            &insert_after(11, &format!("      sms: [\"{number}\"]")),
+            12,
+            "is not a phone number in E.164 form like +84901234567",
+        );
+    }
+}
+
+#[test]
+fn webhook_that_is_not_https() {
+    for (url, why) in [
+        ("http://hooks.example.com/x", "it must start with https://"),
+        (
+            "https://user:pw@hooks.example.com/x",
+            "credentials belong in the path",
+        ),
+        ("https://hooks/x", "the host is not a DNS name"),
+        ("\"https://hooks.example.com/a b\"", "it contains a space"),
+    ] {
+        assert_error(
+            &insert_after(11, &format!("      webhooks: [{url}]")),
+            12,
+            why,
+        );
+    }
+}

@@ -265,9 +265,11 @@ fn footprint_counts_what_the_stacks_create() {
             nat_gateways: 1,
             load_balancers: 1,
             public_ipv4: 3,
-            alarms: 10,
+            alarms: 12,
             dashboards: 1,
-            custom_metrics: 1,
+            custom_metrics: 2,
+            heartbeats: 1,
+            sms_subscribers: 0,
             ops_collectors: 1,
             waf_web_acls: 1,
             waf_rules: 4,
@@ -308,4 +310,43 @@ fn json_output_names_the_price_table() {
         .all(|l| !l["explanation"].as_str().unwrap().is_empty()));
     let sum: f64 = lines.iter().map(|l| l["usd"].as_f64().unwrap()).sum();
     assert!((sum - json["total_usd"].as_f64().unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn sms_alerts_and_the_heartbeat_are_priced() {
+    let text = std::fs::read_to_string(EXAMPLE).unwrap().replacen(
+        "      emails: [ops@shop.example.com]  #",
+        "      sms: [\"+84901234567\", \"+14155550100\"]\n      emails: [ops@shop.example.com]  #",
+        1,
+    );
+    let d = config::resolve(&text, "sbw.yaml", "dev", None).unwrap();
+    let footprint = Footprint::of(&render::render(&d).unwrap());
+    assert_eq!((footprint.sms_subscribers, footprint.heartbeats), (2, 1));
+    let estimate = cost::estimate(&d, &footprint);
+    let sms = estimate
+        .lines
+        .iter()
+        .find(|l| l.item == "SMS alerts")
+        .expect("an SMS line");
+    assert_eq!(
+        (sms.service, sms.quantity, sms.unit),
+        ("SNS", 40.0, "messages")
+    );
+    assert!(
+        (sms.usd - 40.0 * sms.unit_usd).abs() < 1e-9,
+        "no free tier for SMS"
+    );
+    let puts = estimate
+        .lines
+        .iter()
+        .find(|l| l.item == "PutMetricData requests")
+        .unwrap();
+    assert!(
+        (puts.quantity - 43.8).abs() < 1e-9,
+        "one a minute: {}",
+        puts.quantity
+    );
+    assert_eq!(puts.usd, 0.0, "inside the 1 M free API requests");
+    let (_, without) = example("dev", None);
+    assert!(without.lines.iter().all(|l| l.item != "SMS alerts"));
 }

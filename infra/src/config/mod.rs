@@ -16,7 +16,7 @@ use serde_saphyr::{Location, Spanned};
 
 pub use values::{
     AccountId, Bounded, Cidr, DomainName, Email, HostedZoneId, LogRetentionDays, Name, Origin,
-    Region, SiteKey, TimeZone, GLOBAL_REGION, LOG_RETENTION_DAYS, REGIONS,
+    PhoneNumber, Region, SiteKey, TimeZone, WebhookUrl, GLOBAL_REGION, LOG_RETENTION_DAYS, REGIONS,
 };
 
 /// A config problem, in the user's words, at a place in the file.
@@ -110,6 +110,12 @@ pub struct Site {
 #[serde(deny_unknown_fields)]
 pub struct Alerts {
     pub emails: Spanned<Vec<Email>>,
+    /// Mobile numbers that get alarms by SMS (SNS charges per message).
+    #[serde(default)]
+    pub sms: Vec<PhoneNumber>,
+    /// HTTPS endpoints (chat incoming webhooks) that get alarms as SNS JSON.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookUrl>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -340,6 +346,8 @@ pub struct Deployment {
     pub origins: Vec<Origin>,
     pub site_keys: Vec<SiteKey>,
     pub alert_emails: Vec<Email>,
+    pub alert_sms: Vec<PhoneNumber>,
+    pub alert_webhooks: Vec<WebhookUrl>,
     pub budget_usd: u64,
     pub domain: Option<Domain>,
     pub vpc_cidr: Cidr,
@@ -690,6 +698,8 @@ fn build(
         origins: env.site.origins.value,
         site_keys: env.site.site_keys.value,
         alert_emails: env.alerts.emails.value,
+        alert_sms: env.alerts.sms,
+        alert_webhooks: env.alerts.webhooks,
         budget_usd: env.budget.monthly_usd.get(),
         domain: env.domain,
         vpc_cidr: vpc,

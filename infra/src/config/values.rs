@@ -322,6 +322,81 @@ impl TryFrom<String> for Email {
     }
 }
 
+/// A mobile number for SMS alerts, in E.164 form (`+` and the country code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+string_value!(PhoneNumber);
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let digits = text.strip_prefix('+').unwrap_or_default();
+        if (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(PhoneNumber(text))
+        } else {
+            Err(format!(
+                "{text:?} is not a phone number in E.164 form like +84901234567 (a plus, the country code, then the number without spaces)"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An HTTPS endpoint that receives alarm notifications as SNS JSON, e.g. a
+/// chat tool's incoming webhook. It must confirm the subscription (SNS posts
+/// a SubscriptionConfirmation with a URL to visit first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+string_value!(WebhookUrl);
+
+impl TryFrom<String> for WebhookUrl {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let bad = |why: &str| {
+            format!("{text:?} is not a webhook URL: {why} (write it like https://hooks.example.com/services/T000/B000)")
+        };
+        let rest = text
+            .strip_prefix("https://")
+            .ok_or_else(|| bad("it must start with https://"))?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if host.contains('@') {
+            return Err(bad("credentials belong in the path, not before the host"));
+        }
+        let host =
+            host.rsplit_once(':').map_or(
+                host,
+                |(h, port)| {
+                    if port.parse::<u16>().is_ok() {
+                        h
+                    } else {
+                        host
+                    }
+                },
+            );
+        if !is_hostname(host) || !host.contains('.') {
+            return Err(bad("the host is not a DNS name"));
+        }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("it contains a space"));
+        }
+        Ok(WebhookUrl(text))
+    }
+}
+
+impl fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

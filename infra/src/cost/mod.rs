@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::config::{Architecture, Deployment};
+use crate::names;
 use crate::render::OPS_SNAPSHOT_MEMORY_MB;
 pub use prices::PriceTable;
 
@@ -47,6 +48,11 @@ pub mod assumptions {
     pub const OPS_LOG_BYTES_PER_RUN: f64 = 700.0;
     /// The warehouse reads the dashboard's version pointer once a minute.
     pub const DASHBOARD_POINTER_READS_PER_HOUR: f64 = 60.0;
+    /// The warehouse puts one dashboard heartbeat a minute.
+    pub const HEARTBEATS_PER_HOUR: f64 = 60.0;
+    /// Alarm notifications a month (into ALARM and back to OK), each one
+    /// SMS per subscribed number.
+    pub const ALARM_NOTIFICATIONS_PER_MONTH: f64 = 20.0;
     /// PostgreSQL bytes per event (row, sessions, rollups, indexes).
     pub const WAREHOUSE_BYTES_PER_EVENT: f64 = 600.0;
     /// The estimate describes month 12: a year of raw events and warehouse rows.
@@ -77,6 +83,10 @@ pub struct Footprint {
     pub alarms: u32,
     pub dashboards: u32,
     pub custom_metrics: u32,
+    /// Instances that put a dashboard heartbeat every minute.
+    pub heartbeats: u32,
+    /// Phone numbers subscribed to the alarm topic.
+    pub sms_subscribers: u32,
     /// Functions that snapshot CloudWatch and SQS figures on the ETL's schedule.
     pub ops_collectors: u32,
     pub waf_web_acls: u32,
@@ -116,10 +126,22 @@ impl Footprint {
                     }
                     "AWS::CloudWatch::Alarm" => {
                         footprint.alarms += 1;
-                        if property("/Properties/Namespace").and_then(|n| n.as_str()) == Some("SBW")
+                        if property("/Properties/Namespace").and_then(|n| n.as_str())
+                            == Some(names::metric::NAMESPACE)
                         {
                             footprint.custom_metrics += 1;
                         }
+                        if property("/Properties/MetricName").and_then(|n| n.as_str())
+                            == Some(names::metric::DASHBOARD_HEARTBEAT)
+                        {
+                            footprint.heartbeats += 1;
+                        }
+                    }
+                    "AWS::SNS::Subscription"
+                        if property("/Properties/Protocol").and_then(|p| p.as_str())
+                            == Some("sms") =>
+                    {
+                        footprint.sms_subscribers += 1;
                     }
                     "AWS::CloudWatch::Dashboard" => footprint.dashboards += 1,
                     "AWS::Lambda::Function"
@@ -666,8 +688,39 @@ fn observability(bill: &mut Bill, x: &Inputs) {
             prices.custom_metric_month,
         ),
         Some(Allowance(10.0)),
-        "DWFreshnessMinutes (EMF from the ETL); always free: 10 metrics".to_owned(),
+        "the alarmed metrics: DWFreshnessMinutes (ETL), DashboardHeartbeat (warehouse); always free: 10 metrics".to_owned(),
     );
+    bill.add(
+        "CloudWatch",
+        "PutMetricData requests".to_owned(),
+        (
+            footprint.heartbeats as f64 * a::HEARTBEATS_PER_HOUR * HOURS_PER_MONTH / 1000.0,
+            "1k requests",
+            prices.cloudwatch_api_per_thousand,
+        ),
+        Some(Allowance(1000.0)),
+        format!(
+            "the dashboard heartbeat, {} a minute; always free: 1 M API requests/month",
+            a::HEARTBEATS_PER_HOUR / 60.0
+        ),
+    );
+    if footprint.sms_subscribers > 0 {
+        bill.add(
+            "SNS",
+            "SMS alerts".to_owned(),
+            (
+                footprint.sms_subscribers as f64 * a::ALARM_NOTIFICATIONS_PER_MONTH,
+                "messages",
+                prices.sns_sms_message,
+            ),
+            None,
+            format!(
+                "{} numbers x {} alarm notifications a month; the price per message depends on the number's country",
+                footprint.sms_subscribers,
+                a::ALARM_NOTIFICATIONS_PER_MONTH
+            ),
+        );
+    }
     let ops_runs_text = count(ops_runs);
     bill.add(
         "CloudWatch",

@@ -71,6 +71,11 @@ pub struct PriceTable {
     pub alarm_month: f64,
     pub dashboard_month: f64,
     pub custom_metric_month: f64,
+    /// PutMetricData and the other CloudWatch API requests (1 M a month always free).
+    pub cloudwatch_api_per_thousand: f64,
+    /// One SMS through SNS: the price depends on the number's country and
+    /// changes with carriers' fees; this is a mid-range international price.
+    pub sns_sms_message: f64,
     /// GetMetricData is billed per metric requested (no always-free allowance).
     pub get_metric_data_per_thousand_metrics: f64,
     /// CloudFront prices depend on where viewers are; these are North America/Europe.
@@ -108,6 +113,8 @@ pub const US_EAST_1: PriceTable = PriceTable {
     alarm_month: 0.10,
     dashboard_month: 3.00,
     custom_metric_month: 0.30,
+    cloudwatch_api_per_thousand: 0.01,
+    sns_sms_message: 0.05,
     get_metric_data_per_thousand_metrics: 0.01,
     cloudfront_https_per_10k: 0.01,
     cloudfront_gb_out: 0.085,
@@ -143,6 +150,8 @@ pub const AP_SOUTHEAST_1: PriceTable = PriceTable {
     alarm_month: 0.10,
     dashboard_month: 3.00,
     custom_metric_month: 0.30,
+    cloudwatch_api_per_thousand: 0.01,
+    sns_sms_message: 0.05,
     get_metric_data_per_thousand_metrics: 0.01,
     cloudfront_https_per_10k: 0.01,
     cloudfront_gb_out: 0.085,
