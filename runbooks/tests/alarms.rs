@@ -124,3 +124,15 @@ fn links_between_runbooks_point_at_runbooks() {
         }
     }
 }
+
+#[test]
+fn every_runbook_the_shared_names_give_exists() {
+    let mut names: Vec<&str> = sbw_infra::names::ALARMS.iter().map(|(_, r)| *r).collect();
+    names.push(sbw_infra::names::BUDGET_RUNBOOK);
+    for name in names {
+        assert!(
+            sbw_runbooks::find(name).is_ok(),
+            "runbooks/{name}.md is missing"
+        );
+    }
+}
