@@ -41,6 +41,9 @@ enum Command {
     Destroy(commands::destroy::DestroyArgs),
     /// Health of a deployed environment: stacks, alarms, dead letters, ETL freshness.
     Status(commands::status::StatusArgs),
+    /// The alarm topic's subscribers: send a test page.
+    #[command(subcommand)]
+    Alerts(commands::alerts::AlertsCommand),
     /// The on-call runbooks, from the binary: list, show NAME.
     #[command(subcommand)]
     Runbook(commands::runbook::RunbookCommand),
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Deploy(args) => commands::deploy::run(args),
         Command::Destroy(args) => commands::destroy::run(args),
         Command::Status(args) => commands::status::run(args),
+        Command::Alerts(command) => commands::alerts::run(command),
         Command::Runbook(command) => commands::runbook::run(command),
     };
     match result {

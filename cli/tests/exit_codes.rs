@@ -16,6 +16,7 @@ const COMMANDS: &[&[&str]] = &[
     &["deploy", "--yes"],
     &["destroy", "--yes"],
     &["status"],
+    &["alerts", "test"],
 ];
 
 fn sbwctl(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -77,6 +78,7 @@ fn usage_errors_exit_2() {
         &[
             "status", "--config", EXAMPLE, "--env", "dev", "--output", "yaml",
         ][..],
+        &["alerts", "--config", EXAMPLE, "--env", "dev"],
         &["statsu"],
         &["cost", "--env", "dev"],
     ] {
@@ -125,7 +127,7 @@ fn an_unreachable_aws_exits_6() {
         .unwrap()
         .port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    for command in [&["status"][..], &["destroy", "--yes"]] {
+    for command in [&["status"][..], &["destroy", "--yes"], &["alerts", "test"]] {
         let output = sbwctl(
             &with_environment(command, EXAMPLE),
             &[("AWS_ENDPOINT_URL", &endpoint)],

@@ -20,6 +20,8 @@ pub struct RegionClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub sts: aws_sdk_sts::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub budgets: aws_sdk_budgets::Client,
 }
 
 impl RegionClients {
@@ -32,6 +34,8 @@ impl RegionClients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            budgets: aws_sdk_budgets::Client::new(config),
         }
     }
 }

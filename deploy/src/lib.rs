@@ -3,6 +3,8 @@
 //! standard SDK configuration chain; tests point it at an emulator with
 //! `AWS_ENDPOINT_URL` (or hand it mocked clients) and nothing else differs.
 
+pub mod alarms;
+pub mod alerts;
 pub mod aws;
 pub mod build;
 pub mod deploy;

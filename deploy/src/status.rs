@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::{Dimension, StateValue, Statistic};
 use sbw_etl::summary::{RunStatus, RunSummary, LAST_RUN_KEY};
-use sbw_infra::config::Deployment;
+use sbw_infra::config::{Deployment, GLOBAL_REGION};
+use sbw_infra::names::budget_name;
 use sbw_infra::render::Manifest;
 use serde::Serialize;
 
@@ -65,6 +66,19 @@ pub struct StatusReport {
     /// The newest `SBW/DWFreshnessMinutes` value; `None` without data points.
     pub freshness_minutes: Reading<Option<f64>>,
     pub freshness_limit_minutes: u64,
+    /// This month's spend against the budget; `None`: no budget deployed.
+    pub budget: Reading<Option<BudgetSpend>>,
+}
+
+/// The AWS Budgets monthly budget: its limit, what was spent this month and
+/// what AWS forecasts for the whole month, in the budget's currency (USD).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetSpend {
+    pub name: String,
+    pub limit: f64,
+    pub actual: f64,
+    pub forecast: Option<f64>,
+    pub unit: String,
 }
 
 /// Reads everything `status` shows.
@@ -101,11 +115,13 @@ pub async fn status(aws: &Aws, deployment: &Deployment, manifest: &Manifest) -> 
     }
     let output = |stack: &str, key: &str| outputs.get(stack).and_then(|o| o.get(key)).cloned();
     let clients = aws.region(&manifest.region);
-    let (alarms_in_alarm, dead_letters, last_etl_run, freshness_minutes) = tokio::join!(
+    let (account_id, budget) = (deployment.account_id.to_string(), budget_name(&prefix));
+    let (alarms_in_alarm, dead_letters, last_etl_run, freshness_minutes, budget) = tokio::join!(
         alarms(clients, &prefix),
         dead_letters(clients, output("ingest", "DeadLetterQueueUrl")),
         last_run(clients, output("storage", "RawBucketName")),
         freshness(clients, &prefix),
+        budget_spend(aws.region(GLOBAL_REGION), &account_id, &budget),
     );
     let mut report = StatusReport {
         deployment: prefix,
@@ -117,6 +133,7 @@ pub async fn status(aws: &Aws, deployment: &Deployment, manifest: &Manifest) -> 
         last_etl_run,
         freshness_minutes,
         freshness_limit_minutes: deployment.freshness_alarm_minutes,
+        budget,
     };
     let (health, problems) = assess(&report, unreachable.as_ref());
     report.health = health;
@@ -206,7 +223,67 @@ pub fn assess(report: &StatusReport, unreachable: Option<&AwsError>) -> (Health,
         Ok(_) => {}
         Err(error) => flag(Health::Degraded, format!("freshness unknown: {error}")),
     }
+    match &report.budget {
+        Ok(Some(budget)) if budget.actual > budget.limit => flag(
+            Health::Degraded,
+            format!(
+                "this month's spend, {:.2} {}, is over the budget of {:.2} (runbook: cost-guardrails)",
+                budget.actual, budget.unit, budget.limit
+            ),
+        ),
+        Ok(Some(budget)) if budget.forecast.is_some_and(|f| f > budget.limit) => flag(
+            Health::Degraded,
+            format!(
+                "AWS forecasts {:.2} {} this month, over the budget of {:.2} (runbook: cost-guardrails)",
+                budget.forecast.unwrap_or_default(),
+                budget.unit,
+                budget.limit
+            ),
+        ),
+        Ok(_) => {}
+        Err(error) => flag(Health::Degraded, format!("budget unknown: {error}")),
+    }
     (health, problems)
+}
+
+/// The budget's limit, actual and forecast spend (AWS Budgets lives in us-east-1).
+async fn budget_spend(
+    clients: &crate::aws::RegionClients,
+    account_id: &str,
+    name: &str,
+) -> Reading<Option<BudgetSpend>> {
+    let answer = match clients
+        .budgets
+        .describe_budget()
+        .account_id(account_id)
+        .budget_name(name)
+        .send()
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            return Ok(None)
+        }
+        Err(error) => return Err(AwsError::new(format!("reading budget {name}"), &error).reason),
+    };
+    let Some(budget) = answer.budget() else {
+        return Ok(None);
+    };
+    let amount = |spend: Option<&aws_sdk_budgets::types::Spend>| {
+        spend.and_then(|s| s.amount().parse::<f64>().ok())
+    };
+    let spend = budget.calculated_spend();
+    Ok(Some(BudgetSpend {
+        name: name.to_owned(),
+        limit: amount(budget.budget_limit()).unwrap_or_default(),
+        actual: amount(spend.and_then(|s| s.actual_spend())).unwrap_or_default(),
+        forecast: amount(spend.and_then(|s| s.forecasted_spend())),
+        unit: budget.budget_limit().map_or("USD", |l| l.unit()).to_owned(),
+    }))
 }
 
 async fn alarms(clients: &crate::aws::RegionClients, prefix: &str) -> Reading<Vec<Alarm>> {
@@ -373,6 +450,20 @@ impl StatusReport {
             ),
             self.freshness_limit_minutes
         ));
+        out.push_str(&format!(
+            "BUDGET           {}\n",
+            reading(self.budget.as_ref().map(|b| match b {
+                Some(b) => format!(
+                    "{:.2} of {:.2} {} spent this month, forecast {}",
+                    b.actual,
+                    b.limit,
+                    b.unit,
+                    b.forecast
+                        .map_or("unknown".to_owned(), |f| format!("{f:.2}"))
+                ),
+                None => "no budget deployed".to_owned(),
+            }))
+        ));
         if !self.problems.is_empty() {
             out.push_str("\nPROBLEMS\n");
             for problem in &self.problems {
@@ -419,6 +510,13 @@ mod tests {
             })),
             freshness_minutes: Ok(Some(20.0)),
             freshness_limit_minutes: 135,
+            budget: Ok(Some(BudgetSpend {
+                name: "shop-dev-monthly".to_owned(),
+                limit: 30.0,
+                actual: 12.5,
+                forecast: Some(28.0),
+                unit: "USD".to_owned(),
+            })),
         }
     }
 
@@ -474,6 +572,26 @@ mod tests {
             (
                 Box::new(|r| r.alarms_in_alarm = Err("cannot reach AWS".to_owned())),
                 "alarms unknown",
+            ),
+            (
+                Box::new(|r| {
+                    if let Ok(Some(budget)) = &mut r.budget {
+                        budget.forecast = Some(31.0);
+                    }
+                }),
+                "AWS forecasts 31.00 USD this month, over the budget of 30.00",
+            ),
+            (
+                Box::new(|r| {
+                    if let Ok(Some(budget)) = &mut r.budget {
+                        budget.actual = 30.5;
+                    }
+                }),
+                "spend, 30.50 USD, is over the budget of 30.00",
+            ),
+            (
+                Box::new(|r| r.budget = Err("access denied".to_owned())),
+                "budget unknown: access denied",
             ),
         ];
         for (change, expected) in cases {

@@ -403,6 +403,11 @@ async fn status_reads_alarms_and_the_newest_freshness_point_from_cloudwatch() {
     let no_run = mock!(S3::get_object).then_error(|| {
         GetObjectError::NoSuchKey(aws_sdk_s3::types::error::NoSuchKey::builder().build())
     });
+    let no_budget = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| {
+        aws_sdk_budgets::operation::describe_budget::DescribeBudgetError::NotFoundException(
+            aws_sdk_budgets::types::error::NotFoundException::builder().build(),
+        )
+    });
     let clients = RegionClients {
         cloudformation: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&stacks]),
         s3: mock_client!(aws_sdk_s3, [&no_run]),
@@ -415,6 +420,8 @@ async fn status_reads_alarms_and_the_newest_freshness_point_from_cloudwatch() {
         ),
         ec2: mock_client!(aws_sdk_ec2, []),
         sts: mock_client!(aws_sdk_sts, []),
+        sns: mock_client!(aws_sdk_sns, []),
+        budgets: mock_client!(aws_sdk_budgets, [&no_budget]),
     };
     let aws = Aws::from_clients([("us-east-1".to_owned(), clients)]);
     let report = status::status(&aws, &deployment, &manifest).await;

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod alerts;
 mod aws;
 pub mod build;
 pub mod cost;
