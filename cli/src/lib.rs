@@ -24,9 +24,14 @@ enum Command {
     /// The platform on this machine.
     #[command(subcommand)]
     Dev(commands::dev::DevCommand),
-    /// The warehouse ETL on this machine: run, backfill, migrate.
+    /// The warehouse ETL: run, backfill, migrate on this machine; invoke or backfill the deployed function.
     #[command(subcommand)]
     Etl(commands::etl::EtlCommand),
+    /// The deployed functions' log lines from CloudWatch Logs, filtered and readable.
+    Logs(commands::logs::LogsArgs),
+    /// The warehouse data volume's snapshots: create, list, restore.
+    #[command(subcommand)]
+    Snapshot(commands::snapshot::SnapshotCommand),
     /// Render the CloudFormation templates of an environment, with a manifest.
     Render(commands::render::RenderArgs),
     /// Check the config, the rendered templates, and run cfn-lint and checkov.
@@ -54,6 +59,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Dev(command) => commands::dev::run(command),
         Command::Etl(command) => commands::etl::run(command),
+        Command::Logs(args) => commands::logs::run(args),
+        Command::Snapshot(command) => commands::snapshot::run(command),
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Cost(args) => commands::cost::run(args),

@@ -283,14 +283,12 @@ impl Context<'_> {
         let reusable = existing.as_ref().filter(|s| !s.is_failed_first_create());
         let mut parameters = BTreeMap::new();
         for (key, value) in inputs.parameters? {
+            let deployed = reusable.is_some_and(|s| s.parameters.contains_key(&key));
             let value = match value {
                 ParameterValue::Value(value) => Some(value),
-                ParameterValue::SsmOnce { .. }
-                    if !self.options.update_ami
-                        && reusable.is_some_and(|s| s.parameters.contains_key(&key)) =>
-                {
-                    None
-                }
+                ParameterValue::Kept { .. } if deployed => None,
+                ParameterValue::Kept { first } => Some(first),
+                ParameterValue::SsmOnce { .. } if !self.options.update_ami && deployed => None,
                 ParameterValue::SsmOnce { parameter } => {
                     Some(public_parameter(clients, &parameter).await?)
                 }

@@ -8,9 +8,13 @@ pub mod alerts;
 pub mod aws;
 pub mod build;
 pub mod deploy;
+pub mod deployed;
 pub mod destroy;
+pub mod etl_remote;
+pub mod logs;
 pub mod plan;
 pub mod progress;
+pub mod snapshot;
 pub mod stack;
 pub mod status;
 

@@ -158,6 +158,10 @@ pub enum ParameterValue {
     SsmOnce {
         parameter: String,
     },
+    /// The stack's previous value, or on its first deploy `first`.
+    Kept {
+        first: String,
+    },
 }
 
 /// The parameters the deploy passes to `stack` (template defaults are left to
@@ -186,6 +190,9 @@ pub fn parameter_values(
             } => ParameterValue::Value(stack_output(outputs, stack.name, from, output)?.to_owned()),
             ParameterSource::SsmParameterOnce { name } => ParameterValue::SsmOnce {
                 parameter: name.clone(),
+            },
+            ParameterSource::Kept { first } => ParameterValue::Kept {
+                first: first.clone(),
             },
         };
         values.insert(name.clone(), value);

@@ -204,6 +204,8 @@ pub enum TemplateSource {
     Body(String),
     /// An S3 URL (templates over the inline limit).
     Url(String),
+    /// The template the stack runs now (a change of parameters only).
+    Previous,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +231,8 @@ pub async fn is_unchanged(
         None => existing.parameters.contains_key(key),
     });
     Ok(same_parameters
-        && current_template_sha256(cfn, &existing.stack_id).await? == change.template_sha256)
+        && (matches!(change.template, TemplateSource::Previous)
+            || current_template_sha256(cfn, &existing.stack_id).await? == change.template_sha256))
 }
 
 /// Deploys `change` through a change set, unless the stack already runs it.
@@ -312,6 +315,7 @@ pub async fn deploy(
     request = match &change.template {
         TemplateSource::Body(body) => request.template_body(body),
         TemplateSource::Url(url) => request.template_url(url),
+        TemplateSource::Previous => request.use_previous_template(true),
     };
     let created = request
         .send()

@@ -419,6 +419,8 @@ async fn status_reads_alarms_and_the_newest_freshness_point_from_cloudwatch() {
             [&alarms, &freshness]
         ),
         ec2: mock_client!(aws_sdk_ec2, []),
+        lambda: mock_client!(aws_sdk_lambda, []),
+        logs: mock_client!(aws_sdk_cloudwatchlogs, []),
         sts: mock_client!(aws_sdk_sts, []),
         sns: mock_client!(aws_sdk_sns, []),
         budgets: mock_client!(aws_sdk_budgets, [&no_budget]),

@@ -217,7 +217,17 @@ pub enum ParameterSource {
     SsmParameterOnce { name: String },
     /// The template's default.
     Default { value: String },
+    /// Set only by an operator command (the data volume's snapshot, by
+    /// `sbwctl snapshot restore`) and kept by every deploy; `first` (the
+    /// template's default) on the stack's first deploy.
+    Kept { first: String },
 }
+
+/// The warehouse parameter naming the snapshot its data volume was restored from.
+pub const DATA_SNAPSHOT_PARAMETER: &str = "DataSnapshotId";
+
+/// Parameters with a default that a deploy must not reset to it.
+const KEPT_PARAMETERS: &[&str] = &[DATA_SNAPSHOT_PARAMETER];
 
 /// Parameters without a default, and where their values come from.
 const PARAMETER_SOURCES: &[(&str, ParameterSource)] = &[
@@ -581,12 +591,16 @@ fn parameter_sources(
         return Ok(sources);
     };
     for (name, parameter) in parameters {
-        let source = match parameter.get("Default") {
-            Some(default) => ParameterSource::Default {
-                value: default
-                    .as_str()
-                    .map_or_else(|| default.to_string(), str::to_owned),
-            },
+        let default = parameter.get("Default").map(|default| {
+            default
+                .as_str()
+                .map_or_else(|| default.to_string(), str::to_owned)
+        });
+        let source = match default {
+            Some(first) if KEPT_PARAMETERS.contains(&name.as_str()) => {
+                ParameterSource::Kept { first }
+            }
+            Some(value) => ParameterSource::Default { value },
             None if name == "AmiId" => ParameterSource::SsmParameterOnce {
                 name: ami_parameter(d),
             },

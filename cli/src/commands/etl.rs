@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Subcommand};
 use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, RunSummary, ShopSettings, Trigger};
+
+use super::shell::{Output, OutputArg};
 
 #[derive(Subcommand)]
 pub enum EtlCommand {
@@ -17,8 +19,10 @@ pub enum EtlCommand {
     /// 1 the run failed (what was committed stays; the next run goes on from there).
     Run(RunArgs),
     /// Load the receive hours from --from to --to (both included) again;
-    /// objects already loaded are skipped.
+    /// objects already loaded are skipped. With --remote, the deployed function does it.
     Backfill(BackfillArgs),
+    /// Run the deployed ETL function now (what its schedule does) and print its run summary.
+    Invoke(super::etl_remote::InvokeArgs),
     /// Apply the warehouse migrations the database lacks.
     Migrate(DatabaseArgs),
     /// Build every rollup again from the facts, in the shop's time zone.
@@ -71,32 +75,29 @@ pub struct SourceArgs {
     /// Raw store directory (what `sbwctl dev ingest --raw-dir` writes).
     #[arg(long, default_value = ".sbw/raw")]
     raw_dir: PathBuf,
-    #[command(flatten)]
-    database: DatabaseArgs,
+    /// PostgreSQL URL of the warehouse, e.g. postgresql://sbw_etl@127.0.0.1:5432/sbw.
+    #[arg(long, env = "SBW_DATABASE_URL")]
+    database_url: Option<String>,
     /// Receive hours re-read before the watermark, for objects written late.
     #[arg(long, default_value_t = RunOptions::default().reprocess_window_hours,
           value_parser = clap::value_parser!(u32).range(0..=48))]
     reprocess_window_hours: u32,
     #[command(flatten)]
     shop: ShopArgs,
-    /// Print the run summary as JSON (the `_etl/last-run.json` document).
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    output: Output,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Output {
-    Text,
-    Json,
+    /// `--output json` prints the run summary as the `_etl/last-run.json` document.
+    #[command(flatten)]
+    output: OutputArg,
 }
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("warehouse").args(["database_url"]).required(true)))]
 pub struct RunArgs {
     #[command(flatten)]
     source: SourceArgs,
 }
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("warehouse").args(["database_url", "remote"]).required(true).multiple(true)))]
 pub struct BackfillArgs {
     /// First receive hour, RFC 3339 (e.g. 2026-11-20T00:00:00Z).
     #[arg(long)]
@@ -104,6 +105,8 @@ pub struct BackfillArgs {
     /// Last receive hour, RFC 3339.
     #[arg(long)]
     to: DateTime<Utc>,
+    #[command(flatten)]
+    remote: super::etl_remote::RemoteArgs,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -116,10 +119,20 @@ pub fn run(command: EtlCommand) -> anyhow::Result<ExitCode> {
             EtlCommand::Run(args) => {
                 load(args.source, RunRequest::Incremental(Trigger::Manual)).await
             }
+            EtlCommand::Backfill(args) if args.remote.remote => {
+                super::etl_remote::backfill(
+                    &args.remote,
+                    args.from,
+                    args.to,
+                    args.source.output.output,
+                )
+                .await
+            }
             EtlCommand::Backfill(args) => {
                 let request = RunRequest::backfill(args.from, args.to)?;
                 load(args.source, request).await
             }
+            EtlCommand::Invoke(args) => super::etl_remote::invoke(args).await,
             EtlCommand::Migrate(args) => {
                 let mut client = connect(&args.database_url).await?;
                 let applied = sbw_etl::migrate::migrate(&mut client).await?;
@@ -177,7 +190,10 @@ async fn load(args: SourceArgs, request: RunRequest) -> anyhow::Result<ExitCode>
             args.raw_dir.display()
         );
     }
-    let mut client = connect(&args.database.database_url).await?;
+    let Some(database_url) = &args.database_url else {
+        anyhow::bail!("--database-url (or SBW_DATABASE_URL) is required");
+    };
+    let mut client = connect(database_url).await?;
     let options = RunOptions {
         reprocess_window_hours: args.reprocess_window_hours,
         shop: args.shop.settings(),
@@ -189,7 +205,7 @@ async fn load(args: SourceArgs, request: RunRequest) -> anyhow::Result<ExitCode>
         Err(sbw_etl::EtlError::RunFailed { summary, .. }) => (*summary, ExitCode::FAILURE),
         Err(error) => return Err(error.into()),
     };
-    match args.output {
+    match args.output.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
         Output::Text => print_summary(&summary),
     }

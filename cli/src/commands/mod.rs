@@ -8,9 +8,13 @@ pub mod deploy;
 pub mod destroy;
 pub mod dev;
 pub mod etl;
+mod etl_remote;
+pub mod logs;
+mod oncall;
 pub mod render;
 pub mod runbook;
 pub mod shell;
+pub mod snapshot;
 pub mod status;
 pub mod validate;
 

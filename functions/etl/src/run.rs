@@ -104,6 +104,17 @@ impl RunRequest {
         }
     }
 
+    /// The Lambda input that [`RunRequest::from_json`] reads back as this
+    /// request (what `sbwctl etl invoke` and `etl backfill --remote` send).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            RunRequest::Incremental(trigger) => serde_json::json!({"trigger": trigger.as_str()}),
+            RunRequest::Backfill { from, to } => {
+                serde_json::json!({"from": rfc3339(*from), "to": rfc3339(*to)})
+            }
+        }
+    }
+
     pub fn backfill(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<RunRequest, RequestError> {
         if from > to {
             return Err(RequestError::Range {
@@ -538,6 +549,18 @@ mod tests {
                 to: t("2026-11-02T05:00:00Z")
             }
         );
+    }
+
+    #[test]
+    fn requests_survive_the_trip_through_the_lambda_input() {
+        let requests = [
+            RunRequest::Incremental(Trigger::Manual),
+            RunRequest::Incremental(Trigger::Schedule),
+            RunRequest::backfill(t("2026-11-01T00:00:00Z"), t("2026-11-02T05:00:00Z")).unwrap(),
+        ];
+        for request in requests {
+            assert_eq!(RunRequest::from_json(&request.to_json()).unwrap(), request);
+        }
     }
 
     #[test]
