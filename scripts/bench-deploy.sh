@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # sbwctl deploy and status against moto: a first deploy of every stack, then
-# RUNS no-op deploys (target < 3 s) and RUNS status calls (target < 1 s).
-# Both are dominated by API round trips, so the debug build is measured.
+# RUNS no-op deploys (target < 3 s), RUNS status calls (target < 1 s) and
+# RUNS of each on-call command in ONCALL (target < 2 s each; add a command
+# as one more line there). All are dominated by API round trips, so the
+# debug build is measured.
 # Usage: scripts/bench-deploy.sh [RUNS]
 set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
@@ -62,7 +64,7 @@ seconds() { local start end; start=$(date +%s%N); "$@" >/dev/null 2>&1 || true; 
 
 log "first deploy (10 stacks, 2 regions)"
 first="$(seconds "$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build")"
-"$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build" | grep -q unchanged || { echo "the first deploy did not complete" >&2; exit 1; }
+"$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build" | grep unchanged >/dev/null || { echo "the first deploy did not complete" >&2; exit 1; }
 
 log "no-op deploy x $runs, status x $runs"
 noop=(); status=()
@@ -70,13 +72,54 @@ for _ in $(seq "$runs"); do
   noop+=("$(seconds "$sbwctl" deploy "${args[@]}" --yes --build-dir "$work/build")")
   status+=("$(seconds "$sbwctl" status "${args[@]}")")
 done
-python3 - "$first" "${noop[*]}" "${status[*]}" <<'PY'
+
+# An hour of the ingest function's log lines for `logs` to read: 2,000
+# invocations of START, one JSON line and REPORT, one in 50 an ERROR.
+.venv/bin/python - "$AWS_ENDPOINT_URL" <<'PY'
+import json, sys, time, uuid
+import boto3
+logs = boto3.client("logs", endpoint_url=sys.argv[1], region_name="eu-west-1")
+group, stream = "/aws/lambda/sbw-shop-prod-ingest", "bench/[$LATEST]0"
+logs.create_log_stream(logGroupName=group, logStreamName=stream)
+now, events = int(time.time() * 1000), []
+for i in range(2000):
+    at, request = now - 3_500_000 + i * 1_700, str(uuid.uuid4())
+    level = "ERROR" if i % 50 == 0 else "INFO"
+    line = {"level": level, "message": "stored", "events": 10, "spans": [{"name": "Lambda runtime invoke", "requestId": request}]}
+    events += [{"timestamp": at, "message": f"START RequestId: {request} Version: $LATEST"},
+               {"timestamp": at + 1, "message": json.dumps(line)},
+               {"timestamp": at + 2, "message": f"REPORT RequestId: {request}\tDuration: 12.00 ms"}]
+logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+PY
+
+# The on-call commands: the arguments after `sbwctl`, one command a line.
+ONCALL=(
+  "alarms --since 24h"
+  "alerts test"
+  "logs ingest --since 1h"
+  "logs ingest --since 1h --errors --output json"
+)
+oncall=()
+for command in "${ONCALL[@]}"; do
+  read -ra words <<<"$command"
+  times=()
+  for _ in $(seq "$runs"); do times+=("$(seconds "$sbwctl" "${words[@]}" "${args[@]}")"); done
+  # Its exit code too: a command moto cannot serve answers fast with an error.
+  code=0; "$sbwctl" "${words[@]}" "${args[@]}" >/dev/null 2>"$work/oncall.err" || code=$?
+  oncall+=("$command|${times[*]}|$code|$(head -c 160 "$work/oncall.err" | tr '\n|' '  ')")
+done
+
+python3 - "$first" "${noop[*]}" "${status[*]}" "${oncall[@]}" <<'PY'
 import statistics, sys
 first, noop, status = float(sys.argv[1]), [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
-def line(name, values, target):
+def line(name, values, target, note=""):
     worst = max(values)
-    print(f"{name:<16} median {statistics.median(values):.2f} s, max {worst:.2f} s  (target < {target} s: {'met' if worst < target else 'MISSED'})")
-print(f"{'first deploy':<16} {first:.2f} s")
+    print(f"{name:<20} median {statistics.median(values):.2f} s, max {worst:.2f} s  (target < {target} s: {'met' if worst < target else 'MISSED'}){note}")
+print(f"{'first deploy':<20} {first:.2f} s")
 line("no-op deploy", noop, 3)
 line("status", status, 1)
+for entry in sys.argv[4:]:
+    command, times, code, error = entry.split("|", 3)
+    note = f"; exit {code}" + (f": {error.strip()}" if error.strip() and code not in ("0", "4") else "")
+    line(command, [float(x) for x in times.split()], 2, note)
 PY
