@@ -261,7 +261,14 @@ where
 /// The innermost cause of a `DisplayErrorContext` chain ("a: b: c (Debug
 /// dump)" -> "c"), which names the real problem (connection refused, ...).
 fn last_cause(chain: &str) -> &str {
-    let readable = [
+    let readable = without_debug_dump(chain);
+    readable.rsplit(": ").next().unwrap_or(readable).trim()
+}
+
+/// A `DisplayErrorContext` chain without the debug dump at its end ("a: b: c
+/// (Debug dump)" -> "a: b: c"), which holds request ids and internals.
+pub fn without_debug_dump(chain: &str) -> &str {
+    [
         "DispatchFailure",
         "TimeoutError",
         "ResponseError",
@@ -271,8 +278,7 @@ fn last_cause(chain: &str) -> &str {
     .iter()
     .filter_map(|variant| chain.find(&format!(" ({variant}(")))
     .min()
-    .map_or(chain, |dump| &chain[..dump]);
-    readable.rsplit(": ").next().unwrap_or(readable).trim()
+    .map_or(chain, |dump| &chain[..dump])
 }
 
 /// Whether `error` says the stack (or other resource) does not exist.

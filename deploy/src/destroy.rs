@@ -1,7 +1,7 @@
 //! `sbwctl destroy`: every stack in reverse dependency order. Resources that
-//! hold data (buckets, user pools, the warehouse volume) are kept unless
-//! `--delete-data`, which first deploys the templates rendered with
-//! `DeletionPolicy: Delete` and empties the buckets.
+//! hold data (buckets, the dead-letter queue, user pools, the warehouse
+//! volume) are kept unless `--delete-data`, which first deploys the templates
+//! rendered with `DeletionPolicy: Delete` and empties the buckets.
 
 use std::collections::BTreeMap;
 
@@ -88,9 +88,9 @@ pub fn describe_plan(manifest: &Manifest, delete_data: bool) -> String {
         .map(|s| s.stack_name.as_str())
         .collect();
     let data = if delete_data {
-        "ALL DATA IS DELETED: raw events, artifacts, the site bucket, user pools and the warehouse volume (no final snapshot)"
+        "ALL DATA IS DELETED: raw events, dead letters, artifacts, the site bucket, user pools and the warehouse volume (no final snapshot)"
     } else {
-        "data is kept: buckets, user pools and a final snapshot of the warehouse volume stay (and cost money) until deleted by hand or with --delete-data"
+        "data is kept: buckets, the dead-letter queue, user pools and a final snapshot of the warehouse volume stay (and cost money) until deleted by hand or with --delete-data"
     };
     format!(
         "Delete {} stacks of {}-{} ({}); {data}. Continue?",
@@ -359,6 +359,10 @@ mod tests {
         let storage = kept_resources(&kept.stack("storage").unwrap().body);
         let ids: Vec<&str> = storage.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["AccessLogBucket", "RawBucket", "ArtifactsBucket"]);
+        assert_eq!(
+            kept_resources(&kept.stack("ingest").unwrap().body),
+            [("DeadLetterQueue".to_owned(), "AWS::SQS::Queue".to_owned())]
+        );
         assert_eq!(
             kept_resources(&kept.stack("warehouse").unwrap().body),
             [("DataVolume".to_owned(), "AWS::EC2::Volume".to_owned())]

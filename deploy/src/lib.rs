@@ -10,6 +10,7 @@ pub mod build;
 pub mod deploy;
 pub mod deployed;
 pub mod destroy;
+pub mod dlq;
 pub mod etl_remote;
 pub mod logs;
 pub mod plan;

@@ -24,6 +24,8 @@ pub mod metric {
     pub const DEPLOYMENT_DIMENSION: &str = "Deployment";
     /// Minutes between now and the newest event loaded (the ETL, per run).
     pub const FRESHNESS: &str = "DWFreshnessMinutes";
+    /// Events the ingest function could not store and dead-lettered.
+    pub const INGEST_STORAGE_FAILURES: &str = "IngestStorageFailures";
     /// 1 per minute while the dashboard and its database answer (the warehouse's timer).
     pub const DASHBOARD_HEARTBEAT: &str = "DashboardHeartbeat";
 }
@@ -55,7 +57,9 @@ pub const ALARMS: &[(&str, &str)] = &[
     ("IngestThrottles", "ingest-throttles"),
     ("Api5xx", "api-5xx"),
     ("ApiLatency", "api-latency"),
+    ("IngestStorageFailures", "ingest-storage-failures"),
     ("DeadLetters", "dlq"),
+    ("DeadLetterAge", "dlq-age"),
     ("EtlErrors", "etl-failed"),
     ("EtlNearTimeout", "etl-slow"),
     ("EtlScheduleFailed", "etl-schedule-failed"),
@@ -112,6 +116,7 @@ pub fn template_names() -> Value {
             ("namespace", metric::NAMESPACE),
             ("deployment_dimension", metric::DEPLOYMENT_DIMENSION),
             ("freshness", metric::FRESHNESS),
+            ("ingest_storage_failures", metric::INGEST_STORAGE_FAILURES),
             ("dashboard_heartbeat", metric::DASHBOARD_HEARTBEAT),
         ]),
         env => same(LAMBDA_ENVIRONMENT),

@@ -232,6 +232,8 @@ fn ingest_function_gets_exactly_the_settings_it_reads() {
             "SBW_SITE_KEYS",
             "SBW_ALLOWED_ORIGINS",
             "SBW_HASH_KEY_PARAM",
+            "SBW_DEPLOYMENT",
+            "SBW_METRICS_NAMESPACE",
             "RUST_LOG"
         ])
     );
@@ -245,6 +247,8 @@ fn ingest_function_gets_exactly_the_settings_it_reads() {
         vars["SBW_HASH_KEY_PARAM"],
         "/sbw/sbw-shop/dev/ingest-hash-key"
     );
+    assert_eq!(vars["SBW_DEPLOYMENT"], "sbw-shop-dev");
+    assert_eq!(vars["SBW_METRICS_NAMESPACE"], "SBW");
     assert_eq!(function["Runtime"], "provided.al2023");
     assert_eq!(function["Handler"], "bootstrap");
     assert_eq!(function["Architectures"][0], "arm64");
@@ -406,6 +410,7 @@ fn delete_data_rendering_changes_only_the_deletion_policies() {
         "auth.DashboardPool",
         "auth.ShopperPool",
         "edge.SiteBucket",
+        "ingest.DeadLetterQueue",
         "storage.AccessLogBucket",
         "storage.ArtifactsBucket",
         "storage.RawBucket",

@@ -1,8 +1,9 @@
 //! AWS client construction shared by the functions and `sbwctl`, so the
 //! conventions (the standard configuration chain, `AWS_ENDPOINT_URL` for
 //! emulators and S3-compatible stores) are decided in one place, with the
-//! functions' JSON logging.
+//! functions' JSON logging and metrics.
 
+pub mod emf;
 pub mod logging;
 
 /// An S3 client; with a custom endpoint (S3-compatible stores, emulators) it

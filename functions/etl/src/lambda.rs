@@ -71,7 +71,8 @@ impl LambdaSettings {
             credentials_bucket: required("SBW_DB_CREDENTIALS_BUCKET")?,
             credentials_key: required("SBW_DB_CREDENTIALS_KEY")?,
             deployment: required("SBW_DEPLOYMENT")?,
-            metrics_namespace: var("SBW_METRICS_NAMESPACE").unwrap_or_else(|| "SBW".to_owned()),
+            metrics_namespace: var("SBW_METRICS_NAMESPACE")
+                .unwrap_or_else(|| sbw_aws::emf::NAMESPACE.to_owned()),
             reprocess_window_hours: whole_number(
                 "SBW_REPROCESS_WINDOW_HOURS",
                 defaults.reprocess_window_hours,

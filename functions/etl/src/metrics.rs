@@ -1,8 +1,8 @@
-//! The run's CloudWatch metrics as one Embedded Metric Format log line: the
-//! Lambda runs in a VPC without a CloudWatch endpoint, and CloudWatch Logs
-//! turns the line into metrics.
+//! The run's CloudWatch metrics as one Embedded Metric Format log line
+//! ([`sbw_aws::emf`]): the Lambda runs in a VPC without a CloudWatch
+//! endpoint, and CloudWatch Logs turns the line into metrics.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use crate::summary::RunSummary;
 
@@ -17,7 +17,7 @@ pub fn emf_line(
     deployment: &str,
     duration_seconds: f64,
 ) -> String {
-    let figures: [(&str, &str, Option<f64>); 6] = [
+    let figures: Vec<sbw_aws::emf::Figure> = [
         (FRESHNESS_METRIC, "None", summary.freshness_minutes),
         ("EventsLoaded", "Count", Some(summary.events_loaded as f64)),
         (
@@ -32,33 +32,19 @@ pub fn emf_line(
         ),
         ("DuplicateEvents", "Count", Some(summary.duplicates as f64)),
         ("RunDurationSeconds", "Seconds", Some(duration_seconds)),
-    ];
-    let mut document = Map::new();
-    let mut definitions = Vec::new();
-    for (name, unit, value) in figures {
-        if let Some(value) = value {
-            definitions.push(json!({"Name": name, "Unit": unit}));
-            document.insert(name.to_owned(), json!(value));
-        }
-    }
-    document.insert("Deployment".to_owned(), json!(deployment));
-    document.insert("RunStatus".to_owned(), json!(summary.status));
-    document.insert(
-        "_aws".to_owned(),
-        json!({
-            "Timestamp": chrono::Utc::now().timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [["Deployment"]],
-                "Metrics": definitions,
-            }],
-        }),
-    );
-    Value::Object(document).to_string()
+    ]
+    .into_iter()
+    .filter_map(|(name, unit, value)| Some((name, unit, value?)))
+    .collect();
+    let mut properties = Map::new();
+    properties.insert("RunStatus".to_owned(), json!(summary.status));
+    sbw_aws::emf::line(namespace, deployment, &figures, properties)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::summary::RunStatus;
 

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::access::{is_allowed_method, AccessPolicy, Route};
 use crate::dead_letter::DeadLetter;
+use crate::metrics::Metrics;
 use crate::ndjson;
 use crate::recent::RecentIds;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
@@ -40,6 +41,8 @@ pub struct Ingest {
     hasher: IdentifierHasher,
     store: RawStore,
     dead_letter: DeadLetter,
+    /// Where storage failures are counted; `None` outside Lambda.
+    metrics: Option<Metrics>,
     recent: Mutex<RecentIds>,
     user_agents: Mutex<LruCache<String, UserAgentFacts>>,
 }
@@ -94,11 +97,18 @@ impl Ingest {
             hasher,
             store,
             dead_letter,
+            metrics: None,
             recent: Mutex::new(RecentIds::new(RECENT_IDS_PER_GENERATION)),
             user_agents: Mutex::new(LruCache::new(
                 NonZeroUsize::new(PARSED_USER_AGENTS).expect("non-zero"),
             )),
         }
+    }
+
+    /// Counts storage failures in `metrics` (EMF lines on stdout).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Answers one request. Never fails: every problem is a response.
@@ -342,6 +352,9 @@ impl Ingest {
                 false
             }
         };
+        if let Some(metrics) = &self.metrics {
+            println!("{}", metrics.storage_failure(dead_lettered));
+        }
         let message = if dead_lettered {
             "storage is unavailable; the events were queued for recovery, retry later (duplicates are removed)"
         } else {

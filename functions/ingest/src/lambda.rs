@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 use crate::access::AccessPolicy;
 use crate::dead_letter::DeadLetter;
 use crate::handler::Ingest;
+use crate::metrics::Metrics;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
 use crate::store::RawStore;
 
@@ -31,6 +32,7 @@ pub struct LambdaSettings {
     pub dead_letter_queue_url: String,
     pub access: AccessPolicy,
     pub hash_key: HashKeySource,
+    pub metrics: Metrics,
 }
 
 fn list(value: Option<String>) -> Vec<String> {
@@ -44,8 +46,9 @@ fn list(value: Option<String>) -> Vec<String> {
 }
 
 impl LambdaSettings {
-    /// Reads `SBW_RAW_BUCKET`, `SBW_DLQ_URL`, `SBW_SITE_KEYS`, `SBW_ALLOWED_ORIGINS`
-    /// and `SBW_HASH_KEY_PARAM` (or `SBW_HASH_KEY`) through `var`.
+    /// Reads `SBW_RAW_BUCKET`, `SBW_DLQ_URL`, `SBW_SITE_KEYS`, `SBW_ALLOWED_ORIGINS`,
+    /// `SBW_HASH_KEY_PARAM` (or `SBW_HASH_KEY`), `SBW_DEPLOYMENT` and
+    /// `SBW_METRICS_NAMESPACE` (default `SBW`) through `var`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let required = |name: &str| {
             var(name)
@@ -69,6 +72,12 @@ impl LambdaSettings {
             dead_letter_queue_url: required("SBW_DLQ_URL")?,
             access,
             hash_key,
+            metrics: Metrics {
+                namespace: var("SBW_METRICS_NAMESPACE")
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| sbw_aws::emf::NAMESPACE.to_owned()),
+                deployment: required("SBW_DEPLOYMENT")?,
+            },
         })
     }
 }
@@ -103,7 +112,8 @@ pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
             client: aws_sdk_sqs::Client::new(&config),
             queue_url: settings.dead_letter_queue_url.clone(),
         },
-    ))
+    )
+    .with_metrics(settings.metrics.clone()))
 }
 
 /// The function: settings read once, the handler built on the first request

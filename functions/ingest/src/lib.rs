@@ -6,7 +6,7 @@
 //! Request flow: route and method -> [`access`] (site key, Origin, JWT
 //! subject) -> [`body`] (content type, gzip, size) -> contract validation and
 //! enrichment -> [`store`] (one NDJSON.gz object per request), or the
-//! [`dead_letter`] queue when the store fails.
+//! [`dead_letter`] queue when the store fails, counted by [`metrics`].
 
 pub mod access;
 pub mod body;
@@ -15,6 +15,7 @@ pub mod handler;
 pub mod lambda;
 #[cfg(feature = "local-server")]
 pub mod local;
+pub mod metrics;
 pub mod ndjson;
 #[cfg(feature = "local-server")]
 mod ops_snapshot;

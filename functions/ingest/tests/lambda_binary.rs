@@ -39,6 +39,9 @@ async fn create_secure_parameter(aws: &Aws, value: &str) -> String {
     name
 }
 
+/// The deployment the function's metrics are for.
+const DEPLOYMENT: &str = "sbw-shop-test";
+
 /// One deployment's resources in moto and the function's environment for them.
 struct Deployment {
     aws: Aws,
@@ -68,6 +71,7 @@ impl Deployment {
                 format!("https://other.example,{ORIGIN}"),
             ),
             ("SBW_HASH_KEY_PARAM", self.hash_key_parameter.clone()),
+            ("SBW_DEPLOYMENT", DEPLOYMENT.to_owned()),
         ]
     }
 
@@ -446,7 +450,13 @@ async fn a_failed_store_write_dead_letters_the_events_and_asks_for_a_retry() {
         valid_event(Utc::now())
     ]);
 
-    let response = function.expect(post_events(&batch), 503).await;
+    let event = post_events(&batch).to_event();
+    let request_id = event["requestContext"]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = function.call(event).await;
+    assert_eq!(response.status, 503, "{}", function.output());
 
     assert!(
         response
@@ -456,6 +466,21 @@ async fn a_failed_store_write_dead_letters_the_events_and_asks_for_a_retry() {
         response.headers
     );
     assert_eq!(response.json()["error"]["code"], "storage_unavailable");
+    // The failure is counted in CloudWatch through one EMF line on stdout,
+    // written before the request's own log line.
+    function.request_log(&request_id).await;
+    let metric_lines: Vec<Value> = function
+        .output()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|doc| doc.get("_aws").is_some())
+        .collect();
+    assert_eq!(metric_lines.len(), 1, "{}", function.output());
+    let metric = &metric_lines[0];
+    assert_eq!(metric["IngestStorageFailures"], 1.0);
+    assert_eq!(metric["Deployment"], DEPLOYMENT);
+    assert_eq!(metric["DeadLettered"], true);
+    assert_eq!(metric["_aws"]["CloudWatchMetrics"][0]["Namespace"], "SBW");
     let messages = deployment.aws.dead_letters(&deployment.queue_url).await;
     assert_eq!(messages.len(), 1);
     let message = &messages[0];
@@ -481,6 +506,7 @@ async fn a_missing_setting_stops_the_binary_with_its_name() {
         "SBW_SITE_KEYS",
         "SBW_ALLOWED_ORIGINS",
         "SBW_HASH_KEY_PARAM",
+        "SBW_DEPLOYMENT",
     ] {
         let mut env = deployment.function_env();
         env.retain(|(name, _)| *name != missing);

@@ -688,7 +688,7 @@ fn observability(bill: &mut Bill, x: &Inputs) {
             prices.custom_metric_month,
         ),
         Some(Allowance(10.0)),
-        "the alarmed metrics: DWFreshnessMinutes (ETL), DashboardHeartbeat (warehouse); always free: 10 metrics".to_owned(),
+        "the alarmed metrics: DWFreshnessMinutes (ETL), IngestStorageFailures (ingest), DashboardHeartbeat (warehouse); always free: 10 metrics".to_owned(),
     );
     bill.add(
         "CloudWatch",
