@@ -32,9 +32,6 @@ enum Command {
     /// The warehouse data volume's snapshots: create, list, restore.
     #[command(subcommand)]
     Snapshot(commands::snapshot::SnapshotCommand),
-    /// The ingest dead-letter queue: inspect what waits, redrive it into the raw store.
-    #[command(subcommand)]
-    Dlq(commands::dlq::DlqCommand),
     /// Render the CloudFormation templates of an environment, with a manifest.
     Render(commands::render::RenderArgs),
     /// Check the config, the rendered templates, and run cfn-lint and checkov.
@@ -47,8 +44,10 @@ enum Command {
     Deploy(commands::deploy::DeployArgs),
     /// Delete every stack of an environment; data is kept unless --delete-data.
     Destroy(commands::destroy::DestroyArgs),
-    /// Health of a deployed environment: stacks, alarms, dead letters, ETL freshness.
+    /// Health of a deployed environment: stacks, alarms, dead letters, ETL freshness, budget.
     Status(commands::status::StatusArgs),
+    /// Alarms firing now or fired lately, since when, and their runbooks.
+    Alarms(commands::alarms::AlarmsArgs),
     /// The alarm topic's subscribers: send a test page.
     #[command(subcommand)]
     Alerts(commands::alerts::AlertsCommand),
@@ -64,7 +63,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Etl(command) => commands::etl::run(command),
         Command::Logs(args) => commands::logs::run(args),
         Command::Snapshot(command) => commands::snapshot::run(command),
-        Command::Dlq(command) => commands::dlq::run(command),
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Cost(args) => commands::cost::run(args),
@@ -72,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Deploy(args) => commands::deploy::run(args),
         Command::Destroy(args) => commands::destroy::run(args),
         Command::Status(args) => commands::status::run(args),
+        Command::Alarms(args) => commands::alarms::run(args),
         Command::Alerts(command) => commands::alerts::run(command),
         Command::Runbook(command) => commands::runbook::run(command),
     };

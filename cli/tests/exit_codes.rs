@@ -16,6 +16,7 @@ const COMMANDS: &[&[&str]] = &[
     &["deploy", "--yes"],
     &["destroy", "--yes"],
     &["status"],
+    &["alarms"],
     &["alerts", "test"],
 ];
 
@@ -78,6 +79,18 @@ fn usage_errors_exit_2() {
         &[
             "status", "--config", EXAMPLE, "--env", "dev", "--output", "yaml",
         ][..],
+        &[
+            "alarms",
+            "--config",
+            EXAMPLE,
+            "--env",
+            "dev",
+            "--since",
+            "yesterday",
+        ],
+        &[
+            "alarms", "--config", EXAMPLE, "--env", "dev", "--since", "0h",
+        ],
         &["alerts", "--config", EXAMPLE, "--env", "dev"],
         &["statsu"],
         &["cost", "--env", "dev"],
@@ -127,7 +140,12 @@ fn an_unreachable_aws_exits_6() {
         .unwrap()
         .port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    for command in [&["status"][..], &["destroy", "--yes"], &["alerts", "test"]] {
+    for command in [
+        &["status"][..],
+        &["destroy", "--yes"],
+        &["alarms"],
+        &["alerts", "test"],
+    ] {
         let output = sbwctl(
             &with_environment(command, EXAMPLE),
             &[("AWS_ENDPOINT_URL", &endpoint)],

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use sbw_deploy::logs::{self, Function, LogQuery};
 
 use super::oncall::surfaced;
-use super::shell::{block_on, help_with, Environment, Output, OutputArg};
+use super::shell::{block_on, help_with, since, Environment, Output, OutputArg};
 
 #[derive(Args)]
 #[command(after_help = help_with(
@@ -40,10 +40,6 @@ enum FunctionArg {
     Ingest,
     /// The ETL function (its runs).
     Etl,
-}
-
-fn since(text: &str) -> Result<DateTime<Utc>, String> {
-    logs::parse_since(text, Utc::now()).map_err(|e| e.to_string())
 }
 
 pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod alarms;
 pub mod alerts;
 mod aws;
 pub mod build;
@@ -7,7 +8,6 @@ pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
-pub mod dlq;
 pub mod etl;
 mod etl_remote;
 pub mod logs;

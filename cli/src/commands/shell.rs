@@ -8,6 +8,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use sbw_deploy::Aws;
 use sbw_infra::config::{self, ConfigError, Deployment, Profile};
@@ -209,6 +210,12 @@ impl OutputArg {
     }
 }
 
+/// `--since WHEN` for clap: a duration back from now (`90s`, `30m`, `1h`,
+/// `2d`, `1h30m`) or an RFC 3339 time.
+pub fn since(text: &str) -> Result<DateTime<Utc>, String> {
+    sbw_deploy::logs::parse_since(text, Utc::now()).map_err(|e| e.to_string())
+}
+
 /// Runs `work` on a new async runtime.
 pub fn block_on<F: Future>(work: F) -> anyhow::Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -216,4 +223,32 @@ pub fn block_on<F: Future>(work: F) -> anyhow::Result<F::Output> {
         .build()
         .context("starting the async runtime")?;
     Ok(runtime.block_on(work))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct_and_all_documented() {
+        let mut codes: Vec<u8> = EXIT_CODES.iter().map(|(code, _)| *code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), EXIT_CODES.len());
+        for code in [
+            exit::SUCCESS,
+            exit::FAILED,
+            exit::USAGE,
+            exit::INVALID_CONFIG,
+            exit::DEGRADED,
+            exit::BROKEN,
+            exit::AWS_FAILED,
+            exit::INTERRUPTED,
+        ] {
+            assert!(
+                exit_codes_help().contains(&format!("{code:>3}  ")),
+                "{code}"
+            );
+        }
+    }
 }
