@@ -32,6 +32,9 @@ enum Command {
     /// The warehouse data volume's snapshots: create, list, restore.
     #[command(subcommand)]
     Snapshot(commands::snapshot::SnapshotCommand),
+    /// The ingest dead-letter queue: inspect what waits, redrive it into the raw store.
+    #[command(subcommand)]
+    Dlq(commands::dlq::DlqCommand),
     /// Render the CloudFormation templates of an environment, with a manifest.
     Render(commands::render::RenderArgs),
     /// Check the config, the rendered templates, and run cfn-lint and checkov.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Etl(command) => commands::etl::run(command),
         Command::Logs(args) => commands::logs::run(args),
         Command::Snapshot(command) => commands::snapshot::run(command),
+        Command::Dlq(command) => commands::dlq::run(command),
         Command::Render(args) => commands::render::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Cost(args) => commands::cost::run(args),

@@ -8,6 +8,7 @@ pub mod cost;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
+pub mod dlq;
 pub mod etl;
 mod etl_remote;
 pub mod logs;
