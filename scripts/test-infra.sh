@@ -79,8 +79,8 @@ set +e
 "$SBWCTL" validate --config "$OUT/broken.yaml" --env dev 2>"$OUT/broken.err"
 code=$?
 set -e
-[ "$code" = 2 ] && grep -q "broken.yaml:4:13: \"mars-1\" is not a supported AWS region" "$OUT/broken.err" ||
-  { cat "$OUT/broken.err"; fail "a config error must exit 2 and name file:line (got $code)"; }
+[ "$code" = 3 ] && grep -q "broken.yaml:4:13: \"mars-1\" is not a supported AWS region" "$OUT/broken.err" ||
+  { cat "$OUT/broken.err"; fail "a config error must exit 3 (invalid config) and name file:line (got $code)"; }
 total="$("$SBWCTL" cost --config examples/sbw.yaml --env dev --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_usd"])')"
 python3 -c "import sys; sys.exit(0 if $total <= 10 else 1)" || fail "minimal profile costs $total USD/month at 1 M events (target: <= 10)"
 echo "minimal profile at 1 M events/month: $(printf '%.2f' "$total") USD/month"
