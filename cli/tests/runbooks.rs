@@ -7,11 +7,6 @@ use std::process::{Command, Output};
 
 use clap::Parser;
 
-/// Commands the runbooks name that issue 18 adds in parallel work, as their
-/// leading words. A command here must still fail to parse (the test says
-/// when it lands, so the entry goes): this list only shrinks.
-const NOT_YET_IMPLEMENTED: &[&[&str]] = &[&["alarms"], &["dlq", "inspect"], &["dlq", "redrive"]];
-
 /// One `sbwctl` line of a code block: continuation lines joined, a trailing
 /// `# comment` dropped, split on blanks. Runbooks keep these lines free of
 /// quotes so this stays a split, not a shell.
@@ -60,50 +55,23 @@ fn command_lines() -> Vec<CommandLine> {
     lines
 }
 
-fn pending_entry(args: &[String]) -> Option<&'static [&'static str]> {
-    NOT_YET_IMPLEMENTED
-        .iter()
-        .copied()
-        .find(|words| args.len() > words.len() && words.iter().zip(&args[1..]).all(|(w, a)| w == a))
-}
-
 #[test]
 fn every_sbwctl_line_in_the_runbooks_parses() {
     let lines = command_lines();
     assert!(lines.len() >= 40, "only {} sbwctl lines found", lines.len());
-    let mut failures = Vec::new();
-    let mut used = std::collections::BTreeSet::new();
-    for line in &lines {
-        let parsed = sbwctl::Cli::try_parse_from(&line.args);
-        match (pending_entry(&line.args), parsed) {
-            (None, Ok(_)) => {}
-            (None, Err(error)) => failures.push(format!(
+    let failures: Vec<String> = lines
+        .iter()
+        .filter_map(|line| {
+            let error = sbwctl::Cli::try_parse_from(&line.args).err()?;
+            let reason = error.render().to_string();
+            Some(format!(
                 "{}: `{}` does not parse: {}",
                 line.runbook,
                 line.text,
-                error
-                    .render()
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-            )),
-            (Some(words), Err(_)) => {
-                used.insert(words);
-            }
-            (Some(words), Ok(_)) => failures.push(format!(
-                "{}: `{}` parses now: remove {words:?} from NOT_YET_IMPLEMENTED",
-                line.runbook, line.text
-            )),
-        }
-    }
-    for words in NOT_YET_IMPLEMENTED {
-        if !used.contains(words) {
-            failures.push(format!(
-                "NOT_YET_IMPLEMENTED lists {words:?}, which no runbook line still needs"
-            ));
-        }
-    }
+                reason.lines().next().unwrap_or_default()
+            ))
+        })
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
