@@ -258,7 +258,13 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
     .await;
 
     // inspect counts what waits and puts it back.
+    let started = std::time::Instant::now();
     let report = inspect::inspect(&aws.queue, 1_000).await.unwrap();
+    println!(
+        "inspect of {} messages took {:.2?} (one per receive on moto)",
+        report.messages_read,
+        started.elapsed()
+    );
     let large_object = report
         .objects
         .iter()
