@@ -169,29 +169,12 @@ pub async fn delete_backup_snapshots(
     clients: &RegionClients,
     prefix: &str,
 ) -> Result<Vec<String>, AwsError> {
-    use aws_sdk_ec2::types::Filter;
     let action = || format!("deleting the {BACKUP_TAG}={prefix} snapshots");
-    let mut pages = clients
-        .ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{BACKUP_TAG}"))
-                .values(prefix)
-                .build(),
-        )
-        .into_paginator()
-        .send();
-    let mut ids = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::new(action(), &e))?;
-        ids.extend(
-            page.snapshots()
-                .iter()
-                .filter_map(|s| s.snapshot_id().map(str::to_owned)),
-        );
-    }
+    let ids: Vec<String> = crate::snapshot::backup_snapshots(clients, prefix, &action())
+        .await?
+        .iter()
+        .filter_map(|s| s.snapshot_id().map(str::to_owned))
+        .collect();
     for id in &ids {
         clients
             .ec2

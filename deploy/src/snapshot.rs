@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::aws::{AwsError, RegionClients};
 use crate::deployed::{DeployedError, DeployedStack, FailedCall};
+use crate::destroy::BACKUP_TAG;
 use crate::progress::Progress;
 use crate::stack::{self, Outcome, PollTimes, StackChange, StackError, TemplateSource};
 use crate::Aws;
@@ -21,8 +22,6 @@ use crate::Aws;
 const WAREHOUSE_STACK: &str = "warehouse";
 const VOLUME_OUTPUT: &str = "DataVolumeId";
 const INSTANCE_OUTPUT: &str = "InstanceId";
-/// The tag DLM's policy selects the volume by; its snapshots copy it.
-const BACKUP_TAG: &str = "sbw:backup";
 /// Marks the snapshots `sbwctl snapshot create` takes.
 const MANUAL_TAG: (&str, &str) = ("sbw:snapshot", "manual");
 /// DLM tags each snapshot it takes with its policy.
@@ -226,23 +225,15 @@ pub async fn list(
     manifest: &Manifest,
 ) -> Result<Vec<Snapshot>, SnapshotError> {
     let clients = aws.region(&manifest.region);
-    let mut pages = clients
-        .ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{BACKUP_TAG}"))
-                .values(deployment.prefix())
-                .build(),
-        )
-        .into_paginator()
-        .send();
-    let mut snapshots = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::new("listing the warehouse snapshots", &e))?;
-        snapshots.extend(page.snapshots().iter().map(Snapshot::from_description));
-    }
+    let mut snapshots: Vec<Snapshot> = backup_snapshots(
+        clients,
+        &deployment.prefix(),
+        "listing the warehouse snapshots",
+    )
+    .await?
+    .iter()
+    .map(Snapshot::from_description)
+    .collect();
     snapshots.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.id.cmp(&b.id)));
     Ok(snapshots)
 }
@@ -399,4 +390,31 @@ async fn describe(
         .and_then(Tag::value)
         .map(str::to_owned);
     Ok((Snapshot::from_description(found), backup_tag))
+}
+
+/// This account's snapshots tagged `sbw:backup = <prefix>`, every page;
+/// `action` names what they are read for in an error.
+pub(crate) async fn backup_snapshots(
+    clients: &RegionClients,
+    prefix: &str,
+    action: &str,
+) -> Result<Vec<aws_sdk_ec2::types::Snapshot>, AwsError> {
+    let mut pages = clients
+        .ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{BACKUP_TAG}"))
+                .values(prefix)
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    let mut snapshots = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new(action, &e))?;
+        snapshots.extend(page.snapshots().iter().cloned());
+    }
+    Ok(snapshots)
 }
