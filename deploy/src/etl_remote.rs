@@ -15,6 +15,7 @@ use aws_sdk_lambda::types::InvocationType;
 use chrono::{DateTime, Utc};
 use sbw_etl::run::hour_floor;
 use sbw_etl::{RunRequest, RunStatus, RunSummary};
+use sbw_infra::names::output::FUNCTION_NAME;
 use sbw_infra::render::Manifest;
 use serde::Deserialize;
 
@@ -22,9 +23,8 @@ use crate::aws::AwsError;
 use crate::deployed::{DeployedError, DeployedStack, FailedCall};
 use crate::Aws;
 
-/// The stack and output naming the ETL function.
+/// The stack whose `FunctionName` output names the ETL function.
 const ETL_STACK: &str = "etl";
-const FUNCTION_OUTPUT: &str = "FunctionName";
 /// How long past the function's own timeout a waiting invoke waits for its answer.
 const ANSWER_MARGIN: Duration = Duration::from_secs(30);
 
@@ -95,7 +95,7 @@ impl EtlFunction {
     /// The environment's ETL function, named by the etl stack's outputs.
     pub async fn find(aws: &Aws, manifest: &Manifest) -> Result<EtlFunction, RemoteEtlError> {
         let stack = DeployedStack::read(aws, manifest, ETL_STACK).await?;
-        let name = stack.output(FUNCTION_OUTPUT)?.to_owned();
+        let name = stack.output(FUNCTION_NAME)?.to_owned();
         let lambda = aws.region(&stack.region).lambda.clone();
         let configuration = match lambda
             .get_function_configuration()

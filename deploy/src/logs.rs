@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use sbw_infra::names::output::FUNCTION_NAME;
 use sbw_infra::render::Manifest;
 use serde_json::{Map, Value};
 
@@ -116,7 +117,7 @@ pub async fn read(
         }
     }
     let stack = DeployedStack::read(aws, manifest, function.stack()).await?;
-    let group = format!("/aws/lambda/{}", stack.output("FunctionName")?);
+    let group = format!("/aws/lambda/{}", stack.output(FUNCTION_NAME)?);
     let mut pages = aws
         .region(&stack.region)
         .logs
