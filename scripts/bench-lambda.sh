@@ -98,7 +98,8 @@ log "cold starts ($runs runs)"
   --env SBW_DLQ_URL="$queue_url" \
   --env SBW_SITE_KEYS=pk_bench \
   --env SBW_ALLOWED_ORIGINS=https://shop.example \
-  --env SBW_HASH_KEY_PARAM=/sbw/bench/hash-key
+  --env SBW_HASH_KEY_PARAM=/sbw/bench/hash-key \
+  --env SBW_DEPLOYMENT=sbw-bench
 
 # The deployment artefact: the binary as `bootstrap`, zipped without
 # timestamps or extra attributes. (Deployments build for provided.al2023 on

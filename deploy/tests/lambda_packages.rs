@@ -49,6 +49,7 @@ fn function_env(function: &str) -> Vec<(&'static str, &'static str)> {
             ("SBW_SITE_KEYS", "pk_test_12345678"),
             ("SBW_ALLOWED_ORIGINS", "https://shop.example"),
             ("SBW_HASH_KEY", "a-test-hashing-key-of-32-bytes-at-least"),
+            ("SBW_DEPLOYMENT", "sbw-test"),
         ],
         "etl" => vec![
             ("SBW_RAW_BUCKET", "raw"),
