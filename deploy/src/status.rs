@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::types::{Dimension, StateValue, Statistic};
 use sbw_etl::summary::{RunStatus, RunSummary, LAST_RUN_KEY};
 use sbw_infra::config::{Deployment, GLOBAL_REGION};
-use sbw_infra::names::budget_name;
+use sbw_infra::names::{self, budget_name};
 use sbw_infra::render::Manifest;
 use serde::Serialize;
 
@@ -15,9 +15,6 @@ use crate::aws::{AwsError, AwsErrorKind};
 use crate::stack;
 use crate::Aws;
 
-/// The freshness metric the ETL emits (Embedded Metric Format).
-const FRESHNESS_NAMESPACE: &str = "SBW";
-const FRESHNESS_METRIC: &str = "DWFreshnessMinutes";
 /// How far back `status` looks for the freshness metric.
 const FRESHNESS_LOOKBACK: Duration = Duration::from_secs(3 * 3600);
 
@@ -373,8 +370,8 @@ async fn freshness(clients: &crate::aws::RegionClients, prefix: &str) -> Reading
     let answer = clients
         .cloudwatch
         .get_metric_statistics()
-        .namespace(FRESHNESS_NAMESPACE)
-        .metric_name(FRESHNESS_METRIC)
+        .namespace(names::metric::NAMESPACE)
+        .metric_name(names::metric::FRESHNESS)
         .dimensions(
             Dimension::builder()
                 .name("Deployment")

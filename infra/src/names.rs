@@ -1,6 +1,7 @@
 //! The names the templates and `sbwctl` share: stack outputs it reads,
-//! metric namespaces and names, the Lambdas' environment variables, alarm
-//! names and their runbooks. Templates see them as `names.*`; rendering is
+//! metric namespaces and names and the Lambdas' environment variables (both
+//! defined in `sbw-names`, which the functions link), alarm names and their
+//! runbooks. Templates see them as `names.*`; rendering is
 //! strict, so a template that uses a name not defined here fails to render
 //! (a test, not a deploy, finds the typo).
 
@@ -17,38 +18,7 @@ pub mod output {
     pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
 }
 
-/// The platform's own CloudWatch metrics.
-pub mod metric {
-    pub const NAMESPACE: &str = "SBW";
-    /// The dimension every SBW metric carries: the deployment prefix.
-    pub const DEPLOYMENT_DIMENSION: &str = "Deployment";
-    /// Minutes between now and the newest event loaded (the ETL, per run).
-    pub const FRESHNESS: &str = "DWFreshnessMinutes";
-    /// Events the ingest function could not store and dead-lettered.
-    pub const INGEST_STORAGE_FAILURES: &str = "IngestStorageFailures";
-    /// 1 per minute while the dashboard and its database answer (the warehouse's timer).
-    pub const DASHBOARD_HEARTBEAT: &str = "DashboardHeartbeat";
-}
-
-/// Environment variables the templates give the Lambdas (the functions read the same names).
-pub const LAMBDA_ENVIRONMENT: &[&str] = &[
-    "SBW_ALLOWED_ORIGINS",
-    "SBW_DB_CREDENTIALS_BUCKET",
-    "SBW_DB_CREDENTIALS_KEY",
-    "SBW_DB_HOST",
-    "SBW_DEPLOYMENT",
-    "SBW_DLQ_URL",
-    "SBW_ETL_TASK",
-    "SBW_FRESHNESS_SLO_MINUTES",
-    "SBW_HASH_KEY_PARAM",
-    "SBW_HTTP_API_ID",
-    "SBW_HTTP_API_STAGE",
-    "SBW_METRICS_NAMESPACE",
-    "SBW_RAW_BUCKET",
-    "SBW_REPROCESS_WINDOW_HOURS",
-    "SBW_SITE_KEYS",
-    "SBW_TIMEZONE",
-];
+pub use sbw_names::{env, metric};
 
 /// Every alarm the observability stack can create (`<prefix>-<Name>`) and
 /// the runbook that answers it (`runbooks/<runbook>.md`).
@@ -119,7 +89,7 @@ pub fn template_names() -> Value {
             ("ingest_storage_failures", metric::INGEST_STORAGE_FAILURES),
             ("dashboard_heartbeat", metric::DASHBOARD_HEARTBEAT),
         ]),
-        env => same(LAMBDA_ENVIRONMENT),
+        env => same(env::ALL),
         alarm => same(&alarms),
         runbook => map(ALARMS),
     }

@@ -5,10 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-/// The namespace of SBW's own metrics, unless `SBW_METRICS_NAMESPACE` says otherwise.
-pub const NAMESPACE: &str = "SBW";
-/// The one dimension of every SBW metric: the deployment's prefix (`<project>-<env>`).
-pub const DEPLOYMENT_DIMENSION: &str = "Deployment";
+use sbw_names::metric::DEPLOYMENT_DIMENSION;
 
 /// One metric value: name, CloudWatch unit, value.
 pub type Figure<'a> = (&'a str, &'a str, f64);

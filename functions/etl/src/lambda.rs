@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use sbw_names::{env, metric};
 use serde::Deserialize;
 
 use crate::metrics::emf_line;
@@ -12,10 +13,7 @@ use crate::settings::ShopSettings;
 use crate::source::RawSource;
 use crate::summary::RunSummary;
 
-/// The variable choosing what the `etl` binary does.
-pub const TASK_VAR: &str = "SBW_ETL_TASK";
-
-/// What this `etl` process does, from [`TASK_VAR`]: the ETL when it is unset
+/// What this `etl` process does, from [`env::ETL_TASK`]: the ETL when it is unset
 /// or `etl`, the ops snapshot collector (run outside the VPC) when it is
 /// `ops-snapshot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +24,12 @@ pub enum Task {
 
 impl Task {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Task> {
-        match var(TASK_VAR).as_deref() {
+        match var(env::ETL_TASK).as_deref() {
             None | Some("" | "etl") => Ok(Task::Etl),
             Some("ops-snapshot") => Ok(Task::OpsSnapshot),
             Some(other) => anyhow::bail!(
-                "{TASK_VAR}={other:?} is not a task: use etl (the default) or ops-snapshot"
+                "{}={other:?} is not a task: use etl (the default) or ops-snapshot",
+                env::ETL_TASK
             ),
         }
     }
@@ -66,21 +65,21 @@ impl LambdaSettings {
         };
         let defaults = RunOptions::default();
         Ok(LambdaSettings {
-            raw_bucket: required("SBW_RAW_BUCKET")?,
-            db_host: required("SBW_DB_HOST")?,
-            credentials_bucket: required("SBW_DB_CREDENTIALS_BUCKET")?,
-            credentials_key: required("SBW_DB_CREDENTIALS_KEY")?,
-            deployment: required("SBW_DEPLOYMENT")?,
-            metrics_namespace: var("SBW_METRICS_NAMESPACE")
-                .unwrap_or_else(|| sbw_aws::emf::NAMESPACE.to_owned()),
+            raw_bucket: required(env::RAW_BUCKET)?,
+            db_host: required(env::DB_HOST)?,
+            credentials_bucket: required(env::DB_CREDENTIALS_BUCKET)?,
+            credentials_key: required(env::DB_CREDENTIALS_KEY)?,
+            deployment: required(env::DEPLOYMENT)?,
+            metrics_namespace: var(env::METRICS_NAMESPACE)
+                .unwrap_or_else(|| metric::NAMESPACE.to_owned()),
             reprocess_window_hours: whole_number(
-                "SBW_REPROCESS_WINDOW_HOURS",
+                env::REPROCESS_WINDOW_HOURS,
                 defaults.reprocess_window_hours,
             )?,
             shop: ShopSettings {
-                timezone: var("SBW_TIMEZONE").unwrap_or(defaults.shop.timezone),
+                timezone: var(env::TIMEZONE).unwrap_or(defaults.shop.timezone),
                 freshness_slo_minutes: whole_number(
-                    "SBW_FRESHNESS_SLO_MINUTES",
+                    env::FRESHNESS_SLO_MINUTES,
                     defaults.shop.freshness_slo_minutes,
                 )?,
             },
@@ -216,7 +215,7 @@ mod tests {
     fn the_task_is_the_etl_unless_the_collector_is_named() {
         let task = |value: Option<&str>| {
             Task::from_vars(|name| {
-                assert_eq!(name, TASK_VAR);
+                assert_eq!(name, env::ETL_TASK);
                 value.map(str::to_owned)
             })
         };

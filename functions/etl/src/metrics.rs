@@ -6,9 +6,6 @@ use serde_json::{json, Map};
 
 use crate::summary::RunSummary;
 
-/// The metric the freshness alarm watches.
-pub const FRESHNESS_METRIC: &str = "DWFreshnessMinutes";
-
 /// One EMF document: `namespace`, dimension `Deployment`, the run's figures.
 /// Freshness is left out while nothing was ever loaded (there is no age yet).
 pub fn emf_line(
@@ -18,7 +15,11 @@ pub fn emf_line(
     duration_seconds: f64,
 ) -> String {
     let figures: Vec<sbw_aws::emf::Figure> = [
-        (FRESHNESS_METRIC, "None", summary.freshness_minutes),
+        (
+            sbw_names::metric::FRESHNESS,
+            "None",
+            summary.freshness_minutes,
+        ),
         ("EventsLoaded", "Count", Some(summary.events_loaded as f64)),
         (
             "RejectedLines",
@@ -77,7 +78,7 @@ mod tests {
         assert_eq!(directive["Namespace"], "SBW");
         assert_eq!(directive["Dimensions"], json!([["Deployment"]]));
         assert_eq!(doc["Deployment"], "sbw-shop-dev");
-        assert_eq!(doc[FRESHNESS_METRIC], 12.5);
+        assert_eq!(doc[sbw_names::metric::FRESHNESS], 12.5);
         assert_eq!(doc["EventsLoaded"], 100.0);
         assert_eq!(doc["RejectedLines"], 3.0);
         assert_eq!(doc["QuarantinedObjects"], 1.0);
@@ -95,8 +96,8 @@ mod tests {
     #[test]
     fn no_freshness_before_anything_was_loaded() {
         let doc: Value = serde_json::from_str(&emf_line(&summary(None), "SBW", "d", 1.0)).unwrap();
-        assert!(doc.get(FRESHNESS_METRIC).is_none());
+        assert!(doc.get(sbw_names::metric::FRESHNESS).is_none());
         let names = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
-        assert!(!names.contains(FRESHNESS_METRIC));
+        assert!(!names.contains(sbw_names::metric::FRESHNESS));
     }
 }

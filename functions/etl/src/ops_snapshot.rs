@@ -17,6 +17,7 @@ use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
 use sbw_contract::ops::{
     DeadLetters, IngestCounts, OpsSnapshot, OpsSource, OPS_SNAPSHOT_KEY, OPS_WINDOW_MINUTES,
 };
+use sbw_names::env;
 
 use crate::lambda::required_var;
 
@@ -49,7 +50,7 @@ pub struct CollectorSettings {
 
 impl CollectorSettings {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let dead_letter_queue_url = required_var(&var, "SBW_DLQ_URL")?;
+        let dead_letter_queue_url = required_var(&var, env::DLQ_URL)?;
         let dead_letter_queue_name = url::Url::parse(&dead_letter_queue_url)
             .ok()
             .and_then(|url| Some(url.path_segments()?.next_back()?.to_owned()))
@@ -61,11 +62,11 @@ impl CollectorSettings {
                 )
             })?;
         Ok(CollectorSettings {
-            raw_bucket: required_var(&var, "SBW_RAW_BUCKET")?,
+            raw_bucket: required_var(&var, env::RAW_BUCKET)?,
             dead_letter_queue_name,
             dead_letter_queue_url,
-            http_api_id: required_var(&var, "SBW_HTTP_API_ID")?,
-            http_api_stage: required_var(&var, "SBW_HTTP_API_STAGE")?,
+            http_api_id: required_var(&var, env::HTTP_API_ID)?,
+            http_api_stage: required_var(&var, env::HTTP_API_STAGE)?,
         })
     }
 }
@@ -394,13 +395,13 @@ mod tests {
     }
 
     const VARS: [(&str, &str); 4] = [
-        ("SBW_RAW_BUCKET", "shop-dev-raw"),
+        (env::RAW_BUCKET, "shop-dev-raw"),
         (
-            "SBW_DLQ_URL",
+            env::DLQ_URL,
             "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-dev-ingest-dlq",
         ),
-        ("SBW_HTTP_API_ID", "a1b2c3d4e5"),
-        ("SBW_HTTP_API_STAGE", "$default"),
+        (env::HTTP_API_ID, "a1b2c3d4e5"),
+        (env::HTTP_API_STAGE, "$default"),
     ];
 
     #[test]
@@ -419,7 +420,7 @@ mod tests {
             assert!(error.contains(missing), "{error}");
         }
         let mut vars = VARS;
-        vars[1] = ("SBW_DLQ_URL", "https://sqs.eu-west-1.amazonaws.com/");
+        vars[1] = (env::DLQ_URL, "https://sqs.eu-west-1.amazonaws.com/");
         let error = settings(&vars).unwrap_err().to_string();
         assert!(error.contains("is not a queue URL"), "{error}");
     }

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use sbw_contract::IdentifierHasher;
+use sbw_names::{env, metric};
 use tokio::sync::OnceCell;
 
 use crate::access::AccessPolicy;
@@ -56,27 +57,27 @@ impl LambdaSettings {
                 .with_context(|| format!("environment variable {name} is not set"))
         };
         let access = AccessPolicy {
-            site_keys: list(var("SBW_SITE_KEYS")),
-            allowed_origins: list(var("SBW_ALLOWED_ORIGINS")),
+            site_keys: list(var(env::SITE_KEYS)),
+            allowed_origins: list(var(env::ALLOWED_ORIGINS)),
         };
         if access.site_keys.is_empty() || access.allowed_origins.is_empty() {
             bail!("SBW_SITE_KEYS and SBW_ALLOWED_ORIGINS must both list at least one value: anonymous ingest is never left open");
         }
-        let hash_key = match (var("SBW_HASH_KEY_PARAM"), var("SBW_HASH_KEY")) {
+        let hash_key = match (var(env::HASH_KEY_PARAM), var("SBW_HASH_KEY")) {
             (Some(name), _) if !name.is_empty() => HashKeySource::SsmParameter(name),
             (_, Some(key)) if !key.is_empty() => HashKeySource::Inline(key),
             _ => bail!("set SBW_HASH_KEY_PARAM to the SSM SecureString that holds the identifier hashing key"),
         };
         Ok(LambdaSettings {
-            raw_bucket: required("SBW_RAW_BUCKET")?,
-            dead_letter_queue_url: required("SBW_DLQ_URL")?,
+            raw_bucket: required(env::RAW_BUCKET)?,
+            dead_letter_queue_url: required(env::DLQ_URL)?,
             access,
             hash_key,
             metrics: Metrics {
-                namespace: var("SBW_METRICS_NAMESPACE")
+                namespace: var(env::METRICS_NAMESPACE)
                     .filter(|v| !v.trim().is_empty())
-                    .unwrap_or_else(|| sbw_aws::emf::NAMESPACE.to_owned()),
-                deployment: required("SBW_DEPLOYMENT")?,
+                    .unwrap_or_else(|| metric::NAMESPACE.to_owned()),
+                deployment: required(env::DEPLOYMENT)?,
             },
         })
     }

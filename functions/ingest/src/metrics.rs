@@ -6,9 +6,6 @@
 
 use serde_json::{json, Map};
 
-/// The metric the ingest storage failures alarm watches.
-pub const STORAGE_FAILURES_METRIC: &str = "IngestStorageFailures";
-
 /// Where the metric goes: the namespace and the deployment's dimension value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metrics {
@@ -25,7 +22,7 @@ impl Metrics {
         sbw_aws::emf::line(
             &self.namespace,
             &self.deployment,
-            &[(STORAGE_FAILURES_METRIC, "Count", 1.0)],
+            &[(sbw_names::metric::INGEST_STORAGE_FAILURES, "Count", 1.0)],
             properties,
         )
     }
@@ -42,12 +39,12 @@ mod tests {
             deployment: "shop-dev".to_owned(),
         };
         let doc: serde_json::Value = serde_json::from_str(&metrics.storage_failure(false)).unwrap();
-        assert_eq!(doc[STORAGE_FAILURES_METRIC], 1.0);
+        assert_eq!(doc[sbw_names::metric::INGEST_STORAGE_FAILURES], 1.0);
         assert_eq!(doc["Deployment"], "shop-dev");
         assert_eq!(doc["DeadLettered"], false);
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            STORAGE_FAILURES_METRIC
+            sbw_names::metric::INGEST_STORAGE_FAILURES
         );
     }
 }
