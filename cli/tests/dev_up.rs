@@ -490,7 +490,7 @@ fn detached_platform_answers_status_refuses_a_second_up_and_stops_with_down() {
         );
     }
     let (code, status) = run(&["status", "--dir", dir_arg]);
-    assert_eq!(code, Some(3), "{status}");
+    assert_eq!(code, Some(5), "nothing runs: broken\n{status}");
     assert!(status.starts_with("nothing runs on"), "{status}");
     drop(drop_database);
 }

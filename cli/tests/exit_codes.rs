@@ -94,6 +94,30 @@ fn usage_errors_exit_2() {
         &["alerts", "--config", EXAMPLE, "--env", "dev"],
         &["statsu"],
         &["cost", "--env", "dev"],
+        // Parses, but the range ends before it starts: local and remote alike.
+        &[
+            "etl",
+            "backfill",
+            "--from",
+            "2026-11-20T05:00:00Z",
+            "--to",
+            "2026-11-20T04:00:00Z",
+            "--database-url",
+            "postgresql://sbw_etl@127.0.0.1:9/sbw",
+        ],
+        &[
+            "etl",
+            "backfill",
+            "--remote",
+            "--config",
+            EXAMPLE,
+            "--env",
+            "dev",
+            "--from",
+            "2026-11-20T05:00:00Z",
+            "--to",
+            "2026-11-20T04:00:00Z",
+        ],
     ] {
         let output = sbwctl(args, &[("SBW_CONFIG", ""), ("SBW_ENV", "")]);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));

@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::local::{LocalServer, LocalSettings};
 
+use super::shell::exit;
+
 mod seed;
 
 #[derive(Subcommand)]
@@ -38,7 +40,8 @@ pub enum DevCommand {
     Up(UpArgs),
     /// What runs on this machine: each part of a `dev up` asked whether it answers.
     ///
-    /// Exit codes: 0 every part answers; 1 some part does not; 3 nothing runs on --dir.
+    /// Exit codes: 0 every part answers; 4 some part does not (degraded);
+    /// 5 nothing runs on --dir (broken).
     Status(DirArgs),
     /// Stop the platform a `dev up --detach` started, and wait until it has stopped.
     ///
@@ -276,14 +279,14 @@ fn status(args: DirArgs) -> anyhow::Result<ExitCode> {
                     args.dir.display(),
                     args.dir.display()
                 );
-                ExitCode::from(3)
+                ExitCode::from(exit::BROKEN)
             }
             Some(report) => {
                 println!("{report}");
                 if report.all_answer() {
                     ExitCode::SUCCESS
                 } else {
-                    ExitCode::FAILURE
+                    ExitCode::from(exit::DEGRADED)
                 }
             }
         }

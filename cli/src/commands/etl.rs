@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, RunSummary, ShopSettings, Trigger};
 
-use super::shell::{Output, OutputArg};
+use super::shell::{Output, OutputArg, UsageError};
 
 #[derive(Subcommand)]
 pub enum EtlCommand {
@@ -119,18 +119,15 @@ pub fn run(command: EtlCommand) -> anyhow::Result<ExitCode> {
             EtlCommand::Run(args) => {
                 load(args.source, RunRequest::Incremental(Trigger::Manual)).await
             }
-            EtlCommand::Backfill(args) if args.remote.remote => {
-                super::etl_remote::backfill(
-                    &args.remote,
-                    args.from,
-                    args.to,
-                    args.source.output.output,
-                )
-                .await
-            }
             EtlCommand::Backfill(args) => {
-                let request = RunRequest::backfill(args.from, args.to)?;
-                load(args.source, request).await
+                let request = RunRequest::backfill(args.from, args.to)
+                    .map_err(|error| UsageError(error.to_string()))?;
+                if args.remote.remote {
+                    let output = args.source.output.output;
+                    super::etl_remote::backfill(&args.remote, args.from, args.to, output).await
+                } else {
+                    load(args.source, request).await
+                }
             }
             EtlCommand::Invoke(args) => super::etl_remote::invoke(args).await,
             EtlCommand::Migrate(args) => {

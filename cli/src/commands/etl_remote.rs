@@ -94,15 +94,14 @@ fn show(output: &OutputArg, summary: &RunSummary) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The remote backfill of receive hours `from..=to`, one line (or JSON
-/// summary) per window.
+/// The remote backfill of receive hours `from..=to` (`from <= to`, checked
+/// by the caller), one line (or JSON summary) per window.
 pub async fn backfill(
     remote: &RemoteArgs,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     output: Output,
 ) -> anyhow::Result<ExitCode> {
-    RunRequest::backfill(from, to)?;
     let environment = remote.environment()?;
     let deployed = environment.connect().await?;
     let function = EtlFunction::find(&deployed.aws, &deployed.manifest)

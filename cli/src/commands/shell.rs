@@ -76,7 +76,9 @@ pub fn help_with(note: &str) -> String {
 
 /// The exit code for an error that stopped a command.
 pub fn exit_code_of(error: &anyhow::Error) -> u8 {
-    if error.downcast_ref::<InvalidConfig>().is_some() {
+    if error.downcast_ref::<UsageError>().is_some() {
+        exit::USAGE
+    } else if error.downcast_ref::<InvalidConfig>().is_some() {
         exit::INVALID_CONFIG
     } else if sbw_deploy::aws::failed_call(error.as_ref()).is_some() {
         exit::AWS_FAILED
@@ -84,6 +86,19 @@ pub fn exit_code_of(error: &anyhow::Error) -> u8 {
         exit::FAILED
     }
 }
+
+/// Arguments that parse but do not make sense together (clap cannot tell),
+/// such as a range that ends before it starts: the same exit code as clap's.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// A config file the user must fix, as one line.
 #[derive(Debug)]
