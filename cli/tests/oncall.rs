@@ -399,7 +399,7 @@ async fn the_deployed_etl_is_invoked_and_backfills_in_windows() {
     assert_eq!(seen, vec![RunStatus::Succeeded]);
     assert_eq!(totals.events_loaded, 30);
 
-    // --from after --to.
+    // --from after --to: a usage error.
     let backwards = env.sbwctl(&[
         "etl",
         "backfill",
@@ -409,7 +409,7 @@ async fn the_deployed_etl_is_invoked_and_backfills_in_windows() {
         "2026-11-20T00:00:00Z",
         "--remote",
     ]);
-    assert_eq!(backwards.status.code(), Some(1), "{}", text(&backwards));
+    assert_eq!(backwards.status.code(), Some(2), "{}", text(&backwards));
     assert!(
         stderr(&backwards).contains("a backfill needs from <= to"),
         "{}",
@@ -570,6 +570,48 @@ async fn snapshots_are_taken_listed_and_restored_through_the_stack() {
         stderr(&restored).contains("replaces the data volume"),
         "{}",
         text(&restored)
+    );
+
+    // The stacks that use the replaced instance's outputs take them as
+    // parameters and were given the new values.
+    let stack = |name: String| {
+        let cfn = cfn.clone();
+        async move {
+            let described = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+            let stack = described.stacks()[0].clone();
+            let pairs = |keys: Vec<(Option<&str>, Option<&str>)>| {
+                keys.into_iter()
+                    .map(|(k, v)| (k.unwrap().to_owned(), v.unwrap_or_default().to_owned()))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            };
+            (
+                pairs(
+                    stack
+                        .parameters()
+                        .iter()
+                        .map(|p| (p.parameter_key(), p.parameter_value()))
+                        .collect(),
+                ),
+                pairs(
+                    stack
+                        .outputs()
+                        .iter()
+                        .map(|o| (o.output_key(), o.output_value()))
+                        .collect(),
+                ),
+            )
+        }
+    };
+    let (_, warehouse_outputs) = stack(warehouse_stack.clone()).await;
+    let (etl, _) = stack(format!("{PREFIX}-etl")).await;
+    let (observability, _) = stack(format!("{PREFIX}-observability")).await;
+    assert_eq!(
+        etl.get("WarehouseHost"),
+        warehouse_outputs.get("DatabaseHost")
+    );
+    assert_eq!(
+        observability.get("WarehouseInstanceId"),
+        warehouse_outputs.get("InstanceId")
     );
 
     // The same snapshot again: said, not redone.

@@ -3,13 +3,16 @@
 //! targets the volume's `sbw:backup` tag and copies its tags); `create` tags
 //! its snapshot the same way, so `list` shows both. `restore` goes through
 //! the stack: the warehouse's `DataSnapshotId` parameter makes CloudFormation
-//! replace the volume (snapshotting the old one) and the instance that mounts it.
+//! replace the volume (snapshotting the old one) and the instance that mounts it,
+//! then the stacks that take the instance's outputs as parameters are updated.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sbw_etl::run::hour_floor;
 use sbw_infra::config::Deployment;
-use sbw_infra::render::{Manifest, DATA_SNAPSHOT_PARAMETER};
+use sbw_infra::render::{Manifest, ParameterSource, DATA_SNAPSHOT_PARAMETER};
 use serde::Serialize;
 
 use crate::aws::{AwsError, RegionClients};
@@ -315,38 +318,19 @@ pub async fn restore(
         warehouse.stack.output(VOLUME_OUTPUT).unwrap_or("?"),
         warehouse.stack.output(INSTANCE_OUTPUT).unwrap_or("?"),
     ));
-    let parameters = warehouse
-        .stack
-        .parameters
-        .keys()
-        .map(|key| {
-            let value = (key == DATA_SNAPSHOT_PARAMETER).then(|| snapshot_id.to_owned());
-            (key.clone(), value)
-        })
-        .collect();
-    let capabilities = manifest
-        .stack(WAREHOUSE_STACK)
-        .map(|s| s.capabilities.clone())
-        .unwrap_or_default();
-    let change = StackChange {
-        stack_name: &stack_name,
-        template: TemplateSource::Previous,
-        template_sha256: "",
-        parameters,
-        capabilities: &capabilities,
-        ask: true,
-    };
-    let existing = stack::describe(&warehouse.clients.cloudformation, &stack_name).await?;
-    let spinner = progress.start(&stack_name, "creating a change set");
-    let (outcome, outputs) = stack::deploy(
-        &warehouse.clients.cloudformation,
-        &spinner,
-        existing,
-        &change,
+    let (outcome, outputs) = change_parameters(
+        warehouse.clients,
+        manifest,
+        &warehouse.stack,
+        &[(DATA_SNAPSHOT_PARAMETER.to_owned(), snapshot_id.to_owned())],
+        true,
+        progress,
         poll,
     )
     .await?;
-    drop(spinner);
+    if outcome == Outcome::Updated {
+        pass_on_new_outputs(aws, manifest, &outputs, progress, poll).await?;
+    }
     let reprocess = chrono::Duration::hours(1 + deployment.etl_reprocess_window_hours as i64);
     Ok(Restored {
         outcome,
@@ -355,6 +339,89 @@ pub async fn restore(
         backfill_to: hour_floor(Utc::now()),
         snapshot,
     })
+}
+
+/// Sets `changes` on the deployed `stack` with the template it runs now (the
+/// other parameters keep their values); `ask` shows the change set first.
+async fn change_parameters(
+    clients: &RegionClients,
+    manifest: &Manifest,
+    stack: &DeployedStack,
+    changes: &[(String, String)],
+    ask: bool,
+    progress: &Progress,
+    poll: &PollTimes,
+) -> Result<(Outcome, BTreeMap<String, String>), SnapshotError> {
+    let parameters = stack
+        .parameters
+        .keys()
+        .map(|key| {
+            let value = changes
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone());
+            (key.clone(), value)
+        })
+        .collect();
+    let capabilities = manifest
+        .stacks
+        .iter()
+        .find(|s| s.stack_name == stack.stack_name)
+        .map(|s| s.capabilities.clone())
+        .unwrap_or_default();
+    let change = StackChange {
+        stack_name: &stack.stack_name,
+        template: TemplateSource::Previous,
+        template_sha256: "",
+        parameters,
+        capabilities: &capabilities,
+        ask,
+    };
+    let existing = stack::describe(&clients.cloudformation, &stack.stack_name).await?;
+    let spinner = progress.start(&stack.stack_name, "creating a change set");
+    let changed = stack::deploy(&clients.cloudformation, &spinner, existing, &change, poll).await?;
+    Ok(changed)
+}
+
+/// Gives the stacks that take a warehouse output as a parameter (the ETL's
+/// host, the alarms' instance) the values of the replaced instance:
+/// outputs are passed, not exported, because CloudFormation refuses to change
+/// an export another stack imports.
+async fn pass_on_new_outputs(
+    aws: &Aws,
+    manifest: &Manifest,
+    warehouse_outputs: &BTreeMap<String, String>,
+    progress: &Progress,
+    poll: &PollTimes,
+) -> Result<(), SnapshotError> {
+    for rendered in &manifest.stacks {
+        let changes: Vec<(String, String)> = rendered
+            .parameters
+            .iter()
+            .filter_map(|(name, source)| match source {
+                ParameterSource::StackOutput { stack, output } if *stack == WAREHOUSE_STACK => {
+                    Some((name.clone(), warehouse_outputs.get(*output)?.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let deployed = DeployedStack::read(aws, manifest, rendered.name).await?;
+        if changes
+            .iter()
+            .all(|(k, v)| deployed.parameters.get(k) == Some(v))
+        {
+            continue;
+        }
+        let clients = aws.region(&deployed.region);
+        change_parameters(
+            clients, manifest, &deployed, &changes, false, progress, poll,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The snapshot `id` and its backup tag.

@@ -236,6 +236,22 @@ const PARAMETER_SOURCES: &[(&str, ParameterSource)] = &[
         ParameterSource::Artifact { artifact: "ingest" },
     ),
     ("EtlCodeKey", ParameterSource::Artifact { artifact: "etl" }),
+    // What a restore or a new AMI replaces: passed, not imported, since
+    // CloudFormation refuses to change an export another stack imports.
+    (
+        "WarehouseHost",
+        ParameterSource::StackOutput {
+            stack: "warehouse",
+            output: "DatabaseHost",
+        },
+    ),
+    (
+        "WarehouseInstanceId",
+        ParameterSource::StackOutput {
+            stack: "warehouse",
+            output: "InstanceId",
+        },
+    ),
     (
         "SiteWebAclArn",
         ParameterSource::StackOutput {

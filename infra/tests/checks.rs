@@ -171,14 +171,14 @@ fn import_without_an_export() {
     let findings = findings_after(
         prod(),
         "etl",
-        "sbw-shop-prod-warehouse-DatabaseHost",
-        "sbw-shop-prod-warehouse-DbHost",
+        "sbw-shop-prod-storage-RawBucketName",
+        "sbw-shop-prod-storage-RawBucket",
     );
     assert_single(
         &findings,
         "etl",
         "imports",
-        "imports sbw-shop-prod-warehouse-DbHost, which no earlier stack exports",
+        "imports sbw-shop-prod-storage-RawBucket, which no earlier stack exports",
     );
 }
 

@@ -174,6 +174,20 @@ fn manifest_says_where_every_parameter_comes_from() {
         Some(ParameterSource::Artifact { artifact: "etl" })
     );
     assert_eq!(
+        source("etl", "WarehouseHost"),
+        Some(ParameterSource::StackOutput {
+            stack: "warehouse",
+            output: "DatabaseHost"
+        })
+    );
+    assert_eq!(
+        source("observability", "WarehouseInstanceId"),
+        Some(ParameterSource::StackOutput {
+            stack: "warehouse",
+            output: "InstanceId"
+        })
+    );
+    assert_eq!(
         source("edge", "SiteWebAclArn"),
         Some(ParameterSource::StackOutput {
             stack: "edge-global",
@@ -500,6 +514,56 @@ fn user_data_is_valid_bash() {
             "{case}: {}",
             String::from_utf8_lossy(&check.stderr)
         );
+    }
+}
+
+/// CloudFormation refuses to change an export that another stack imports, so
+/// an output that changes when a resource is replaced (a restore or a new AMI
+/// replaces the warehouse's instance and data volume) must be passed to the
+/// stacks that use it as a parameter, never exported.
+#[test]
+fn nothing_replaceable_is_exported() {
+    const REPLACEABLE: &[&str] = &["AWS::EC2::Instance", "AWS::EC2::Volume"];
+    fn mentions(value: &Value, names: &BTreeSet<&str>) -> bool {
+        match value {
+            Value::Object(object) => {
+                let direct = ["Ref", "Fn::GetAtt"].iter().any(|f| match object.get(*f) {
+                    Some(Value::String(name)) => names.contains(name.as_str()),
+                    Some(Value::Array(parts)) => parts
+                        .first()
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| names.contains(name)),
+                    _ => false,
+                });
+                direct || object.values().any(|v| mentions(v, names))
+            }
+            Value::Array(items) => items.iter().any(|v| mentions(v, names)),
+            Value::String(text) => names.iter().any(|n| text.contains(&format!("${{{n}}}"))),
+            _ => false,
+        }
+    }
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        for stack in &manifest.stacks {
+            let template = parse(&manifest, stack.name);
+            let replaceable: BTreeSet<&str> = template["Resources"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, r)| REPLACEABLE.contains(&r["Type"].as_str().unwrap_or_default()))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let Some(outputs) = template["Outputs"].as_object() else {
+                continue;
+            };
+            for (name, output) in outputs {
+                assert!(
+                    output.get("Export").is_none() || !mentions(&output["Value"], &replaceable),
+                    "{case}: {} exports {name}, which changes when {replaceable:?} is replaced",
+                    stack.name
+                );
+            }
+        }
     }
 }
 
