@@ -1,6 +1,6 @@
 //! Every alarm of every rendered environment names a runbook that exists,
-//! as a file beside this crate and embedded in the binary, and the index
-//! links every runbook.
+//! as a file beside this crate and embedded in the binary, the index links
+//! every runbook, and what a runbook runs on the instance is installed there.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -134,5 +134,53 @@ fn every_runbook_the_shared_names_give_exists() {
             sbw_runbooks::find(name).is_ok(),
             "runbooks/{name}.md is missing"
         );
+    }
+}
+
+/// The warehouse's bootstrap script of one rendered environment.
+fn user_data(file: &str, env: &str, profile: Option<Profile>) -> String {
+    let deployment = config::load(Path::new(file), env, profile).unwrap();
+    let manifest = render::render(&deployment).unwrap();
+    let warehouse: Value =
+        serde_saphyr::from_str(&manifest.stack("warehouse").unwrap().body).unwrap();
+    warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+        ["Fn::Base64"]["Fn::Sub"][0]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A command a runbook runs on the instance (`/usr/local/sbin/NAME`) is one
+/// the bootstrap installs there, in every variant.
+#[test]
+fn every_instance_command_a_runbook_runs_is_installed_by_the_bootstrap() {
+    let mut named = BTreeSet::new();
+    for runbook in sbw_runbooks::all() {
+        for (at, _) in runbook.text.match_indices("/usr/local/sbin/") {
+            let rest = &runbook.text[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_".contains(c)))
+                .unwrap_or(rest.len());
+            named.insert((runbook.name, rest[..end].to_owned()));
+        }
+    }
+    assert!(
+        named
+            .iter()
+            .any(|(_, path)| path == "/usr/local/sbin/sbw-bootstrap"),
+        "{named:?}"
+    );
+    for (file, env, profile) in VARIANTS_RENDERED {
+        let script = user_data(file, env, *profile);
+        for (runbook, path) in &named {
+            let installed = script.lines().any(|line| {
+                line.starts_with(&format!("cat >{path} "))
+                    || (line.contains("install ") && line.ends_with(&format!(" {path}")))
+            });
+            assert!(
+                installed,
+                "{env} {profile:?}: runbooks/{runbook}.md runs {path}, which the bootstrap does not install"
+            );
+        }
     }
 }
