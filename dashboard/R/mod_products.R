@@ -4,22 +4,25 @@
 PRODUCT_MEASURES <- c("impressions", "clicks", "views", "add_to_carts", "purchases", "units", "revenue")
 
 # Every product the warehouse knows (dim_product), with its figures in the
-# range: a product nobody looked at is there with zeros.
+# range: a product nobody looked at is there with zeros. The rollup is summed
+# per product first, in one scan: joined row by row, the planner scans it
+# again for every product of a category (275 ms instead of 17 at 10 M events).
 product_performance <- function(con, range, filters) {
-  sums <- paste(sprintf("coalesce(sum(r.%1$s), 0) AS %1$s", PRODUCT_MEASURES), collapse = ", ")
+  sums <- paste(sprintf("sum(%1$s) AS %1$s", PRODUCT_MEASURES), collapse = ", ")
+  figures <- paste(sprintf("coalesce(r.%1$s, 0) AS %1$s", PRODUCT_MEASURES), collapse = ", ")
   category <- if (filters$category == ALL) "" else
     sprintf("WHERE coalesce(p.category, 'unknown') = %s", sql_string(filters$category))
   products <- db_get(con, sprintf("
     SELECT p.product_id, coalesce(p.category, 'unknown') AS category, %s
     FROM dim_product p
-    LEFT JOIN rollup_products r
-      ON r.product_id = p.product_id AND %s AND %s
+    LEFT JOIN (SELECT product_id, %s FROM rollup_products
+               WHERE %s AND %s GROUP BY product_id) r
+      ON r.product_id = p.product_id
     %s
-    GROUP BY p.product_id, p.category
     ORDER BY revenue DESC, views DESC, p.product_id COLLATE \"C\"",
-    sums, range_where(range, "r."),
+    figures, sums, range_where(range),
     # rollup_products has no category '*' rows: a product's category is its own.
-    rollup_filter_where(filters, "r.", columns = c("device_type", "country")), category))
+    rollup_filter_where(filters, columns = c("device_type", "country")), category))
   with_rates(products)
 }
 
