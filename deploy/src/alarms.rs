@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudwatch::types::{HistoryItemType, StateValue};
+use aws_sdk_cloudwatch::types::{HistoryItemType, MetricAlarm, StateValue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -96,39 +96,46 @@ async fn current_alarms(
     clients: &RegionClients,
     alarm_prefix: &str,
 ) -> Result<Vec<FiredAlarm>, AwsError> {
+    let alarms = metric_alarms(clients, alarm_prefix, None).await?;
+    Ok(alarms
+        .iter()
+        .map(|a| FiredAlarm {
+            name: a.alarm_name().unwrap_or_default().to_owned(),
+            state: a
+                .state_value()
+                .map_or("INSUFFICIENT_DATA", StateValue::as_str)
+                .to_owned(),
+            state_since: a.state_updated_timestamp().and_then(to_chrono),
+            last_fired: None,
+            times_fired: 0,
+            reason: a.state_reason().unwrap_or_default().to_owned(),
+            runbook: a
+                .alarm_description()
+                .and_then(runbook_of)
+                .map(str::to_owned),
+        })
+        .collect())
+}
+
+/// Every metric alarm named `<alarm_prefix>...`, in `state` when given.
+pub(crate) async fn metric_alarms(
+    clients: &RegionClients,
+    alarm_prefix: &str,
+    state: Option<StateValue>,
+) -> Result<Vec<MetricAlarm>, AwsError> {
+    let mut pages = clients
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(alarm_prefix)
+        .set_state_value(state)
+        .into_paginator()
+        .send();
     let mut alarms = Vec::new();
-    let mut token = None;
-    loop {
-        let page = clients
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(alarm_prefix)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::new("reading CloudWatch alarms", &e))?;
-        alarms.extend(page.metric_alarms().iter().map(|a| {
-            FiredAlarm {
-                name: a.alarm_name().unwrap_or_default().to_owned(),
-                state: a
-                    .state_value()
-                    .map_or("INSUFFICIENT_DATA", StateValue::as_str)
-                    .to_owned(),
-                state_since: a.state_updated_timestamp().and_then(to_chrono),
-                last_fired: None,
-                times_fired: 0,
-                reason: a.state_reason().unwrap_or_default().to_owned(),
-                runbook: a
-                    .alarm_description()
-                    .and_then(runbook_of)
-                    .map(str::to_owned),
-            }
-        }));
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(alarms);
-        }
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("reading CloudWatch alarms", &e))?;
+        alarms.extend(page.metric_alarms().iter().cloned());
     }
+    Ok(alarms)
 }
 
 /// The state change recorded in an alarm history item's `HistoryData`.
@@ -153,22 +160,20 @@ async fn entries_into_alarm(
     since: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Vec<DateTime<Utc>>>, AwsError> {
     let mut fired: BTreeMap<String, Vec<DateTime<Utc>>> = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let page = clients
-            .cloudwatch
-            .describe_alarm_history()
-            .history_item_type(HistoryItemType::StateUpdate)
-            .start_date(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
-                since.timestamp_millis(),
-            ))
-            .end_date(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
-                Utc::now().timestamp_millis(),
-            ))
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::new("reading the CloudWatch alarm history", &e))?;
+    let mut pages = clients
+        .cloudwatch
+        .describe_alarm_history()
+        .history_item_type(HistoryItemType::StateUpdate)
+        .start_date(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+            since.timestamp_millis(),
+        ))
+        .end_date(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+            Utc::now().timestamp_millis(),
+        ))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("reading the CloudWatch alarm history", &e))?;
         for item in page.alarm_history_items() {
             let (Some(name), Some(at)) = (item.alarm_name(), item.timestamp()) else {
                 continue;
@@ -184,11 +189,8 @@ async fn entries_into_alarm(
                     .extend(to_chrono(at));
             }
         }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(fired);
-        }
     }
+    Ok(fired)
 }
 
 fn to_chrono(at: &aws_sdk_cloudwatch::primitives::DateTime) -> Option<DateTime<Utc>> {

@@ -71,15 +71,14 @@ pub async fn test(
         .await
         .map_err(|e| AwsError::new(format!("publishing to {topic_arn}"), &e))?;
     let mut subscribers = Vec::new();
-    let mut token = None;
-    loop {
-        let page = clients
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic_arn)
-            .set_next_token(token)
-            .send()
-            .await
+    let mut pages = clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
             .map_err(|e| AwsError::new(format!("listing the subscriptions of {topic_arn}"), &e))?;
         for subscription in page.subscriptions() {
             let protocol = subscription.protocol().unwrap_or_default().to_owned();
@@ -94,10 +93,6 @@ pub async fn test(
                 protocol,
                 state,
             });
-        }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
         }
     }
     for (protocol, endpoint) in wanted {

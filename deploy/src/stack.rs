@@ -465,24 +465,19 @@ async fn events_since(
     marker: Option<&str>,
 ) -> Result<Vec<StackEvent>, AwsError> {
     let mut newest_first = Vec::new();
-    let mut token = None;
-    'pages: loop {
-        let answer = cfn
-            .describe_stack_events()
-            .stack_name(stack_id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::new(format!("reading the events of {stack_id}"), &e))?;
+    let mut pages = cfn
+        .describe_stack_events()
+        .stack_name(stack_id)
+        .into_paginator()
+        .send();
+    'pages: while let Some(answer) = pages.next().await {
+        let answer =
+            answer.map_err(|e| AwsError::new(format!("reading the events of {stack_id}"), &e))?;
         for event in answer.stack_events() {
             if marker.is_some() && event.event_id() == marker {
                 break 'pages;
             }
             newest_first.push(event.clone());
-        }
-        token = answer.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
         }
     }
     newest_first.reverse();

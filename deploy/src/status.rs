@@ -284,28 +284,18 @@ async fn budget_spend(
 }
 
 async fn alarms(clients: &crate::aws::RegionClients, prefix: &str) -> Reading<Vec<Alarm>> {
-    let mut alarms = Vec::new();
-    let mut token = None;
-    loop {
-        let page = clients
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(format!("{prefix}-"))
-            .state_value(StateValue::Alarm)
-            .set_next_token(token)
-            .send()
+    let firing =
+        crate::alarms::metric_alarms(clients, &format!("{prefix}-"), Some(StateValue::Alarm))
             .await
-            .map_err(|e| AwsError::new("reading CloudWatch alarms", &e).reason)?;
-        alarms.extend(page.metric_alarms().iter().map(|a| Alarm {
+            .map_err(|e| e.reason)?;
+    Ok(firing
+        .iter()
+        .map(|a| Alarm {
             name: a.alarm_name().unwrap_or_default().to_owned(),
             reason: a.state_reason().unwrap_or_default().to_owned(),
             since: a.state_updated_timestamp().map(ToString::to_string),
-        }));
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(alarms);
-        }
-    }
+        })
+        .collect())
 }
 
 async fn dead_letters(
