@@ -429,6 +429,17 @@ impl Manifest {
     pub fn stack(&self, name: &str) -> Option<&RenderedStack> {
         self.stacks.iter().find(|s| s.name == name)
     }
+
+    /// The script the warehouse instance runs at first boot, as its template
+    /// holds it (before CloudFormation substitutes the `${...}` names).
+    pub fn warehouse_user_data(&self) -> Option<String> {
+        let template: serde_json::Value =
+            serde_saphyr::from_str(&self.stack("warehouse")?.body).ok()?;
+        template["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+            ["Fn::Base64"]["Fn::Sub"][0]
+            .as_str()
+            .map(str::to_owned)
+    }
 }
 
 /// The SSM SecureString that holds the ingest function's HMAC key.

@@ -493,12 +493,7 @@ fn written_files_match_the_manifest() {
 #[test]
 fn user_data_is_valid_bash() {
     for (case, file, env, profile) in CASES {
-        let warehouse = parse(&manifest(file, env, *profile), "warehouse");
-        let script = warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-            ["UserData"]["Fn::Base64"]["Fn::Sub"][0]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let script = user_data(&manifest(file, env, *profile));
         assert!(script.starts_with("#!/bin/bash\n"), "{case}");
         let path =
             std::env::temp_dir().join(format!("sbw-user-data-{case}-{}.sh", std::process::id()));
@@ -726,12 +721,7 @@ fn ops_snapshot_collector_runs_outside_the_vpc_with_least_privilege() {
 }
 
 fn user_data(manifest: &Manifest) -> String {
-    let warehouse = parse(manifest, "warehouse");
-    warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
-        ["Fn::Base64"]["Fn::Sub"][0]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    manifest.warehouse_user_data().unwrap()
 }
 
 #[test]

@@ -140,14 +140,10 @@ fn every_runbook_the_shared_names_give_exists() {
 /// The warehouse's bootstrap script of one rendered environment.
 fn user_data(file: &str, env: &str, profile: Option<Profile>) -> String {
     let deployment = config::load(Path::new(file), env, profile).unwrap();
-    let manifest = render::render(&deployment).unwrap();
-    let warehouse: Value =
-        serde_saphyr::from_str(&manifest.stack("warehouse").unwrap().body).unwrap();
-    warehouse["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
-        ["Fn::Base64"]["Fn::Sub"][0]
-        .as_str()
+    render::render(&deployment)
         .unwrap()
-        .to_owned()
+        .warehouse_user_data()
+        .unwrap()
 }
 
 /// A command a runbook runs on the instance (`/usr/local/sbin/NAME`) is one
