@@ -74,7 +74,8 @@ for _ in $(seq "$runs"); do
 done
 
 # An hour of the ingest function's log lines for `logs` to read: 2,000
-# invocations of START, one JSON line and REPORT, one in 50 an ERROR.
+# invocations of START, one JSON line and REPORT, one in 50 an ERROR; and
+# dead letters for `dlq inspect`.
 .venv/bin/python - "$AWS_ENDPOINT_URL" <<'PY'
 import json, sys, time, uuid
 import boto3
@@ -90,6 +91,24 @@ for i in range(2000):
                {"timestamp": at + 1, "message": json.dumps(line)},
                {"timestamp": at + 2, "message": f"REPORT RequestId: {request}\tDuration: 12.00 ms"}]
 logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+# 200 dead letters for `dlq inspect`, as the ingest function writes them
+# (functions/ingest/src/dead_letter.rs): 10 events each, two reasons.
+import base64, gzip
+outputs = boto3.client("cloudformation", endpoint_url=sys.argv[1], region_name="eu-west-1").describe_stacks(
+    StackName="sbw-shop-prod-ingest")["Stacks"][0]["Outputs"]
+queue = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "DeadLetterQueueUrl")
+sqs = boto3.client("sqs", endpoint_url=sys.argv[1], region_name="eu-west-1")
+for batch in range(20):
+    entries = []
+    for i in range(10):
+        n = batch * 10 + i
+        ndjson = "".join(json.dumps({"event_id": str(uuid.uuid4()), "type": "page_view"}) + "\n" for _ in range(10))
+        body = {"request_id": str(uuid.uuid4()), "key": f"events/year=2026/month=11/day=30/hour=10/bench-{n}.ndjson.gz",
+                "reason": "SlowDown" if n % 4 else "AccessDenied", "part": 0, "parts": 1,
+                "ndjson_gz_base64": base64.b64encode(gzip.compress(ndjson.encode())).decode()}
+        entries.append({"Id": str(i), "MessageBody": json.dumps(body)})
+    sqs.send_message_batch(QueueUrl=queue, Entries=entries)
 PY
 
 # The on-call commands: the arguments after `sbwctl`, one command a line.
@@ -98,6 +117,8 @@ ONCALL=(
   "alerts test"
   "logs ingest --since 1h"
   "logs ingest --since 1h --errors --output json"
+  "dlq inspect"
+  "dlq inspect --limit 50 --output json"
 )
 oncall=()
 for command in "${ONCALL[@]}"; do
