@@ -1,38 +1,10 @@
 //! Operator mistakes on the AWS commands: each gives one clear line and a
 //! documented exit code, never a panic or a retry storm.
 
-use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
-
-/// An endpoint where nothing listens.
-fn closed_endpoint() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}")
-}
-
-fn sbwctl(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sbwctl"))
-        .args(args)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_CONFIG_FILE", "/nonexistent/sbw-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/sbw-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run sbwctl")
-}
+mod common;
+use common::{closed_endpoint, sbwctl, EXAMPLE, FAKE_KEYS};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -46,11 +18,6 @@ fn assert_one_line(output: &Output, code: i32, expected: &str) {
     assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
     assert!(!message.contains("panicked"), "{message}");
 }
-
-const FAKE_KEYS: [(&str, &str); 2] = [
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-];
 
 #[test]
 fn an_unknown_environment_is_a_config_error() {

@@ -3,10 +3,10 @@
 //! command's `--help`. Unhealthy (degraded) is asserted where a deployment
 //! exists: deploy_flow (status).
 
-use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
+mod common;
+use common::{closed_endpoint, EXAMPLE, FAKE_KEYS};
 
 /// The commands on the shell: they take `--config F --env E`.
 const COMMANDS: &[&[&str]] = &[
@@ -20,19 +20,11 @@ const COMMANDS: &[&[&str]] = &[
     &["alerts", "test"],
 ];
 
+/// `sbwctl` with credentials that reach no account, so that commands get as
+/// far as their first AWS call.
 fn sbwctl(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sbwctl"))
-        .args(args)
-        .env_remove("AWS_PROFILE")
-        .env_remove("SBW_CONFIG")
-        .env_remove("SBW_ENV")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent/sbw-test-config")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run sbwctl")
+    let env: Vec<(&str, &str)> = FAKE_KEYS.iter().chain(env).copied().collect();
+    common::sbwctl(args, &env)
 }
 
 fn text(output: &Output) -> String {
@@ -158,12 +150,7 @@ fn an_invalid_config_exits_3_with_one_line() {
 
 #[test]
 fn an_unreachable_aws_exits_6() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let endpoint = closed_endpoint();
     for command in [
         &["status"][..],
         &["destroy", "--yes"],
