@@ -6,5 +6,6 @@
 pub mod checks;
 pub mod config;
 pub mod cost;
+pub mod iam;
 pub mod names;
 pub mod render;

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Architecture, Deployment, Profile, GLOBAL_REGION};
 use crate::cost::ROOT_VOLUME_GB;
-use crate::names;
+use crate::{iam, names};
 
 /// CloudFormation accepts template bodies up to this size inline; larger
 /// templates must be uploaded to S3 and passed by URL.
@@ -54,6 +54,16 @@ fn always(_: &Deployment) -> bool {
 fn needs_global_edge(d: &Deployment) -> bool {
     d.waf || d.domain.is_some()
 }
+
+/// The deployer role and the roles' permissions boundary: deployed once per
+/// environment by an administrator (`sbwctl bootstrap`), never by `deploy`.
+pub const DEPLOYER: StackDef = StackDef {
+    name: "deployer",
+    purpose: "CloudFormation service role of the stacks and the permissions boundary of their roles (sbwctl bootstrap)",
+    placement: Placement::Regional,
+    needed: always,
+    fetches: &[],
+};
 
 pub const STACKS: &[StackDef] = &[
     StackDef {
@@ -165,6 +175,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "budget.yaml.j2",
         include_str!("../../templates/budget.yaml.j2"),
+    ),
+    (
+        "deployer.yaml.j2",
+        include_str!("../../templates/deployer.yaml.j2"),
+    ),
+    (
+        "operator-policy.json.j2",
+        include_str!("../../templates/operator-policy.json.j2"),
     ),
 ];
 
@@ -311,6 +329,8 @@ pub struct Manifest {
     pub prerequisites: Vec<Prerequisite>,
     /// In deployment order; destroy in reverse.
     pub stacks: Vec<RenderedStack>,
+    /// The deployer stack (`sbwctl bootstrap`), not deployed by `deploy`.
+    pub deployer: RenderedStack,
 }
 
 /// What deleting a stack does to the resources that hold data (buckets, user
@@ -341,51 +361,12 @@ fn render_named(
     names: &minijinja::Value,
 ) -> Result<Manifest, RenderError> {
     let env = environment()?;
-    let prefix = d.prefix();
     let enabled: Vec<&StackDef> = STACKS.iter().filter(|s| (s.needed)(d)).collect();
     let mut stacks = Vec::with_capacity(enabled.len());
     for def in &enabled {
-        let template = format!("{}.yaml.j2", def.name);
-        let body = env
-            .get_template(&template)
-            .and_then(|t| t.render(template_context(d, def.name, data, names)))
-            .map_err(|source| RenderError::Template {
-                template: template.clone(),
-                source,
-            })?;
-        let body = tidy(&body);
-        let template: serde_json::Value =
-            serde_saphyr::from_str(&body).map_err(|e| RenderError::InvalidYaml {
-                stack: def.name.to_owned(),
-                message: e.to_string(),
-            })?;
-        let parameters = parameter_sources(def.name, &template, d)?;
-        let depends_on = dependencies(&prefix, &template, &parameters);
-        let region = match def.placement {
-            Placement::Regional => d.region.to_string(),
-            Placement::Global => GLOBAL_REGION.to_owned(),
-        };
-        let capabilities = if body.contains("Type: AWS::IAM::Role") {
-            vec!["CAPABILITY_IAM"]
-        } else {
-            vec![]
-        };
-        stacks.push(RenderedStack {
-            name: def.name,
-            stack_name: format!("{prefix}-{}", def.name),
-            purpose: def.purpose,
-            region,
-            template_file: format!("{}.yaml", def.name),
-            depends_on,
-            parameters,
-            capabilities,
-            fetches: def.fetches.to_vec(),
-            bytes: body.len(),
-            sha256: hex::encode(Sha256::digest(body.as_bytes())),
-            requires_s3_upload: body.len() > INLINE_TEMPLATE_LIMIT,
-            body,
-        });
+        stacks.push(render_stack(&env, d, def, data, names)?);
     }
+    let deployer = render_stack(&env, d, &DEPLOYER, data, names)?;
     Ok(Manifest {
         project: d.project.clone(),
         environment: d.environment.clone(),
@@ -400,6 +381,60 @@ fn render_named(
             how: "created by sbwctl deploy with 32 random bytes if it does not exist; never rotated automatically (rotation changes every hashed user id)",
         }],
         stacks,
+        deployer,
+    })
+}
+
+/// Renders one stack's template and reads its parameters and dependencies.
+fn render_stack(
+    env: &Environment<'static>,
+    d: &Deployment,
+    def: &StackDef,
+    data: DataOnDelete,
+    names: &minijinja::Value,
+) -> Result<RenderedStack, RenderError> {
+    let prefix = d.prefix();
+    let template = format!("{}.yaml.j2", def.name);
+    let body = env
+        .get_template(&template)
+        .and_then(|t| t.render(template_context(d, def.name, data, names)))
+        .map_err(|source| RenderError::Template {
+            template: template.clone(),
+            source,
+        })?;
+    let body = tidy(&body);
+    let template: serde_json::Value =
+        serde_saphyr::from_str(&body).map_err(|e| RenderError::InvalidYaml {
+            stack: def.name.to_owned(),
+            message: e.to_string(),
+        })?;
+    let parameters = parameter_sources(def.name, &template, d)?;
+    let depends_on = dependencies(&prefix, &template, &parameters);
+    let region = match def.placement {
+        Placement::Regional => d.region.to_string(),
+        Placement::Global => GLOBAL_REGION.to_owned(),
+    };
+    let capabilities = if body.contains("RoleName:") {
+        vec!["CAPABILITY_NAMED_IAM"]
+    } else if body.contains("Type: AWS::IAM::Role") {
+        vec!["CAPABILITY_IAM"]
+    } else {
+        vec![]
+    };
+    Ok(RenderedStack {
+        name: def.name,
+        stack_name: format!("{prefix}-{}", def.name),
+        purpose: def.purpose,
+        region,
+        template_file: format!("{}.yaml", def.name),
+        depends_on,
+        parameters,
+        capabilities,
+        fetches: def.fetches.to_vec(),
+        bytes: body.len(),
+        sha256: hex::encode(Sha256::digest(body.as_bytes())),
+        requires_s3_upload: body.len() > INLINE_TEMPLATE_LIMIT,
+        body,
     })
 }
 
@@ -416,7 +451,7 @@ impl Manifest {
             path: dir.display().to_string(),
             source,
         })?;
-        for stack in &self.stacks {
+        for stack in self.stacks.iter().chain([&self.deployer]) {
             write(&dir.join(&stack.template_file), &stack.body)?;
         }
         write(&dir.join("manifest.json"), &(self.to_json() + "\n"))
@@ -440,6 +475,33 @@ impl Manifest {
             .as_str()
             .map(str::to_owned)
     }
+}
+
+/// The operator's IAM policy for this environment, as pretty JSON: the
+/// environment's stacks (not the deployer's), `iam:PassRole` on the deployer
+/// role to CloudFormation only, and the calls `sbwctl` makes itself.
+pub fn operator_policy(d: &Deployment) -> Result<String, RenderError> {
+    let template = "operator-policy.json.j2";
+    let text = environment()?
+        .get_template(template)
+        .and_then(|t| {
+            t.render(template_context(
+                d,
+                "operator-policy",
+                DataOnDelete::Retain,
+                &names::template_names(),
+            ))
+        })
+        .map_err(|source| RenderError::Template {
+            template: template.to_owned(),
+            source,
+        })?;
+    let policy: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| RenderError::InvalidYaml {
+            stack: "operator-policy".to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(serde_json::to_string_pretty(&policy).unwrap_or_default() + "\n")
 }
 
 /// The SSM SecureString that holds the ingest function's HMAC key.
@@ -540,6 +602,13 @@ fn template_context(
         origins => d.origins.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         site_keys => d.site_keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         dashboard_domain => d.domain.as_ref().map(|dom| format!("dashboard.{}", dom.name)),
+        role_path => iam::role_path(d),
+        parameter_path => iam::parameter_path(d),
+        boundary_policy_name => iam::boundary_policy_name(d),
+        deployer_role_name => iam::deployer_role_name(d),
+        deployer_stack_name => iam::deployer_stack_name(d),
+        budget_name => names::budget_name(&d.prefix()),
+        service_linked_roles => iam::SERVICE_LINKED_ROLES.to_vec(),
     }
 }
 
