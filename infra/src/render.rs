@@ -496,12 +496,11 @@ pub fn operator_policy(d: &Deployment) -> Result<String, RenderError> {
             template: template.to_owned(),
             source,
         })?;
-    let policy: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| RenderError::InvalidYaml {
-            stack: "operator-policy".to_owned(),
-            message: e.to_string(),
-        })?;
-    Ok(serde_json::to_string_pretty(&policy).unwrap_or_default() + "\n")
+    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| RenderError::InvalidYaml {
+        stack: "operator-policy".to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(text.trim_start().to_owned())
 }
 
 /// The SSM SecureString that holds the ingest function's HMAC key.
