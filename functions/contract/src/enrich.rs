@@ -105,10 +105,18 @@ pub fn enrich(
             true
         }
     });
-    // On the signed-in route the verified subject is the user; the body's claim is ignored.
-    let user_id_hash = match &meta.verified_subject {
-        Some(subject) => Some(hasher.hash("user", subject)),
-        None => event.user_id.as_deref().map(|id| hasher.hash("user", id)),
+    // On the signed-in route the verified subject is the user and the body's
+    // claim is ignored; on the anonymous route anyone can claim any user_id,
+    // so the claim is kept apart from verified users.
+    let (user_id_hash, claimed_user_id_hash) = match &meta.verified_subject {
+        Some(subject) => (Some(hasher.hash("user", subject)), None),
+        None => (
+            None,
+            event
+                .user_id
+                .as_deref()
+                .map(|id| hasher.hash("claimed_user", id)),
+        ),
     };
     let country = meta
         .viewer_country
@@ -128,6 +136,7 @@ pub fn enrich(
         session_id: event.session_id,
         anonymous_id_hash: hasher.hash("anonymous", &event.anonymous_id),
         user_id_hash,
+        claimed_user_id_hash,
         page_url: sanitize_page_url(event.page_url),
         referrer: event.referrer.map(sanitize_referrer),
         device: StoredDevice {

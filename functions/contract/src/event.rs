@@ -171,7 +171,13 @@ pub struct StoredEvent {
     pub clock_skew_ms: Option<i64>,
     pub session_id: Uuid,
     pub anonymous_id_hash: String,
+    /// The signed-in user: the verified JWT `sub`, hashed. Only the signed-in
+    /// route sets it, so it is the only identity the dashboards count.
     pub user_id_hash: Option<String>,
+    /// A `user_id` the client claimed on the anonymous route, hashed in its
+    /// own namespace so that it never equals a verified user's hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_user_id_hash: Option<String>,
     pub page_url: String,
     pub referrer: Option<String>,
     pub device: StoredDevice,

@@ -128,7 +128,17 @@ fn identifiers_are_hashed_and_the_verified_subject_wins() {
     event["user_id"] = json!("alice");
     let (anonymous, _) = stored(event.clone(), &meta(now));
     let h = hasher();
-    assert_eq!(anonymous.user_id_hash, Some(h.hash("user", "alice")));
+    // A claim on the anonymous route is no signed-in user, and cannot pose as
+    // the verified user "alice".
+    assert_eq!(anonymous.user_id_hash, None);
+    assert_eq!(
+        anonymous.claimed_user_id_hash,
+        Some(h.hash("claimed_user", "alice"))
+    );
+    assert_ne!(
+        anonymous.claimed_user_id_hash,
+        Some(h.hash("user", "alice"))
+    );
     assert_eq!(
         anonymous.anonymous_id_hash,
         h.hash("anonymous", "a1b2c3d4-anon")
@@ -137,6 +147,7 @@ fn identifiers_are_hashed_and_the_verified_subject_wins() {
     signed_in.verified_subject = Some("cognito-sub-1".into());
     let (verified, _) = stored(event, &signed_in);
     assert_eq!(verified.user_id_hash, Some(h.hash("user", "cognito-sub-1")));
+    assert_eq!(verified.claimed_user_id_hash, None);
     let line = serde_json::to_string(&verified).unwrap();
     assert!(
         !line.contains("alice")

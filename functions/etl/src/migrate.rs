@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "dashboard",
         sql: include_str!("../migrations/0002_dashboard.sql"),
     },
+    Migration {
+        version: 3,
+        name: "claimed_user",
+        sql: include_str!("../migrations/0003_claimed_user.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

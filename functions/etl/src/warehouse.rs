@@ -342,58 +342,58 @@ pub async fn load_batch(
     Ok(stats)
 }
 
-const EVENT_COLUMNS: &str = "event_id, ts, event_type, client_ts, received_at, clock_skew_ms, \
-    session_id, anonymous_id_hash, user_id_hash, page_url, page_path, referrer, referrer_class, \
-    utm_source, utm_medium, utm_campaign, device_type, browser, os, device_family, is_bot, \
-    country, city, product_id, category, currency, price, qty, props, request_id";
-
-const EVENT_TYPES: &[Type] = &[
-    Type::UUID,
-    Type::TIMESTAMPTZ,
-    Type::TEXT,
-    Type::TIMESTAMPTZ,
-    Type::TIMESTAMPTZ,
-    Type::INT8,
-    Type::UUID,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BOOL,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::NUMERIC,
-    Type::INT4,
-    Type::JSONB,
-    Type::TEXT,
+/// The columns of `fact_events` the ETL writes, with their types, in the
+/// order of the row [`copy_events`] writes.
+const EVENT_COLUMNS: [(&str, Type); 31] = [
+    ("event_id", Type::UUID),
+    ("ts", Type::TIMESTAMPTZ),
+    ("event_type", Type::TEXT),
+    ("client_ts", Type::TIMESTAMPTZ),
+    ("received_at", Type::TIMESTAMPTZ),
+    ("clock_skew_ms", Type::INT8),
+    ("session_id", Type::UUID),
+    ("anonymous_id_hash", Type::TEXT),
+    ("user_id_hash", Type::TEXT),
+    ("claimed_user_id_hash", Type::TEXT),
+    ("page_url", Type::TEXT),
+    ("page_path", Type::TEXT),
+    ("referrer", Type::TEXT),
+    ("referrer_class", Type::TEXT),
+    ("utm_source", Type::TEXT),
+    ("utm_medium", Type::TEXT),
+    ("utm_campaign", Type::TEXT),
+    ("device_type", Type::TEXT),
+    ("browser", Type::TEXT),
+    ("os", Type::TEXT),
+    ("device_family", Type::TEXT),
+    ("is_bot", Type::BOOL),
+    ("country", Type::TEXT),
+    ("city", Type::TEXT),
+    ("product_id", Type::TEXT),
+    ("category", Type::TEXT),
+    ("currency", Type::TEXT),
+    ("price", Type::NUMERIC),
+    ("qty", Type::INT4),
+    ("props", Type::JSONB),
+    ("request_id", Type::TEXT),
 ];
 
 async fn copy_events(transaction: &Transaction<'_>, events: &[&StoredEvent]) -> DbResult<()> {
+    let (names, types): (Vec<&str>, Vec<Type>) = EVENT_COLUMNS.iter().cloned().unzip();
     let sink = transaction
         .copy_in(&format!(
-            "COPY fact_events ({EVENT_COLUMNS}) FROM STDIN (FORMAT binary)"
+            "COPY fact_events ({}) FROM STDIN (FORMAT binary)",
+            names.join(", ")
         ))
         .await?;
-    let writer = BinaryCopyInWriter::new(sink, EVENT_TYPES);
+    let writer = BinaryCopyInWriter::new(sink, &types);
     pin_mut!(writer);
     for event in events {
         let attribution = attribute(&event.page_url, event.referrer.as_deref());
         let ecom = event.ecom.as_ref();
         let qty = ecom.and_then(|e| e.qty).map(|q| q as i32);
         let props = (!event.props.is_empty()).then_some(Json(&event.props));
-        let row: [&(dyn ToSql + Sync); 30] = [
+        let row: [&(dyn ToSql + Sync); EVENT_COLUMNS.len()] = [
             &event.event_id,
             &event.ts,
             &event.event_type.as_str(),
@@ -403,6 +403,7 @@ async fn copy_events(transaction: &Transaction<'_>, events: &[&StoredEvent]) -> 
             &event.session_id,
             &event.anonymous_id_hash,
             &event.user_id_hash,
+            &event.claimed_user_id_hash,
             &event.page_url,
             &attribution.page_path,
             &event.referrer,

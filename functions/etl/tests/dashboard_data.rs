@@ -294,3 +294,36 @@ async fn each_operational_snapshot_is_recorded_once() {
     run(&mut w, "UTC").await.unwrap();
     assert_eq!(w.count("ops_snapshots").await, 2);
 }
+
+#[tokio::test]
+async fn only_verified_users_count_as_signed_in() {
+    let mut w = Warehouse::new().await;
+    let at = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
+    let mut verified = event(1, EventType::PageView, at);
+    verified.user_id_hash = Some("verified-sub-hash".into());
+    let mut claimed = event(2, EventType::PageView, at);
+    claimed.user_id_hash = None;
+    claimed.claimed_user_id_hash = Some("claimed-hash".into());
+    w.write(at, &[verified, claimed]);
+    w.run().await;
+    let traffic = w
+        .client
+        .query_one(
+            "SELECT sessions, signed_in FROM rollup_traffic WHERE grain = 'day'
+             AND device_type = '*' AND country = '*' AND category = '*'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((traffic.get::<_, i32>(0), traffic.get::<_, i32>(1)), (2, 1));
+    let stored = w
+        .client
+        .query_one(
+            "SELECT user_id_hash, claimed_user_id_hash FROM fact_events WHERE session_id = $1",
+            &[&uuid::Uuid::from_u128(2)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.get::<_, Option<&str>>(0), None);
+    assert_eq!(stored.get::<_, Option<&str>>(1), Some("claimed-hash"));
+}

@@ -261,14 +261,16 @@ async fn a_valid_batch_is_stored_under_its_receive_hour_hashed_and_without_pii()
         assert_eq!(event.request_id, request_id);
         assert_eq!(event.device.browser.as_deref(), Some("Chrome"));
     }
+    // Claimed on the anonymous route: hashed apart from verified users.
     let hashed_user = stored
         .iter()
-        .find(|e| e.user_id_hash.is_some())
+        .find(|e| e.claimed_user_id_hash.is_some())
         .expect("the event with a user_id");
     assert_eq!(
-        hashed_user.user_id_hash,
-        Some(hasher.hash("user", "jane.doe@example.com"))
+        hashed_user.claimed_user_id_hash,
+        Some(hasher.hash("claimed_user", "jane.doe@example.com"))
     );
+    assert!(stored.iter().all(|e| e.user_id_hash.is_none()));
     assert!(!hashed_user.props.contains_key("email"));
     assert_eq!(
         hashed_user.props["order_id"],

@@ -222,6 +222,7 @@ impl<'a> Visit<'a> {
             session_id: uuid_v4(v.session),
             anonymous_id_hash: v.anonymous_id.to_owned(),
             user_id_hash: v.user_id.map(str::to_owned),
+            claimed_user_id_hash: None,
             page_url: self.page.clone(),
             referrer: self.referrer.clone(),
             device: StoredDevice {
