@@ -14,7 +14,7 @@ use serde_json::Value;
 
 mod moto_account;
 use moto_account::{
-    create_hosted_zone, sbwctl, text, write_build, write_config, GLOBAL_REGION, REGION,
+    create_hosted_zone, sbwctl, text, write_build, write_config, EXAMPLE, GLOBAL_REGION, REGION,
 };
 
 /// The lines deploy printed about the dashboard bundle (uploads, pointer writes).
@@ -218,18 +218,42 @@ fn results(output: &Output) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn deploy_status_noop_update_destroy() {
-    let moto = Moto::start().expect("moto");
-    let endpoint = moto.endpoint().to_owned();
-    let work = tempfile::tempdir().unwrap();
-    let zone = create_hosted_zone(&endpoint).await;
-    let config = write_config(work.path(), &zone, 15);
-    let config = config.to_str().unwrap();
-    let build_dir = work.path().join("build");
-    std::fs::create_dir_all(&build_dir).unwrap();
-    let build = write_build(&build_dir, "version 1");
-    let deploy = [
+/// moto with the example's prod environment configured and built, not deployed.
+struct Prod {
+    moto: Moto,
+    endpoint: String,
+    work: tempfile::TempDir,
+    zone: String,
+    config: String,
+    build_dir: PathBuf,
+    build: sbw_deploy::build::BuildOutput,
+}
+
+impl Prod {
+    async fn new() -> Prod {
+        let moto = Moto::start().expect("moto");
+        let endpoint = moto.endpoint().to_owned();
+        let work = tempfile::tempdir().unwrap();
+        let zone = create_hosted_zone(&endpoint).await;
+        let config = write_config(work.path(), &zone, 15);
+        let build_dir = work.path().join("build");
+        std::fs::create_dir_all(&build_dir).unwrap();
+        let build = write_build(&build_dir, "version 1");
+        Prod {
+            config: config.to_str().unwrap().to_owned(),
+            moto,
+            endpoint,
+            work,
+            zone,
+            build_dir,
+            build,
+        }
+    }
+}
+
+/// `deploy --yes` of the prod environment in `config`, from the build in `build_dir`.
+fn deploy_prod<'a>(config: &'a str, build_dir: &'a Path) -> [&'a str; 8] {
+    [
         "deploy",
         "--config",
         config,
@@ -238,7 +262,22 @@ async fn deploy_status_noop_update_destroy() {
         "--yes",
         "--build-dir",
         build_dir.to_str().unwrap(),
-    ];
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_status_noop_update_destroy() {
+    let Prod {
+        moto,
+        endpoint,
+        work,
+        zone,
+        config,
+        build_dir,
+        build,
+    } = Prod::new().await;
+    let config = config.as_str();
+    let deploy = deploy_prod(config, &build_dir);
     let stacks = Stacks::connect(&moto).await;
 
     // First deploy: every stack created, in its region, wired together.
@@ -258,6 +297,41 @@ async fn deploy_status_noop_update_destroy() {
             "{stack}"
         );
     }
+    // prod is protected: every stack has termination protection, and the
+    // stacks holding data a policy that denies replacing or deleting it.
+    for stack in STACKS {
+        let described = stacks
+            .client(stack)
+            .describe_stacks()
+            .stack_name(format!("sbw-shop-prod-{stack}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            described.stacks()[0].enable_termination_protection(),
+            Some(true),
+            "{stack}"
+        );
+    }
+    let policy = stacks
+        .regional
+        .get_stack_policy()
+        .stack_name("sbw-shop-prod-storage")
+        .send()
+        .await
+        .unwrap();
+    let mut policy: Value = serde_json::from_str(policy.stack_policy_body().unwrap()).unwrap();
+    policy["Statement"][1]["Resource"]
+        .as_array_mut()
+        .unwrap()
+        .sort_by_key(|r| r.to_string());
+    assert_eq!(
+        policy["Statement"][1],
+        serde_json::json!({
+            "Effect": "Deny", "Principal": "*", "Action": ["Update:Replace", "Update:Delete"],
+            "Resource": ["LogicalResourceId/AccessLogBucket", "LogicalResourceId/ArtifactsBucket", "LogicalResourceId/RawBucket"]
+        })
+    );
     let (_, ingest_parameters, ingest_outputs) = stacks.get("ingest").await.unwrap();
     assert_eq!(
         ingest_parameters["IngestCodeKey"],
@@ -457,6 +531,53 @@ async fn deploy_status_noop_update_destroy() {
         Some("CREATE_COMPLETE")
     );
 
+    // A change set that may replace a data resource (moto answers every
+    // Modify with Replacement: Conditional, as CloudFormation does when it
+    // cannot tell) is refused under --yes, and nothing changes...
+    let config_text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(
+        config,
+        config_text.replace(
+            "      log_days: 90\n",
+            "      log_days: 90\n      raw_infrequent_access_days: 45\n",
+        ),
+    )
+    .unwrap();
+    let refused = sbwctl(&deploy, &endpoint);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("would maybe replace the data resource RawBucket (AWS::S3::Bucket)")
+            && stderr.contains("--allow-replace"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(
+        stacks.status("storage").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    // ... unless the operator says so.
+    let allowed = sbwctl(
+        &deploy
+            .iter()
+            .copied()
+            .chain(["--allow-replace"])
+            .collect::<Vec<_>>(),
+        &endpoint,
+    );
+    assert!(allowed.status.success(), "{}", text(&allowed));
+    assert_eq!(
+        results(&allowed)["storage"],
+        "updated",
+        "{}",
+        text(&allowed)
+    );
+    assert!(
+        String::from_utf8_lossy(&allowed.stderr).contains("!!! DATA AT RISK"),
+        "{}",
+        text(&allowed)
+    );
+
     // prod is protected: destroy needs --force.
     let refused = sbwctl(
         &["destroy", "--config", config, "--env", "prod", "--yes"],
@@ -491,4 +612,102 @@ async fn deploy_status_noop_update_destroy() {
         "{}",
         text(&destroy)
     );
+}
+
+/// `destroy` checks the credentials' account as `deploy` does, before it asks
+/// or deletes anything: the example's dev environment is configured for
+/// another account than moto's.
+#[test]
+fn destroy_refuses_credentials_of_another_account() {
+    let moto = Moto::start().expect("moto");
+    let output = sbwctl(
+        &["destroy", "--config", EXAMPLE, "--env", "dev", "--yes"],
+        moto.endpoint(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(
+            "the AWS credentials are for account 123456789012, but environment dev is configured for account 111111111111"
+        ),
+        "{}",
+        text(&output)
+    );
+}
+
+/// `destroy --delete-data` leaves nothing: every bucket emptied and deleted,
+/// the access-log bucket after the buckets that log into it (the storage
+/// stack's deletion keeps it; destroy deletes it once every stack is gone).
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_delete_data_deletes_the_access_logs_last() {
+    let Prod {
+        moto,
+        endpoint,
+        config,
+        build_dir,
+        work: _work,
+        ..
+    } = Prod::new().await;
+    let (endpoint, config) = (endpoint.as_str(), config.as_str());
+    let deploy = sbwctl(&deploy_prod(config, &build_dir), endpoint);
+    assert!(deploy.status.success(), "{}", text(&deploy));
+    let stacks = Stacks::connect(&moto).await;
+    let (_, _, storage) = stacks.get("storage").await.unwrap();
+    let (_, _, edge) = stacks.get("edge").await.unwrap();
+    let aws = moto.sdk_config().await;
+    let s3 = sbw_aws::s3_client(
+        &aws.to_builder()
+            .region(aws_config::Region::new(REGION))
+            .build(),
+    );
+    let buckets = [
+        storage["RawBucketName"].clone(),
+        storage["ArtifactsBucketName"].clone(),
+        storage["AccessLogBucketName"].clone(),
+        edge["SiteBucketName"].clone(),
+    ];
+    for bucket in &buckets {
+        s3.put_object()
+            .bucket(bucket)
+            .key("some/object")
+            .body(b"data".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let destroy = sbwctl(
+        &[
+            "destroy",
+            "--config",
+            config,
+            "--env",
+            "prod",
+            "--yes",
+            "--force",
+            "--delete-data",
+            "--confirm",
+            "prod",
+        ],
+        endpoint,
+    );
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    for stack in STACKS {
+        assert_eq!(stacks.status(stack).await, None, "{stack} is gone");
+    }
+    for bucket in &buckets {
+        assert!(
+            s3.head_bucket().bucket(bucket).send().await.is_err(),
+            "{bucket} is deleted: {}",
+            text(&destroy)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&destroy.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "deleted s3://{} last, after the buckets that logged into it",
+            storage["AccessLogBucketName"]
+        )),
+        "{}",
+        text(&destroy)
+    );
+    assert!(!stdout.contains("kept"), "{}", text(&destroy));
 }

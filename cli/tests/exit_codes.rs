@@ -194,3 +194,49 @@ fn status_still_takes_table_for_text() {
     );
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
 }
+
+/// `destroy --delete-data` needs the environment's name, typed on a terminal
+/// or passed with `--confirm`; `--yes` does not stand for it. A wrong name or
+/// no terminal is a usage error, before any AWS call.
+#[test]
+fn delete_data_needs_the_environments_name() {
+    let endpoint = closed_endpoint();
+    let destroy = |extra: &[&str]| {
+        let mut args = with_environment(&["destroy", "--yes"], EXAMPLE);
+        args.extend(extra);
+        sbwctl(&args, &[("AWS_ENDPOINT_URL", &endpoint)])
+    };
+    // No terminal (stdin is not one here) and no --confirm.
+    let output = destroy(&["--delete-data"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("pass --confirm dev"),
+        "{}",
+        text(&output)
+    );
+    for wrong in ["prod", "Dev", "sbw-shop-dev", ""] {
+        let output = destroy(&["--delete-data", "--confirm", wrong]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{wrong:?}: {}",
+            text(&output)
+        );
+        assert!(
+            text(&output).contains("is not the environment's name (dev): nothing was deleted"),
+            "{}",
+            text(&output)
+        );
+        assert!(
+            !text(&output).contains("cannot reach AWS"),
+            "{}",
+            text(&output)
+        );
+    }
+    // --confirm belongs to --delete-data.
+    let output = destroy(&["--confirm", "dev"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    // The right name goes on, as far as AWS (unreachable here).
+    let output = destroy(&["--delete-data", "--confirm", "dev"]);
+    assert_eq!(output.status.code(), Some(6), "{}", text(&output));
+}

@@ -8,7 +8,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use sbw_infra::config::GLOBAL_REGION;
+use sbw_infra::config::{Deployment, GLOBAL_REGION};
 
 /// The clients of one region.
 #[derive(Clone, Debug)]
@@ -137,6 +137,40 @@ impl AwsError {
             kind,
         }
     }
+}
+
+/// The credentials reach another account than the environment's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the AWS credentials are for account {actual}, but environment {environment} is configured for account {configured}: choose the right AWS_PROFILE")]
+pub struct WrongAccount {
+    pub environment: String,
+    pub configured: String,
+    pub actual: String,
+}
+
+/// Checks that the credentials are for the environment's `account_id`: what
+/// `deploy` and `destroy` do before they change anything.
+pub async fn check_account<E>(clients: &RegionClients, deployment: &Deployment) -> Result<(), E>
+where
+    E: From<AwsError> + From<WrongAccount>,
+{
+    let identity = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::new("checking the AWS credentials", &e))?;
+    let actual = identity.account().unwrap_or_default();
+    let configured = deployment.account_id.to_string();
+    if actual != configured {
+        return Err(WrongAccount {
+            environment: deployment.environment.clone(),
+            configured,
+            actual: actual.to_owned(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The failed AWS call that stopped `error`, if that is what stopped it:

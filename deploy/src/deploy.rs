@@ -12,12 +12,17 @@ use sbw_infra::config::Deployment;
 use sbw_infra::render::{current_pointer_key, Manifest, ParameterSource, RenderedStack};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{AwsError, RegionClients};
+use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
 use crate::build::{architecture_name, BuildError, BuildOutput, Bundle};
 use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
 use crate::progress::Progress;
-use crate::stack::{self, Outcome, PollTimes, StackChange, StackError, TemplateSource};
+use crate::protection;
+use crate::stack::{
+    self, BeforeExecute, DataGuard, Outcome, PollTimes, StackChange, StackError, TemplateSource,
+};
+use crate::warehouse;
 use crate::Aws;
+use futures_util::future::LocalBoxFuture;
 
 /// The storage stack's output naming the artifacts bucket.
 const ARTIFACTS_BUCKET_OUTPUT: (&str, &str) = ("storage", "ArtifactsBucketName");
@@ -28,6 +33,9 @@ pub struct DeployOptions {
     pub build_dir: PathBuf,
     /// Resolve the warehouse AMI from its SSM parameter again (replaces the instance).
     pub update_ami: bool,
+    /// Execute change sets that replace or remove a data resource without
+    /// anyone answering the warning (`--yes --allow-replace`).
+    pub allow_replace: bool,
     pub poll: PollTimes,
 }
 
@@ -41,12 +49,8 @@ pub enum DeployError {
         built: &'static str,
         wanted: &'static str,
     },
-    #[error("the AWS credentials are for account {actual}, but environment {environment} is configured for account {configured}: choose the right AWS_PROFILE")]
-    WrongAccount {
-        environment: String,
-        configured: String,
-        actual: String,
-    },
+    #[error(transparent)]
+    WrongAccount(#[from] WrongAccount),
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("{}", stack_failures(.failed, .not_started))]
@@ -109,7 +113,7 @@ pub async fn deploy(
             wanted: architecture_name(deployment.ingest.architecture),
         });
     }
-    check_account(aws.region(&manifest.region), deployment).await?;
+    check_account::<DeployError>(aws.region(&manifest.region), deployment).await?;
     for prerequisite in &manifest.prerequisites {
         ensure_secret(
             aws.region(&prerequisite.region),
@@ -123,6 +127,7 @@ pub async fn deploy(
         build: &build,
         options,
         progress,
+        protected: deployment.protected,
     };
     let mut state = (StackOutputs::new(), BTreeMap::new());
     let ran = Schedule::deploy(manifest)
@@ -159,28 +164,6 @@ pub async fn deploy(
         .iter()
         .filter_map(|s| reports.remove(s.name))
         .collect())
-}
-
-async fn check_account(
-    clients: &RegionClients,
-    deployment: &Deployment,
-) -> Result<(), DeployError> {
-    let identity = clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| AwsError::new("checking the AWS credentials", &e))?;
-    let actual = identity.account().unwrap_or_default();
-    let configured = deployment.account_id.to_string();
-    if actual != configured {
-        return Err(DeployError::WrongAccount {
-            environment: deployment.environment.clone(),
-            configured,
-            actual: actual.to_owned(),
-        });
-    }
-    Ok(())
 }
 
 /// Creates the SecureString `name` with 32 random bytes (hex) unless it exists;
@@ -269,6 +252,8 @@ struct Context<'a> {
     build: &'a BuildOutput,
     options: &'a DeployOptions,
     progress: &'a Progress,
+    /// `protected: true`: termination protection and stack policies.
+    protected: bool,
 }
 
 impl Context<'_> {
@@ -309,6 +294,47 @@ impl Context<'_> {
             parameters,
             capabilities: &stack.capabilities,
             ask: true,
+            guard: DataGuard {
+                data_resources: stack
+                    .data_resources()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect(),
+                allow_replace: self.options.allow_replace,
+                protected: self.protected,
+            },
+            before_execute: None,
+        };
+        let existed = existing.is_some();
+        // The warehouse: a replaced instance lets go of the data volume first.
+        let deployed_outputs = existing
+            .as_ref()
+            .map(|s| s.outputs.clone())
+            .unwrap_or_default();
+        let (outputs_ref, spinner_ref, poll) = (&deployed_outputs, &spinner, &self.options.poll);
+        let stack_name = stack.stack_name.as_str();
+        let detach = move |changes: Vec<stack::ResourceChange>| {
+            Box::pin(async move {
+                let (Some(instance), Some(volume)) = (
+                    outputs_ref.get(warehouse::INSTANCE_OUTPUT),
+                    outputs_ref.get(warehouse::VOLUME_OUTPUT),
+                ) else {
+                    return Ok(());
+                };
+                if !warehouse::must_detach_first(&changes) {
+                    return Ok(());
+                }
+                spinner_ref.phase("stopping the old instance, detaching the data volume");
+                spinner_ref.line(format!(
+                    "  {stack_name}: the instance {instance} is replaced: stopping it and detaching the data volume {volume}, which the new instance attaches"
+                ));
+                warehouse::detach_data_volume(&clients.ec2, instance, volume, poll).await?;
+                Ok(())
+            }) as LocalBoxFuture<'_, Result<(), StackError>>
+        };
+        let change = StackChange {
+            before_execute: (stack.name == warehouse::STACK).then_some(BeforeExecute(&detach)),
+            ..change
         };
         let (outcome, outputs) = stack::deploy(
             &clients.cloudformation,
@@ -318,6 +344,15 @@ impl Context<'_> {
             &self.options.poll,
         )
         .await?;
+        if self.protected && (existed || outcome != Outcome::Declined) {
+            spinner.phase("termination protection and stack policy");
+            protection::protect(
+                &clients.cloudformation,
+                &stack.stack_name,
+                &change.guard.data_resources,
+            )
+            .await?;
+        }
         Ok(StackReport {
             name: stack.name.to_owned(),
             stack_name: stack.stack_name.clone(),

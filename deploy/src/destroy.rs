@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use sbw_infra::config::Deployment;
 use sbw_infra::render::{self, DataOnDelete, Manifest, RenderError, RenderedStack};
 
-use crate::aws::{AwsError, RegionClients};
+use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
 use crate::plan::Schedule;
 use crate::progress::Progress;
-use crate::stack::{self, PollTimes, StackChange, StackError, TemplateSource};
+use crate::protection;
+use crate::stack::{self, DataGuard, PollTimes, StackChange, StackError, TemplateSource};
 use crate::Aws;
 
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub enum DestroyError {
     Protected(String),
     #[error("not confirmed: nothing was deleted")]
     NotConfirmed,
+    #[error(transparent)]
+    WrongAccount(#[from] WrongAccount),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error(transparent)]
@@ -54,30 +57,9 @@ pub struct DestroyReport {
     pub kept: Vec<Kept>,
     /// The warehouse volume's daily snapshots deleted (`--delete-data` only).
     pub snapshots_deleted: Vec<String>,
-}
-
-/// The logical ids of a template's resources that outlive the stack
-/// (`DeletionPolicy` Retain or Snapshot) and their types.
-pub fn kept_resources(template_body: &str) -> Vec<(String, String)> {
-    let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(template_body) else {
-        return Vec::new();
-    };
-    let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
-        return Vec::new();
-    };
-    resources
-        .iter()
-        .filter(|(_, r)| {
-            matches!(
-                r.get("DeletionPolicy").and_then(|p| p.as_str()),
-                Some("Retain" | "Snapshot")
-            )
-        })
-        .map(|(id, r)| {
-            let kind = r.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
-            (id.clone(), kind.to_owned())
-        })
-        .collect()
+    /// Buckets deleted after every stack was gone (`--delete-data` only): the
+    /// access-log bucket, which the others log into until they are deleted.
+    pub deleted_last: Vec<String>,
 }
 
 /// What the confirmation question says will happen.
@@ -116,6 +98,7 @@ pub async fn destroy(
         DataOnDelete::Retain
     };
     let manifest = render::render_with(deployment, data)?;
+    check_account::<DestroyError>(aws.region(&manifest.region), deployment).await?;
     if !progress
         .confirm(&describe_plan(&manifest, options.delete_data))
         .await
@@ -154,8 +137,58 @@ pub async fn destroy(
     if options.delete_data {
         let clients = aws.region(&manifest.region);
         report.snapshots_deleted = delete_backup_snapshots(clients, &deployment.prefix()).await?;
+        for (stack, logical_id) in render::deleted_last(&manifest) {
+            let Some(rendered) = manifest.stack(stack) else {
+                continue;
+            };
+            let Some(index) = report.kept.iter().position(|k| {
+                k.stack == rendered.stack_name
+                    && k.logical_id == logical_id
+                    && k.resource_type == "AWS::S3::Bucket"
+                    && !k.physical_id.is_empty()
+            }) else {
+                continue;
+            };
+            let bucket = report.kept.remove(index).physical_id;
+            progress.line(format!(
+                "emptying and deleting s3://{bucket} ({logical_id}) now that the buckets logging into it are gone"
+            ));
+            delete_bucket(aws.region(&rendered.region), &bucket).await?;
+            report.deleted_last.push(bucket);
+        }
     }
     Ok(report)
+}
+
+/// Empties and deletes `bucket`. S3 delivers access logs minutes late: an
+/// object arriving between the emptying and the deletion is emptied again.
+async fn delete_bucket(clients: &RegionClients, bucket: &str) -> Result<(), AwsError> {
+    const ATTEMPTS: u32 = 5;
+    for attempt in 1..=ATTEMPTS {
+        empty_bucket(clients, bucket).await?;
+        match clients.s3.delete_bucket().bucket(bucket).send().await {
+            Ok(_) => return Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .and_then(aws_sdk_s3::error::ProvideErrorMetadata::code)
+                    == Some("NoSuchBucket") =>
+            {
+                return Ok(())
+            }
+            Err(error)
+                if attempt < ATTEMPTS
+                    && error
+                        .as_service_error()
+                        .and_then(aws_sdk_s3::error::ProvideErrorMetadata::code)
+                        == Some("BucketNotEmpty") =>
+            {
+                tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt))).await;
+            }
+            Err(error) => return Err(AwsError::new(format!("deleting s3://{bucket}"), &error)),
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 /// The tag the warehouse template gives its data volume, which DLM copies
@@ -201,7 +234,9 @@ async fn destroy_stack(
         return Ok(None);
     };
     let resources = physical_ids(clients, &stack.stack_name).await?;
-    let kept_ids = kept_resources(&stack.body);
+    // With --delete-data, only what is deleted after every stack (the
+    // access-log bucket), emptied then.
+    let kept_ids = stack.kept_resources();
     if options.delete_data && !state.is_failed_first_create() {
         // The templates as rendered for deletion differ only in DeletionPolicy.
         let change = StackChange {
@@ -211,11 +246,15 @@ async fn destroy_stack(
             parameters: state.parameters.keys().map(|k| (k.clone(), None)).collect(),
             capabilities: &stack.capabilities,
             ask: false,
+            // The data goes anyway.
+            guard: DataGuard::default(),
+            before_execute: None,
         };
         spinner.phase("switching data resources to DeletionPolicy: Delete");
         stack::deploy(cfn, &spinner, Some(state.clone()), &change, &options.poll).await?;
         for (logical_id, (kind, bucket)) in &resources {
-            if kind == "AWS::S3::Bucket" && !bucket.is_empty() {
+            let deleted_last = kept_ids.iter().any(|(id, _)| id == logical_id);
+            if kind == "AWS::S3::Bucket" && !bucket.is_empty() && !deleted_last {
                 spinner.phase(&format!("emptying bucket {logical_id}"));
                 empty_bucket(clients, bucket).await?;
             }
@@ -223,6 +262,11 @@ async fn destroy_stack(
         state = stack::describe(cfn, &stack.stack_name)
             .await?
             .unwrap_or(state);
+    }
+    // A protected environment's stacks (destroy got --force to get here).
+    if protection::termination_protection(cfn, &state.stack_id).await? {
+        spinner.phase("turning termination protection off");
+        protection::set_termination_protection(cfn, &state.stack_id, false).await?;
     }
     stack::delete(cfn, &spinner, &state, &options.poll).await?;
     Ok(Some(
@@ -339,20 +383,39 @@ mod tests {
         let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
         let deployment = sbw_infra::config::load(Path::new(example), "prod", None).unwrap();
         let kept = render::render(&deployment).unwrap();
-        let storage = kept_resources(&kept.stack("storage").unwrap().body);
+        let storage = kept.stack("storage").unwrap().kept_resources();
         let ids: Vec<&str> = storage.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["AccessLogBucket", "RawBucket", "ArtifactsBucket"]);
         assert_eq!(
-            kept_resources(&kept.stack("ingest").unwrap().body),
+            kept.stack("ingest").unwrap().kept_resources(),
             [("DeadLetterQueue".to_owned(), "AWS::SQS::Queue".to_owned())]
         );
         assert_eq!(
-            kept_resources(&kept.stack("warehouse").unwrap().body),
+            kept.stack("warehouse").unwrap().kept_resources(),
             [("DataVolume".to_owned(), "AWS::EC2::Volume".to_owned())]
         );
+        for stack in &kept.stacks {
+            assert_eq!(
+                stack.kept_resources(),
+                stack.data_resources(),
+                "{}",
+                stack.name
+            );
+        }
         let deleted = render::render_with(&deployment, DataOnDelete::Delete).unwrap();
         for stack in &deleted.stacks {
-            assert_eq!(kept_resources(&stack.body), [], "{}", stack.name);
+            let expected = match stack.name {
+                // Deleted by destroy itself once the buckets logging into it are gone.
+                "storage" => vec![("AccessLogBucket".to_owned(), "AWS::S3::Bucket".to_owned())],
+                _ => vec![],
+            };
+            assert_eq!(stack.kept_resources(), expected, "{}", stack.name);
+            assert_eq!(
+                stack.data_resources(),
+                kept.stack(stack.name).unwrap().data_resources(),
+                "{}",
+                stack.name
+            );
         }
         assert!(describe_plan(&deleted, true).contains("ALL DATA IS DELETED"));
         assert!(describe_plan(&kept, false).contains("data is kept"));

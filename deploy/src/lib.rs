@@ -15,8 +15,10 @@ pub mod etl_remote;
 pub mod logs;
 pub mod plan;
 pub mod progress;
+pub mod protection;
 pub mod snapshot;
 pub mod stack;
 pub mod status;
+pub mod warehouse;
 
 pub use aws::{Aws, AwsError};

@@ -13,6 +13,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Asks the operator a yes/no question.
 pub trait Confirm: Send + Sync {
     fn confirm(&self, question: &str) -> bool;
+
+    /// Whether someone reads the questions (false for `--yes`).
+    fn asks(&self) -> bool {
+        true
+    }
 }
 
 /// `--yes`: every question answered yes.
@@ -21,6 +26,10 @@ pub struct AssumeYes;
 impl Confirm for AssumeYes {
     fn confirm(&self, _question: &str) -> bool {
         true
+    }
+
+    fn asks(&self) -> bool {
+        false
     }
 }
 
@@ -81,6 +90,11 @@ impl Progress {
         tokio::task::block_in_place(|| self.bars.suspend(|| self.confirm.confirm(question)))
     }
 
+    /// Whether questions reach someone (not `--yes`).
+    pub fn asks(&self) -> bool {
+        self.confirm.asks()
+    }
+
     /// A spinner for `stack`, which is now in flight doing `phase`.
     pub fn start(&self, stack: &str, phase: &str) -> StackProgress<'_> {
         let bar = self.bars.add(ProgressBar::new_spinner());
@@ -134,6 +148,10 @@ impl StackProgress<'_> {
 
     pub async fn confirm(&self, question: &str) -> bool {
         self.progress.confirm(question).await
+    }
+
+    pub fn asks(&self) -> bool {
+        self.progress.asks()
     }
 }
 

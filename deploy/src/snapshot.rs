@@ -19,7 +19,7 @@ use crate::aws::{AwsError, RegionClients};
 use crate::deployed::{DeployedError, DeployedStack, FailedCall};
 use crate::destroy::BACKUP_TAG;
 use crate::progress::Progress;
-use crate::stack::{self, Outcome, PollTimes, StackChange, StackError, TemplateSource};
+use crate::stack::{self, DataGuard, Outcome, PollTimes, StackChange, StackError, TemplateSource};
 use crate::Aws;
 
 const WAREHOUSE_STACK: &str = "warehouse";
@@ -363,12 +363,11 @@ async fn change_parameters(
             (key.clone(), value)
         })
         .collect();
-    let capabilities = manifest
+    let rendered = manifest
         .stacks
         .iter()
-        .find(|s| s.stack_name == stack.stack_name)
-        .map(|s| s.capabilities.clone())
-        .unwrap_or_default();
+        .find(|s| s.stack_name == stack.stack_name);
+    let capabilities = rendered.map(|s| s.capabilities.clone()).unwrap_or_default();
     let change = StackChange {
         stack_name: &stack.stack_name,
         template: TemplateSource::Previous,
@@ -376,6 +375,15 @@ async fn change_parameters(
         parameters,
         capabilities: &capabilities,
         ask,
+        // A restore replaces the data volume on purpose: said, not refused.
+        guard: DataGuard {
+            data_resources: rendered
+                .map(|s| s.data_resources().into_iter().map(|(id, _)| id).collect())
+                .unwrap_or_default(),
+            allow_replace: true,
+            protected: manifest.protected,
+        },
+        before_execute: None,
     };
     let existing = stack::describe(&clients.cloudformation, &stack.stack_name).await?;
     let spinner = progress.start(&stack.stack_name, "creating a change set");

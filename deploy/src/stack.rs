@@ -9,10 +9,12 @@ use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, Parameter, StackEvent,
 };
 use aws_sdk_cloudformation::Client;
+use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{is_not_found, AwsError};
 use crate::progress::StackProgress;
+use crate::protection::{allow_every_update, set_stack_policy, stack_policy};
 
 /// How often the deploy looks at a change set or stack in progress: quickly
 /// at first (small changes finish in seconds), then every few seconds.
@@ -31,7 +33,7 @@ impl Default for PollTimes {
 }
 
 impl PollTimes {
-    fn nth(&self, attempt: usize) -> Duration {
+    pub(crate) fn nth(&self, attempt: usize) -> Duration {
         self.0
             .get(attempt)
             .or(self.0.last())
@@ -119,6 +121,106 @@ pub enum StackError {
     },
     #[error("the change set for {stack} failed: {reason}")]
     ChangeSetFailed { stack: String, reason: String },
+    #[error("the change set for {stack} would {}: nothing was changed (the change set is deleted). Run `sbwctl deploy` without --yes to review it, or pass --allow-replace if losing that data is intended", describe_at_risk(.at_risk))]
+    ReplacesData {
+        stack: String,
+        at_risk: Vec<ResourceChange>,
+    },
+}
+
+fn describe_at_risk(at_risk: &[ResourceChange]) -> String {
+    at_risk
+        .iter()
+        .map(ResourceChange::risk)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One resource's line of a change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceChange {
+    /// Add, Modify, Remove, Import, Dynamic.
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// True, False or Conditional (Modify only).
+    pub replacement: Option<String>,
+}
+
+impl ResourceChange {
+    /// Replaced (a new resource, the old one deleted), maybe replaced, or
+    /// removed from the stack.
+    pub fn loses_the_resource(&self) -> bool {
+        self.action == "Remove"
+            || matches!(self.replacement.as_deref(), Some("True" | "Conditional"))
+    }
+
+    fn risk(&self) -> String {
+        let what = match (self.action.as_str(), self.replacement.as_deref()) {
+            ("Remove", _) => "remove",
+            (_, Some("Conditional")) => "maybe replace",
+            _ => "replace",
+        };
+        format!(
+            "{what} the data resource {} ({})",
+            self.logical_id, self.resource_type
+        )
+    }
+
+    fn line(&self) -> String {
+        let replacement = match self.replacement.as_deref() {
+            Some("True") => " (replaced)",
+            Some("Conditional") => " (may be replaced)",
+            _ => "",
+        };
+        format!(
+            "{:<7} {} {}{replacement}",
+            self.action, self.logical_id, self.resource_type
+        )
+    }
+}
+
+/// Which data resources a change set may lose, and what the deploy does.
+#[derive(Debug, Clone, Default)]
+pub struct DataGuard {
+    /// Logical ids of the stack's data resources
+    /// ([`sbw_infra::render::RenderedStack::data_resources`]).
+    pub data_resources: Vec<String>,
+    /// `--allow-replace`: execute a change set that loses one anyway.
+    pub allow_replace: bool,
+    /// The environment is protected: the stack has a policy denying what an
+    /// allowed replacement does, lifted while it runs.
+    pub protected: bool,
+}
+
+/// What to do with a change set, given the data resources it may lose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// No data resource is replaced or removed.
+    Proceed,
+    /// Some are, and `--allow-replace` says so: warn, then go on as usual.
+    ProceedWarned(Vec<ResourceChange>),
+    /// Some are: the operator is asked, with the warning above the question.
+    AskWarned(Vec<ResourceChange>),
+    /// Some are, and nobody is asked (`--yes`): refused.
+    Refuse(Vec<ResourceChange>),
+}
+
+/// The guard over a change set's entries: a change set that replaces (or
+/// may replace, or removes) a data resource runs only when the operator
+/// answers the warning on a terminal, or passed `--allow-replace`.
+pub fn decide(changes: &[ResourceChange], guard: &DataGuard, interactive: bool) -> Decision {
+    let at_risk: Vec<ResourceChange> = changes
+        .iter()
+        .filter(|c| c.loses_the_resource() && guard.data_resources.contains(&c.logical_id))
+        .cloned()
+        .collect();
+    match (at_risk.is_empty(), guard.allow_replace, interactive) {
+        (true, _, _) => Decision::Proceed,
+        (false, true, _) => Decision::ProceedWarned(at_risk),
+        (false, false, true) => Decision::AskWarned(at_risk),
+        (false, false, false) => Decision::Refuse(at_risk),
+    }
 }
 
 fn list(failures: &[ResourceFailure]) -> String {
@@ -197,6 +299,24 @@ pub struct StackChange<'a> {
     pub capabilities: &'a [&'static str],
     /// Ask the operator before executing (unless they said `--yes`).
     pub ask: bool,
+    /// The data resources the change set must not replace unasked.
+    pub guard: DataGuard,
+    /// Runs once the change set is confirmed, just before it executes, with
+    /// its resource changes (the warehouse's data volume is detached there
+    /// when the instance is replaced).
+    pub before_execute: Option<BeforeExecute<'a>>,
+}
+
+/// See [`StackChange::before_execute`].
+#[derive(Clone, Copy)]
+pub struct BeforeExecute<'a>(
+    pub &'a dyn Fn(Vec<ResourceChange>) -> LocalBoxFuture<'a, Result<(), StackError>>,
+);
+
+impl std::fmt::Debug for BeforeExecute<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeExecute(..)")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -324,7 +444,7 @@ pub async fn deploy(
     let change_set_id = created.id().unwrap_or(&change_set_name).to_owned();
     let stack_id = created.stack_id().unwrap_or(name).to_owned();
 
-    let Some(summary) = wait_for_change_set(cfn, name, &change_set_id, poll).await? else {
+    let Some(changes) = wait_for_change_set(cfn, name, &change_set_id, poll).await? else {
         delete_change_set(cfn, &change_set_id).await;
         let state = describe(cfn, &stack_id).await?;
         return Ok((
@@ -332,32 +452,79 @@ pub async fn deploy(
             state.map(|s| s.outputs).unwrap_or_default(),
         ));
     };
+    let mut summary: Vec<String> = changes.iter().map(ResourceChange::line).collect();
+    if summary.is_empty() {
+        summary.push("parameters or outputs only".to_owned());
+    }
     for line in &summary {
         progress.line(format!("  {name}: {line}"));
     }
+    let interactive = change.ask && progress.asks();
+    let warned = match decide(&changes, &change.guard, interactive) {
+        Decision::Proceed => false,
+        Decision::Refuse(at_risk) => {
+            delete_change_set(cfn, &change_set_id).await;
+            return Err(StackError::ReplacesData {
+                stack: name.to_owned(),
+                at_risk,
+            });
+        }
+        Decision::ProceedWarned(at_risk) | Decision::AskWarned(at_risk) => {
+            progress.line(format!(
+                "  {name}: !!! DATA AT RISK: this change set would {}. What they hold is lost unless kept by their UpdateReplacePolicy (a retained bucket or queue, a snapshot of the volume).",
+                describe_at_risk(&at_risk)
+            ));
+            true
+        }
+    };
     progress.phase("waiting for confirmation");
     let verb = match change_set_type {
         ChangeSetType::Create => "Create",
         _ => "Update",
     };
     let question = format!(
-        "{verb} {name} ({} change{})?",
+        "{verb} {name} ({} change{}{})?",
         summary.len(),
-        if summary.len() == 1 { "" } else { "s" }
+        if summary.len() == 1 { "" } else { "s" },
+        if warned {
+            ", REPLACING DATA RESOURCES"
+        } else {
+            ""
+        }
     );
     if change.ask && !progress.confirm(&question).await {
         delete_change_set(cfn, &change_set_id).await;
         progress.line(format!("{name}: skipped, change set deleted"));
         return Ok((Outcome::Declined, previous_outputs));
     }
+    if let Some(BeforeExecute(hook)) = change.before_execute {
+        hook(changes.clone()).await?;
+    }
     let marker = newest_event_id(cfn, &stack_id).await?;
+    // A protected stack's policy denies what the operator just allowed: lifted
+    // for this change set only (ExecuteChangeSet takes no temporary policy).
+    let protective_policy = stack_policy(&change.guard.data_resources)
+        .filter(|_| warned && change.guard.protected && change_set_type == ChangeSetType::Update);
+    if protective_policy.is_some() {
+        set_stack_policy(cfn, &stack_id, &allow_every_update()).await?;
+        progress.line(format!(
+            "  {name}: stack policy lifted for this change set; it is set again when the change ends"
+        ));
+    }
     progress.phase("executing the change set");
-    cfn.execute_change_set()
-        .change_set_name(&change_set_id)
-        .send()
-        .await
-        .map_err(|e| AwsError::new(format!("executing the change set of {name}"), &e))?;
-    let (state, events) = follow(cfn, progress, &stack_id, marker, poll).await?;
+    let executed = async {
+        cfn.execute_change_set()
+            .change_set_name(&change_set_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::new(format!("executing the change set of {name}"), &e))?;
+        follow(cfn, progress, &stack_id, marker, poll).await
+    }
+    .await;
+    if let Some(policy) = &protective_policy {
+        set_stack_policy(cfn, &stack_id, policy).await?;
+    }
+    let (state, events) = executed?;
     let status = state.as_ref().map(|s| s.status.clone()).unwrap_or_default();
     match status.as_str() {
         "CREATE_COMPLETE" => Ok((Outcome::Created, outputs_of(state))),
@@ -374,14 +541,14 @@ fn outputs_of(state: Option<StackState>) -> BTreeMap<String, String> {
     state.map(|s| s.outputs).unwrap_or_default()
 }
 
-/// Waits until the change set is ready and returns its summary lines, or
+/// Waits until the change set is ready and returns its resource changes, or
 /// `None` when it holds no change.
 async fn wait_for_change_set(
     cfn: &Client,
     stack: &str,
     change_set_id: &str,
     poll: &PollTimes,
-) -> Result<Option<Vec<String>>, StackError> {
+) -> Result<Option<Vec<ResourceChange>>, StackError> {
     for attempt in 0.. {
         let answer = cfn
             .describe_change_set()
@@ -391,31 +558,23 @@ async fn wait_for_change_set(
             .map_err(|e| AwsError::new(format!("reading the change set of {stack}"), &e))?;
         match answer.status() {
             Some(ChangeSetStatus::CreateComplete) => {
-                let mut lines: Vec<String> = answer
-                    .changes()
-                    .iter()
-                    .filter_map(|c| c.resource_change())
-                    .map(|r| {
-                        let replacement = match r.replacement().map(|r| r.as_str()) {
-                            Some("True") => " (replaced)",
-                            Some("Conditional") => " (may be replaced)",
-                            _ => "",
-                        };
-                        format!(
-                            "{:<7} {} {}{replacement}",
-                            r.action().map(|a| a.as_str()).unwrap_or("Change"),
-                            r.logical_resource_id().unwrap_or("?"),
-                            r.resource_type().unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                if answer.next_token().is_some() {
-                    lines.push("... and more (see the change set in the console)".to_owned());
+                // Every page: the guard must see every resource.
+                let mut changes = resource_changes(answer.changes());
+                let mut token = answer.next_token().map(str::to_owned);
+                while let Some(next) = token {
+                    let page = cfn
+                        .describe_change_set()
+                        .change_set_name(change_set_id)
+                        .next_token(next)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            AwsError::new(format!("reading the change set of {stack}"), &e)
+                        })?;
+                    changes.extend(resource_changes(page.changes()));
+                    token = page.next_token().map(str::to_owned);
                 }
-                if lines.is_empty() {
-                    lines.push("parameters or outputs only".to_owned());
-                }
-                return Ok(Some(lines));
+                return Ok(Some(changes));
             }
             Some(ChangeSetStatus::Failed) => {
                 let reason = answer.status_reason().unwrap_or("no reason given");
@@ -433,6 +592,19 @@ async fn wait_for_change_set(
         }
     }
     unreachable!("the loop above only ends by returning")
+}
+
+fn resource_changes(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<ResourceChange> {
+    changes
+        .iter()
+        .filter_map(|c| c.resource_change())
+        .map(|r| ResourceChange {
+            action: r.action().map_or("Change", |a| a.as_str()).to_owned(),
+            logical_id: r.logical_resource_id().unwrap_or("?").to_owned(),
+            resource_type: r.resource_type().unwrap_or_default().to_owned(),
+            replacement: r.replacement().map(|r| r.as_str().to_owned()),
+        })
+        .collect()
 }
 
 /// Best effort: a change set left behind is harmless and expires with the stack.
@@ -588,5 +760,84 @@ pub async fn delete(
             stack: stack.stack_name,
             status: stack.status,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, id: &str, replacement: Option<&str>) -> ResourceChange {
+        ResourceChange {
+            action: action.to_owned(),
+            logical_id: id.to_owned(),
+            resource_type: "AWS::S3::Bucket".to_owned(),
+            replacement: replacement.map(str::to_owned),
+        }
+    }
+
+    fn guard(allow_replace: bool) -> DataGuard {
+        DataGuard {
+            data_resources: vec!["RawBucket".to_owned(), "DataVolume".to_owned()],
+            allow_replace,
+            protected: false,
+        }
+    }
+
+    #[test]
+    fn a_change_set_that_may_lose_a_data_resource_runs_only_when_answered_or_allowed() {
+        let replaced = change("Modify", "RawBucket", Some("True"));
+        let maybe = change("Modify", "DataVolume", Some("Conditional"));
+        let removed = change("Remove", "RawBucket", None);
+        let harmless = [
+            change("Modify", "RawBucket", Some("False")),
+            change("Add", "RawBucket", None),
+            // Not a data resource: replacing it loses nothing.
+            change("Modify", "Function", Some("True")),
+            change("Remove", "Function", None),
+        ];
+        for interactive in [false, true] {
+            for allow in [false, true] {
+                assert_eq!(
+                    decide(&harmless, &guard(allow), interactive),
+                    Decision::Proceed
+                );
+            }
+        }
+        for at_risk in [&replaced, &maybe, &removed] {
+            let changes: Vec<ResourceChange> =
+                harmless.iter().cloned().chain([at_risk.clone()]).collect();
+            let only = vec![at_risk.clone()];
+            // --yes: refused.
+            assert_eq!(
+                decide(&changes, &guard(false), false),
+                Decision::Refuse(only.clone())
+            );
+            // On a terminal: asked, with the warning.
+            assert_eq!(
+                decide(&changes, &guard(false), true),
+                Decision::AskWarned(only.clone())
+            );
+            // --allow-replace: warned, then as usual.
+            for interactive in [false, true] {
+                assert_eq!(
+                    decide(&changes, &guard(true), interactive),
+                    Decision::ProceedWarned(only.clone())
+                );
+            }
+        }
+        // Without data resources (a guard that knows none) nothing is refused.
+        assert_eq!(
+            decide(
+                std::slice::from_ref(&replaced),
+                &DataGuard::default(),
+                false
+            ),
+            Decision::Proceed
+        );
+        assert_eq!(
+            describe_at_risk(&[replaced, maybe, removed]),
+            "replace the data resource RawBucket (AWS::S3::Bucket), maybe replace the data resource DataVolume (AWS::S3::Bucket), remove the data resource RawBucket (AWS::S3::Bucket)"
+        );
     }
 }

@@ -23,7 +23,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use sbw_deploy::aws::{AwsErrorKind, RegionClients};
 use sbw_deploy::progress::{AssumeYes, Progress};
 use sbw_deploy::stack::{
-    self, Outcome, PollTimes, StackChange, StackError, StackState, TemplateSource,
+    self, DataGuard, Outcome, PollTimes, StackChange, StackError, StackState, TemplateSource,
 };
 use sbw_deploy::status::{self, Health};
 use sbw_deploy::Aws;
@@ -80,6 +80,8 @@ fn change() -> StackChange<'static> {
         .collect(),
         capabilities: &["CAPABILITY_IAM"],
         ask: true,
+        guard: DataGuard::default(),
+        before_execute: None,
     }
 }
 
@@ -446,4 +448,100 @@ async fn status_reads_alarms_and_the_newest_freshness_point_from_cloudwatch() {
     );
     assert!(problems.contains("3 events wait"), "{problems}");
     assert!(problems.contains("the ETL has not run yet"), "{problems}");
+}
+
+/// `deploy --yes`: a change set that replaces the warehouse's data volume is
+/// refused and deleted, never executed; with `--allow-replace` it runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_set_replacing_a_data_resource_is_refused_under_yes() {
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::types::Replacement;
+    // The calls of change_set_rules(), with a change set that replaces data
+    // and the deletion of a refused one.
+    let rules = || {
+        let mut usual = change_set_rules();
+        let execute = usual.pop().unwrap();
+        usual.pop();
+        let create = usual.pop().unwrap();
+        vec![
+            create,
+            mock!(CloudFormation::describe_change_set).then_output(|| {
+                let resource = |id: &str, kind: &str, replacement| {
+                    Change::builder()
+                        .resource_change(
+                            ResourceChange::builder()
+                                .action(ChangeAction::Modify)
+                                .logical_resource_id(id)
+                                .resource_type(kind)
+                                .replacement(replacement)
+                                .build(),
+                        )
+                        .build()
+                };
+                DescribeChangeSetOutput::builder()
+                    .status(ChangeSetStatus::CreateComplete)
+                    .changes(resource(
+                        "Instance",
+                        "AWS::EC2::Instance",
+                        Replacement::True,
+                    ))
+                    .changes(resource(
+                        "DataVolume",
+                        "AWS::EC2::Volume",
+                        Replacement::True,
+                    ))
+                    .build()
+            }),
+            mock!(CloudFormation::delete_change_set)
+                .then_output(|| DeleteChangeSetOutput::builder().build()),
+            execute,
+        ]
+    };
+    let guarded = |allow_replace| StackChange {
+        guard: DataGuard {
+            data_resources: vec!["DataVolume".to_owned()],
+            allow_replace,
+            protected: false,
+        },
+        ..change()
+    };
+    let refused = rules();
+    let cfn = cloudformation(&refused.iter().collect::<Vec<_>>());
+    let progress = Progress::new(Box::new(AssumeYes));
+    let spinner = progress.start(STACK, "test");
+    let error = stack::deploy(&cfn, &spinner, None, &guarded(false), &no_wait())
+        .await
+        .unwrap_err();
+    let StackError::ReplacesData { stack, at_risk } = &error else {
+        panic!("expected a refusal, got {error}");
+    };
+    assert_eq!(stack, STACK);
+    let ids: Vec<&str> = at_risk.iter().map(|c| c.logical_id.as_str()).collect();
+    assert_eq!(ids, ["DataVolume"], "the instance holds no data");
+    assert!(
+        error
+            .to_string()
+            .contains("replace the data resource DataVolume (AWS::EC2::Volume)"),
+        "{error}"
+    );
+    assert_eq!(refused[3].num_calls(), 0, "never executed");
+    assert_eq!(refused[2].num_calls(), 1, "the change set is deleted");
+
+    // --allow-replace: executed (and then followed; the mocks end it there).
+    let allowed = rules();
+    let mut with_stack = allowed.iter().collect::<Vec<_>>();
+    let events = mock!(CloudFormation::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let stacks = mock!(CloudFormation::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(stack_in(StackStatus::UpdateComplete))
+            .build()
+    });
+    with_stack.extend([&events, &stacks]);
+    let cfn = cloudformation(&with_stack);
+    let (outcome, _) = stack::deploy(&cfn, &spinner, None, &guarded(true), &no_wait())
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Updated);
+    assert_eq!(allowed[3].num_calls(), 1);
 }

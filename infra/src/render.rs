@@ -67,6 +67,14 @@ pub const DEPLOYER: StackDef = StackDef {
 
 pub const STACKS: &[StackDef] = &[
     StackDef {
+        name: "storage",
+        purpose: "raw events, artifacts and access-log buckets",
+        placement: Placement::Regional,
+        needed: always,
+        fetches: &[],
+    },
+    // After storage: its S3 gateway endpoint names the project's buckets.
+    StackDef {
         name: "network",
         purpose: "VPC, subnets, S3 gateway endpoint, security groups",
         placement: Placement::Regional,
@@ -76,13 +84,6 @@ pub const STACKS: &[StackDef] = &[
     StackDef {
         name: "auth",
         purpose: "Cognito user pools, app clients, hosted UI domains",
-        placement: Placement::Regional,
-        needed: always,
-        fetches: &[],
-    },
-    StackDef {
-        name: "storage",
-        purpose: "raw events, artifacts and access-log buckets",
         placement: Placement::Regional,
         needed: always,
         fetches: &[],
@@ -331,13 +332,21 @@ pub struct Manifest {
     pub stacks: Vec<RenderedStack>,
     /// The deployer stack (`sbwctl bootstrap`), not deployed by `deploy`.
     pub deployer: RenderedStack,
+    /// What the templates do with data when their stacks are deleted.
+    #[serde(skip)]
+    pub data_on_delete: DataOnDelete,
+    /// `protected: true`: the stacks get termination protection and the stack
+    /// policy of their data resources.
+    #[serde(skip)]
+    pub protected: bool,
 }
 
 /// What deleting a stack does to the resources that hold data (buckets, user
 /// pools, the warehouse volume).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DataOnDelete {
     /// Kept, or snapshotted: the templates as deployed.
+    #[default]
     Retain,
     /// Deleted with the stack: what `sbwctl destroy --delete-data` deploys
     /// just before deleting.
@@ -382,6 +391,8 @@ fn render_named(
         }],
         stacks,
         deployer,
+        data_on_delete: data,
+        protected: d.protected,
     })
 }
 
@@ -436,6 +447,68 @@ fn render_stack(
         requires_s3_upload: body.len() > INLINE_TEMPLATE_LIMIT,
         body,
     })
+}
+
+/// A resource of a rendered template: its logical id and type.
+pub type TemplateResource = (String, String);
+
+impl RenderedStack {
+    /// The resources that hold data: raw events, artifacts, the site, the
+    /// access logs, dead letters, user pools, the warehouse volume. The
+    /// templates mark them with the `keeps_data` macro, whose
+    /// `UpdateReplacePolicy` (Retain or Snapshot, in every rendering) is what
+    /// this reads: the one definition that the stack policy of protected
+    /// environments, the deploy's replacement guard and destroy share.
+    pub fn data_resources(&self) -> Vec<TemplateResource> {
+        self.resources_where("UpdateReplacePolicy")
+    }
+
+    /// The resources that outlive the stack when it is deleted
+    /// (`DeletionPolicy` Retain or Snapshot).
+    pub fn kept_resources(&self) -> Vec<TemplateResource> {
+        self.resources_where("DeletionPolicy")
+    }
+
+    fn resources_where(&self, policy: &str) -> Vec<TemplateResource> {
+        let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(&self.body) else {
+            return Vec::new();
+        };
+        let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
+            return Vec::new();
+        };
+        resources
+            .iter()
+            .filter(|(_, r)| {
+                matches!(
+                    r.get(policy).and_then(|p| p.as_str()),
+                    Some("Retain" | "Snapshot")
+                )
+            })
+            .map(|(id, r)| {
+                let kind = r.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
+                (id.clone(), kind.to_owned())
+            })
+            .collect()
+    }
+}
+
+/// In templates rendered for `destroy --delete-data`: the data resources
+/// that still outlive their stacks (`keeps_data(deleted_last=true)`), which
+/// the destroy deletes itself once every stack is gone; (stack, logical id).
+pub fn deleted_last(manifest: &Manifest) -> Vec<(&'static str, String)> {
+    if manifest.data_on_delete != DataOnDelete::Delete {
+        return Vec::new();
+    }
+    manifest
+        .stacks
+        .iter()
+        .flat_map(|stack| {
+            stack
+                .kept_resources()
+                .into_iter()
+                .map(move |(id, _)| (stack.name, id))
+        })
+        .collect()
 }
 
 impl Manifest {
@@ -529,6 +602,12 @@ pub fn current_pointer_key(artifact: &str) -> String {
     format!("{artifact}/current.json")
 }
 
+/// The Content-Security-Policy CloudFront adds to the site's answers: what
+/// the site loads comes from itself (the SDK posts to `/v1/events` on the
+/// same origin), images may also be `data:` URLs, and nothing else runs,
+/// frames it or receives its forms.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests";
+
 /// Memory and timeout of the ops snapshot collector (a few CloudWatch, SQS and
 /// S3 calls per run); `sbwctl cost` prices the same numbers.
 pub const OPS_SNAPSHOT_MEMORY_MB: u64 = 128;
@@ -597,6 +676,7 @@ fn template_context(
         etl_credentials_key => ETL_CREDENTIALS_KEY,
         dashboard_pointer_key => current_pointer_key("dashboard"),
         ops_memory_mb => OPS_SNAPSHOT_MEMORY_MB,
+        content_security_policy => CONTENT_SECURITY_POLICY,
         ops_timeout_seconds => OPS_SNAPSHOT_TIMEOUT_SECONDS,
         origins => d.origins.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
         site_keys => d.site_keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),

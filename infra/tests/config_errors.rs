@@ -422,6 +422,37 @@ fn dashboard_open_to_the_world_on_minimal() {
 }
 
 #[test]
+fn dashboard_cidrs_that_add_up_to_the_whole_internet_on_minimal() {
+    let open = |cidrs: &str| {
+        insert_after(
+            15,
+            &format!("      dashboard_cidrs: {cidrs}\n    warehouse:\n      public_ipv4: true"),
+        )
+    };
+    for cidrs in [
+        "[0.0.0.0/1, 128.0.0.0/1]",
+        // Every public address, the private and reserved ranges left out, in any order.
+        "[128.0.0.0/2, 11.0.0.0/8, 1.0.0.0/8, 12.0.0.0/6, 2.0.0.0/7, 4.0.0.0/6, 8.0.0.0/7, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 192.0.0.0/3]",
+    ] {
+        assert_error(
+            &open(cidrs),
+            16,
+            "network.dashboard_cidrs together cover every public IPv4 address, as 0.0.0.0/0 does",
+        );
+    }
+    // Half of the internet is not all of it; an office and a VPN are fine.
+    for cidrs in [
+        "[0.0.0.0/1]",
+        "[203.0.113.0/24, 198.51.100.7/32]",
+        "[0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/4]",
+    ] {
+        let d = config::resolve(&open(cidrs), "sbw.yaml", "dev", None)
+            .unwrap_or_else(|e| panic!("{cidrs}: {e}"));
+        assert!(!d.dashboard_cidrs.is_empty());
+    }
+}
+
+#[test]
 fn environment_name_must_be_lowercase() {
     assert_error(&with_line(3, "  Dev:"), 3, "\"Dev\" is not a valid name");
 }

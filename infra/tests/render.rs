@@ -117,9 +117,9 @@ fn manifest_orders_stacks_and_places_global_ones_in_us_east_1() {
     assert_eq!(
         order,
         [
+            "storage",
             "network",
             "auth",
-            "storage",
             "warehouse",
             "ingest",
             "etl",
@@ -409,9 +409,12 @@ fn delete_data_rendering_changes_only_the_deletion_policies() {
                 changed.insert(format!("{}.{id}", kept.name));
             }
         }
+        // ... and the user pools' deletion protection, which would make
+        // CloudFormation fail to delete them.
         let without_policies = |body: &str| {
             body.lines()
                 .filter(|l| !l.trim_start().starts_with("DeletionPolicy:"))
+                .map(|l| l.replace("DeletionProtection: INACTIVE", "DeletionProtection: ACTIVE"))
                 .collect::<Vec<_>>()
                 .join("\n")
         };
@@ -425,12 +428,30 @@ fn delete_data_rendering_changes_only_the_deletion_policies() {
         "auth.ShopperPool",
         "edge.SiteBucket",
         "ingest.DeadLetterQueue",
-        "storage.AccessLogBucket",
         "storage.ArtifactsBucket",
         "storage.RawBucket",
         "warehouse.DataVolume",
     ];
     assert_eq!(changed, expected.iter().map(|s| s.to_string()).collect());
+    for pool in ["ShopperPool", "DashboardPool"] {
+        let protection = |manifest: &Manifest| {
+            parse(manifest, "auth")["Resources"][pool]["Properties"]["DeletionProtection"].clone()
+        };
+        assert_eq!(protection(&kept), "ACTIVE", "{pool}");
+        assert_eq!(protection(&deleted), "INACTIVE", "{pool}");
+    }
+    // The access-log bucket outlives the stacks even then: sbwctl deletes it
+    // after the buckets that log into it are gone.
+    let storage = parse(&deleted, "storage");
+    assert_eq!(
+        storage["Resources"]["AccessLogBucket"]["DeletionPolicy"],
+        "Retain"
+    );
+    assert_eq!(
+        render::deleted_last(&deleted),
+        [("storage", "AccessLogBucket".to_owned())]
+    );
+    assert_eq!(render::deleted_last(&kept), []);
 }
 
 #[test]
@@ -566,19 +587,20 @@ fn nothing_replaceable_is_exported() {
 fn dependencies_come_from_what_each_template_uses() {
     let deps = |manifest: &Manifest, stack: &str| manifest.stack(stack).unwrap().depends_on.clone();
     let prod = manifest(EXAMPLE, "prod", None);
-    assert_eq!(deps(&prod, "network"), Vec::<&str>::new());
+    // The S3 gateway endpoint's policy names the project's buckets.
+    assert_eq!(deps(&prod, "network"), ["storage"]);
     // The hardened dashboard load balancer signs users in with the auth stack's pool.
-    assert_eq!(deps(&prod, "warehouse"), ["network", "auth", "storage"]);
-    assert_eq!(deps(&prod, "ingest"), ["auth", "storage"]);
+    assert_eq!(deps(&prod, "warehouse"), ["storage", "network", "auth"]);
+    assert_eq!(deps(&prod, "ingest"), ["storage", "auth"]);
     // The ops snapshot collector reads the ingest stack's API and dead-letter queue.
     assert_eq!(
         deps(&prod, "etl"),
-        ["network", "storage", "warehouse", "ingest"]
+        ["storage", "network", "warehouse", "ingest"]
     );
     assert_eq!(deps(&prod, "edge"), ["storage", "ingest", "edge-global"]);
     assert_eq!(deps(&prod, "observability"), ["warehouse", "ingest", "etl"]);
     let dev = manifest(EXAMPLE, "dev", None);
-    assert_eq!(deps(&dev, "warehouse"), ["network", "storage"]);
+    assert_eq!(deps(&dev, "warehouse"), ["storage", "network"]);
     // Every dependency is deployed earlier.
     for m in [&prod, &dev] {
         for (index, stack) in m.stacks.iter().enumerate() {
@@ -827,4 +849,170 @@ fn dashboard_health_is_answered_by_shiny_and_new_versions_arrive_without_replace
         .find(|s| s["Action"] == "s3:GetObject")
         .unwrap();
     assert_eq!(read["Resource"][0]["Fn::Sub"][0], "${Bucket}/dashboard/*");
+}
+
+/// The bootstrap's data-volume step, run by bash with stand-ins for `blkid`
+/// (answering with the exit code under test) and `mkfs.ext4` (which logs):
+/// only a device that exists and that blkid finds empty (exit 2) is formatted.
+#[test]
+fn the_data_volume_is_formatted_only_when_blkid_finds_nothing_on_it() {
+    let script = user_data(&manifest(EXAMPLE, "prod", None));
+    let begin = script.find("# format-data-volume: begin\n").unwrap();
+    let end = script.find("# format-data-volume: end\n").unwrap();
+    let step = &script[begin..end];
+    let work = std::env::temp_dir().join(format!("sbw-format-{}", std::process::id()));
+    let bin = work.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let mkfs_log = work.join("mkfs.log");
+    for (name, body) in [
+        ("blkid", "#!/bin/sh\nexit \"$BLKID_EXIT\"\n".to_owned()),
+        (
+            "mkfs.ext4",
+            format!("#!/bin/sh\necho \"$*\" >>{}\n", mkfs_log.display()),
+        ),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let path = bin.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let device = work.join("nvme-data");
+    let run = |blkid_exit: u8, device_exists: bool| {
+        let _ = std::fs::remove_file(&mkfs_log);
+        if device_exists {
+            std::fs::write(&device, b"").unwrap();
+        } else {
+            let _ = std::fs::remove_file(&device);
+        }
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("set -euo pipefail\n{step}"))
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("BLKID_EXIT", blkid_exit.to_string())
+            .env("DEVICE", &device)
+            .env("VOLUME", "vol-0123456789abcdef0")
+            .output()
+            .unwrap();
+        let formatted = std::fs::read_to_string(&mkfs_log).unwrap_or_default();
+        (output.status.code(), formatted)
+    };
+    // A filesystem is there (the warehouse, a restored snapshot): kept.
+    assert_eq!(run(0, true), (Some(0), String::new()));
+    // Nothing on it: formatted, once, with the label fstab mounts.
+    assert_eq!(
+        run(2, true),
+        (Some(0), format!("-q -L sbw-data {}\n", device.display()))
+    );
+    // blkid cannot tell (ambiguous probe, I/O error, usage): stop, format nothing.
+    for unsure in [1, 4, 8] {
+        assert_eq!(run(unsure, true), (Some(1), String::new()), "exit {unsure}");
+    }
+    // The attachment never came: blkid would say "nothing found"; stop instead.
+    assert_eq!(run(2, false), (Some(1), String::new()));
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn the_site_answers_with_a_content_security_policy() {
+    for (case, file, env, profile) in CASES {
+        let edge = parse(&manifest(file, env, *profile), "edge");
+        let resources = &edge["Resources"];
+        let headers = &resources["SecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+            ["SecurityHeadersConfig"];
+        let csp = &headers["ContentSecurityPolicy"];
+        assert_eq!(csp["Override"], true, "{case}");
+        let policy = csp["ContentSecurityPolicy"].as_str().unwrap();
+        assert_eq!(policy, render::CONTENT_SECURITY_POLICY, "{case}");
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+        ] {
+            assert!(policy.contains(directive), "{case}: {directive}");
+        }
+        assert!(
+            !policy.contains("unsafe-") && !policy.contains('*'),
+            "{case}"
+        );
+        // CloudFront's limit for the header's value.
+        assert!(policy.len() <= 1783, "{case}");
+        let distribution = &resources["Distribution"]["Properties"]["DistributionConfig"];
+        assert_eq!(
+            distribution["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]["Ref"],
+            "SecurityHeaders",
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn the_s3_endpoint_reaches_the_projects_buckets_only() {
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        let network = parse(&manifest, "network");
+        let policy = &network["Resources"]["S3GatewayEndpoint"]["Properties"]["PolicyDocument"];
+        let statements = policy["Statement"].as_array().expect(case);
+        let prefix = format!("{}-{}", manifest.project, manifest.environment);
+        let imported: BTreeSet<String> = statements
+            .iter()
+            .flat_map(|s| s["Resource"].as_array().unwrap())
+            .filter_map(|r| {
+                r["Fn::ImportValue"]
+                    .as_str()
+                    .or_else(|| r["Fn::Sub"][1]["Bucket"]["Fn::ImportValue"].as_str())
+            })
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            imported,
+            BTreeSet::from([
+                format!("{prefix}-storage-ArtifactsBucketArn"),
+                format!("{prefix}-storage-RawBucketArn"),
+            ]),
+            "{case}"
+        );
+        for statement in statements {
+            assert_eq!(statement["Effect"], "Allow", "{case}");
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(one) => vec![one.as_str()],
+                many => many
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .collect(),
+            };
+            assert!(
+                actions
+                    .iter()
+                    .all(|a| a.starts_with("s3:") && !a.contains('*')),
+                "{case}: {actions:?}"
+            );
+            for resource in statement["Resource"].as_array().unwrap() {
+                assert_ne!(resource, "*", "{case}");
+                // Anything not imported is an AWS-owned bucket of the Region, read-only.
+                if let Some(arn) = resource["Fn::Sub"].as_str() {
+                    assert!(
+                        arn.starts_with("arn:${AWS::Partition}:s3:::")
+                            && arn.contains("${AWS::Region}")
+                            && actions == ["s3:GetObject"],
+                        "{case}: {arn}"
+                    );
+                }
+            }
+        }
+        assert!(
+            manifest
+                .stack("network")
+                .unwrap()
+                .depends_on
+                .contains(&"storage"),
+            "{case}: the buckets exist before the endpoint names them"
+        );
+    }
 }

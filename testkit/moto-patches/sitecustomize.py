@@ -11,10 +11,17 @@ attribute or output that refers to one gets a placeholder value instead of
 failing the stack. Deleting a stack whose resources moto cannot all delete
 (it leaves some that others in the account depend on, e.g. a VPC's) deletes
 the stack as CloudFormation would once those are gone.
-And Route 53 hosted zone ids start with Z, as AWS's do."""
+And Route 53 hosted zone ids start with Z, as AWS's do.
+Termination protection: UpdateTerminationProtection sets it and DeleteStack
+refuses a protected stack, as CloudFormation does (moto has neither). A
+change set's Modify is reported with Replacement "Conditional", which is what
+CloudFormation answers when it cannot tell in advance; moto never can."""
 
 from moto.cloudformation import models as _cloudformation
 from moto.cloudformation import parsing as _parsing
+from moto.cloudformation import responses as _cloudformation_responses
+from moto.cloudformation.exceptions import ValidationError as _ValidationError
+from moto.core.responses import ActionResult as _ActionResult
 from moto.route53 import models as _route53
 
 _create_change_set = _cloudformation.CloudFormationBackend.create_change_set
@@ -129,3 +136,40 @@ def _delete_resources_leaving_what_moto_cannot(self):
 
 
 _parsing.ResourceMap.delete = _delete_resources_leaving_what_moto_cannot
+
+
+def _update_termination_protection(self):
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    enable = self._get_param("EnableTerminationProtection")
+    stack.enable_termination_protection = enable in (True, "true", "True")
+    return _ActionResult({"StackId": stack.stack_id})
+
+
+_cloudformation_responses.CloudFormationResponse.update_termination_protection = (
+    _update_termination_protection
+)
+
+_delete_stack = _cloudformation.CloudFormationBackend.delete_stack
+
+
+def _delete_stack_unless_protected(self, name_or_stack_id):
+    for stack in self.stacks.values():
+        if name_or_stack_id in (stack.name, stack.stack_id) and stack.enable_termination_protection:
+            raise _ValidationError(
+                message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+            )
+    return _delete_stack(self, name_or_stack_id)
+
+
+_cloudformation.CloudFormationBackend.delete_stack = _delete_stack_unless_protected
+
+_change_init = _cloudformation.Change.__init__
+
+
+def _change_with_replacement(self, action, logical_resource_id, resource_type):
+    _change_init(self, action, logical_resource_id, resource_type)
+    if action == "Modify":
+        self.replacement = "Conditional"
+
+
+_cloudformation.Change.__init__ = _change_with_replacement

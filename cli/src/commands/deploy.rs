@@ -14,7 +14,8 @@ use super::shell::{help_with, Environment};
 #[derive(Args)]
 #[command(after_help = help_with(
     "A failed stack's resources and reasons are printed; after an interruption, what was in \
-flight."
+flight. A change set that replaces or removes a data resource is shown with a warning, and \
+refused under --yes unless --allow-replace."
 ))]
 pub struct DeployArgs {
     #[command(flatten)]
@@ -28,6 +29,11 @@ pub struct DeployArgs {
     /// Move the warehouse to the current Ubuntu AMI (replaces the instance; data is on its own volume).
     #[arg(long)]
     pub update_ami: bool,
+    /// Execute change sets that replace or remove a data resource (raw events,
+    /// artifacts, the site, access logs, dead letters, user pools, the warehouse
+    /// volume). Without it `--yes` refuses them, and a terminal shows them first.
+    #[arg(long)]
+    pub allow_replace: bool,
 }
 
 pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
@@ -36,6 +42,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let options = DeployOptions {
         build_dir: args.build_dir,
         update_ami: args.update_ami,
+        allow_replace: args.allow_replace,
         poll: PollTimes::default(),
     };
     run_interruptible(&progress, async {

@@ -72,7 +72,9 @@ pub struct Environment {
     pub account_id: AccountId,
     pub region: Region,
     pub profile: Spanned<Profile>,
-    /// `sbwctl destroy` refuses this environment unless given `--force`.
+    /// `sbwctl destroy` refuses this environment unless given `--force`; its
+    /// stacks get termination protection and a stack policy that denies
+    /// replacing or deleting their data resources.
     #[serde(default)]
     pub protected: bool,
     /// The shop's day: daily rollups and the dashboard use local days.
@@ -627,10 +629,17 @@ fn build(
         ));
     }
     if !hardened {
+        let no_sign_in = "on the minimal profile the dashboard has no sign-in in front of it, so list your office or VPN addresses instead";
         if let Some(open) = dashboard_cidrs.iter().find(|c| c.is_anywhere()) {
             return Err(error(
                 env.network.dashboard_cidrs.referenced,
-                format!("network.dashboard_cidrs contains {open}: on the minimal profile the dashboard has no sign-in in front of it, so list your office or VPN addresses instead"),
+                format!("network.dashboard_cidrs contains {open}: {no_sign_in}"),
+            ));
+        }
+        if Cidr::cover_the_internet(&dashboard_cidrs) {
+            return Err(error(
+                env.network.dashboard_cidrs.referenced,
+                format!("network.dashboard_cidrs together cover every public IPv4 address, as 0.0.0.0/0 does: {no_sign_in}"),
             ));
         }
     }

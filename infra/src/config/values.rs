@@ -283,6 +283,56 @@ impl Cidr {
     pub fn is_anywhere(self) -> bool {
         self.prefix == 0
     }
+
+    /// The addresses of the block, as a half-open range.
+    fn range(self) -> (u64, u64) {
+        let start = u64::from(u32::from(self.address));
+        (start, start + (1u64 << (32 - u32::from(self.prefix))))
+    }
+
+    /// Whether `blocks` together hold every public IPv4 address, as
+    /// `0.0.0.0/0` does (`0.0.0.0/1` + `128.0.0.0/1`, or the same with the
+    /// private and reserved ranges left out): a dashboard open to them is open
+    /// to the internet.
+    pub fn cover_the_internet(blocks: &[Cidr]) -> bool {
+        let mut ranges: Vec<(u64, u64)> =
+            blocks.iter().chain(NOT_PUBLIC).map(|c| c.range()).collect();
+        ranges.sort_unstable();
+        let mut covered_to = 0u64;
+        for (start, end) in ranges {
+            if start > covered_to {
+                return false;
+            }
+            covered_to = covered_to.max(end);
+        }
+        covered_to == 1 << 32
+    }
+}
+
+/// IPv4 ranges no client on the internet connects from (RFC 6890): this
+/// network, private, shared (CGNAT), loopback, link-local, documentation,
+/// benchmarking, multicast and reserved.
+const NOT_PUBLIC: &[Cidr] = &[
+    cidr([0, 0, 0, 0], 8),
+    cidr([10, 0, 0, 0], 8),
+    cidr([100, 64, 0, 0], 10),
+    cidr([127, 0, 0, 0], 8),
+    cidr([169, 254, 0, 0], 16),
+    cidr([172, 16, 0, 0], 12),
+    cidr([192, 0, 0, 0], 24),
+    cidr([192, 0, 2, 0], 24),
+    cidr([192, 168, 0, 0], 16),
+    cidr([198, 18, 0, 0], 15),
+    cidr([198, 51, 100, 0], 24),
+    cidr([203, 0, 113, 0], 24),
+    cidr([224, 0, 0, 0], 3),
+];
+
+const fn cidr(octets: [u8; 4], prefix: u8) -> Cidr {
+    Cidr {
+        address: Ipv4Addr::new(octets[0], octets[1], octets[2], octets[3]),
+        prefix,
+    }
 }
 
 impl fmt::Display for Cidr {
