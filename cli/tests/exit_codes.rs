@@ -118,6 +118,32 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn a_backfill_longer_than_a_year_is_a_usage_error_naming_the_limit() {
+    let range = [
+        "--from",
+        "2025-01-01T00:00:00Z",
+        "--to",
+        "2026-11-20T04:00:00Z",
+    ];
+    let local = ["--database-url", "postgresql://sbw_etl@127.0.0.1:9/sbw"];
+    let remote = ["--remote", "--config", EXAMPLE, "--env", "dev"];
+    for place in [&local[..], &remote[..]] {
+        let args: Vec<&str> = ["etl", "backfill"]
+            .into_iter()
+            .chain(range)
+            .chain(place.iter().copied())
+            .collect();
+        let output = sbwctl(&args, &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        assert!(
+            text(&output).contains("a backfill spans at most 366 days (got 688 days"),
+            "{}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
 fn an_invalid_config_exits_3_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sbw.yaml");

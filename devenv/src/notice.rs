@@ -130,7 +130,7 @@ fn etl_line(s: &RunSummary) -> String {
             "etl: {run}FAILED after {took}: {}",
             s.error.as_deref().unwrap_or_default()
         ),
-        RunStatus::Succeeded => {
+        RunStatus::Succeeded | RunStatus::Partial => {
             let freshness = s
                 .freshness_minutes
                 .map_or_else(String::new, |m| format!(", freshness {m:.1} min"));

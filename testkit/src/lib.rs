@@ -3,15 +3,18 @@
 //! suites ([`events`]), a local Lambda Runtime API ([`runtime_api`]) that
 //! runs a function binary as Lambda would, a launcher for moto's AWS API
 //! emulator ([`moto`]), API Gateway HTTP API events ([`http_api`]), throwaway
-//! warehouse databases ([`postgres`]) and the simulated shoppers of crate
-//! `sbw-shoppers` ([`shoppers`]).
+//! warehouse databases ([`postgres`]), a PostgreSQL server of a test's own
+//! ([`pg_server`]), an endpoint that never answers ([`stall`]) and the
+//! simulated shoppers of crate `sbw-shoppers` ([`shoppers`]).
 
 pub mod events;
 pub mod http_api;
 pub mod moto;
 pub mod ndjson;
+pub mod pg_server;
 pub mod postgres;
 pub mod runtime_api;
+pub mod stall;
 pub use sbw_shoppers as shoppers;
 
 pub use http_api::{HttpApiRequest, HttpApiResponse};

@@ -36,7 +36,13 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn create() -> TestDb {
-        let admin_url = admin_url();
+        TestDb::create_on(&admin_url()).await
+    }
+
+    /// A fresh database on the server of `admin_url` (a superuser URL), e.g.
+    /// a test's own [`crate::pg_server::PgServer`].
+    pub async fn create_on(admin_url: &str) -> TestDb {
+        let admin_url = admin_url.to_owned();
         let admin = connect(&admin_url).await.unwrap_or_else(|e| {
             panic!(
                 "cannot reach PostgreSQL at {admin_url} ({e}); run the tests through \

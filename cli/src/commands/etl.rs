@@ -217,6 +217,10 @@ pub(crate) fn print_summary(s: &RunSummary) {
             return;
         }
         RunStatus::Succeeded => println!("{run}succeeded in {}", span(s)),
+        RunStatus::Partial => println!(
+            "{run}loaded part of the backlog in {} (its time budget); the next run goes on",
+            span(s)
+        ),
         RunStatus::Failed => println!(
             "{run}FAILED after {}: {}",
             span(s),

@@ -82,7 +82,7 @@ pub async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     show(&args.output, &summary)?;
     Ok(ExitCode::from(match summary.status {
         RunStatus::Failed => exit::FAILED,
-        RunStatus::Succeeded | RunStatus::Skipped => exit::SUCCESS,
+        RunStatus::Succeeded | RunStatus::Partial | RunStatus::Skipped => exit::SUCCESS,
     }))
 }
 

@@ -23,10 +23,12 @@ pub mod validate;
 /// Log lines on stderr: warnings by default, progress (the ETL's one line
 /// per batch) with RUST_LOG=info.
 fn log_to_stderr() {
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(sbw_aws::logging::without_bound_values());
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }

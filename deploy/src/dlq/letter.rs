@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::{FieldError, RejectedEvent};
-use sbw_etl::decode::{decode_object, DecodedObject};
+use sbw_etl::decode::{decode_guarded, DecodeLimits, DecodedObject};
 use sbw_ingest::dead_letter::DeadLetterMessage;
 use sbw_ingest::ndjson;
 use sha2::{Digest, Sha256};
@@ -78,7 +78,7 @@ impl Letter {
             part: message.part,
             parts: message.parts,
             gzip_bytes: gzipped.len(),
-            decoded: decode_object(&gzipped),
+            decoded: decode_guarded(&gzipped, &DecodeLimits::default()),
         })
     }
 

@@ -3,8 +3,42 @@
 //! emulators and S3-compatible stores) are decided in one place, with the
 //! functions' JSON logging and metrics.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+
 pub mod emf;
 pub mod logging;
+
+/// Time limits on a function's AWS calls. A function sets them well under
+/// its own timeout: a stalled endpoint then fails the call, and the code
+/// after it (a fallback, a recorded failure) still runs before Lambda
+/// kills the invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTimeouts {
+    /// Opening the connection.
+    pub connect: Duration,
+    /// One attempt, to the response's headers.
+    pub attempt: Duration,
+    /// The whole call, retries included.
+    pub operation: Duration,
+}
+
+/// The standard configuration chain (`AWS_REGION`, credentials,
+/// `AWS_ENDPOINT_URL` and its per-service forms) with `timeouts` on every call.
+pub async fn load_config(timeouts: &CallTimeouts) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        )
+        .load()
+        .await
+}
 
 /// An S3 client; with a custom endpoint (S3-compatible stores, emulators) it
 /// addresses buckets by path, since such endpoints rarely serve bucket subdomains.

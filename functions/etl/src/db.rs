@@ -1,10 +1,12 @@
-//! Connecting to the warehouse. TLS follows the connection's `sslmode` the
+//! Connecting to the warehouse, and the limits every ETL session runs under.
+//! TLS follows the connection's `sslmode` the
 //! way libpq does for `prefer` and `require`: the channel is encrypted, the
 //! server's certificate is not checked against a CA (the warehouse's
 //! certificate is self-signed, reached only inside the VPC). `disable`
 //! (local development) uses no TLS.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -12,8 +14,90 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres::Client;
 
-/// Connects and drives the connection in the background.
+/// The error with its causes, e.g. `db error: ERROR: canceling statement
+/// due to lock timeout` where its own message says only `db error`.
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// TCP keepalives, both ways: the ETL notices a warehouse that vanished
+/// (an instance stopped, a network path gone) within about a minute instead
+/// of waiting on a read until its deadline, and the server notices a
+/// function that vanished and ends its session, which frees the run lock.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_RETRIES: u32 = 3;
+
+/// How long the ETL's statements may run and wait. They are well under the
+/// function's timeout (60 to 900 s, 300 by default): a stuck statement
+/// fails the run with PostgreSQL's reason instead of the function dying at
+/// its deadline with nothing recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// One statement; the longest is the rebuild after a large backfill.
+    pub statement: Duration,
+    /// Waiting for a lock another session holds (a migration, a manual
+    /// `LOCK`, a long dashboard query in the way of a new partition).
+    pub lock: Duration,
+    /// A transaction left open between statements (a client stopped mid-batch).
+    pub idle_in_transaction: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            statement: Duration::from_secs(120),
+            lock: Duration::from_secs(10),
+            idle_in_transaction: Duration::from_secs(60),
+        }
+    }
+}
+
+impl SessionLimits {
+    /// These limits, none longer than a third of `run_time` (the time the
+    /// function has left), so a statement that times out still leaves the
+    /// run the time to record its failure.
+    pub fn within(self, run_time: Duration) -> SessionLimits {
+        let third = (run_time / 3).max(Duration::from_secs(1));
+        SessionLimits {
+            statement: self.statement.min(third),
+            lock: self.lock.min(third),
+            idle_in_transaction: self.idle_in_transaction.min(third),
+        }
+    }
+
+    /// Sets the limits, and the server's keepalives, on the session.
+    pub async fn apply(&self, client: &Client) -> Result<(), tokio_postgres::Error> {
+        let ms = |d: Duration| d.as_millis();
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {};
+                 SET lock_timeout = {};
+                 SET idle_in_transaction_session_timeout = {};
+                 SET tcp_keepalives_idle = {};
+                 SET tcp_keepalives_interval = {};
+                 SET tcp_keepalives_count = {KEEPALIVE_RETRIES};",
+                ms(self.statement),
+                ms(self.lock),
+                ms(self.idle_in_transaction),
+                KEEPALIVE_IDLE.as_secs(),
+                KEEPALIVE_INTERVAL.as_secs(),
+            ))
+            .await
+    }
+}
+
+/// Connects with TCP keepalives on and drives the connection in the background.
 pub async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+    let mut config = config.clone();
+    config
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

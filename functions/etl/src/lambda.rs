@@ -2,11 +2,12 @@
 //! template), the database login read from S3 at each run, one run per
 //! invocation, the EMF metrics line on stdout.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use sbw_names::{env, metric};
 use serde::Deserialize;
 
+use crate::db::SessionLimits;
 use crate::metrics::emf_line;
 use crate::run::{run, EtlError, RunOptions, RunRequest};
 use crate::settings::ShopSettings;
@@ -113,7 +114,7 @@ pub struct EtlFunction {
 
 impl EtlFunction {
     pub async fn new(settings: LambdaSettings) -> EtlFunction {
-        let config = aws_config::load_from_env().await;
+        let config = sbw_aws::load_config(&crate::source::AWS_CALLS).await;
         EtlFunction {
             s3: sbw_aws::s3_client(&config),
             settings,
@@ -166,9 +167,19 @@ impl EtlFunction {
         Ok(config)
     }
 
-    /// One invocation: parse the request, run, log the metrics line.
-    pub async fn handle(&self, payload: serde_json::Value) -> anyhow::Result<RunSummary> {
+    /// One invocation: parse the request, run, log the metrics line. The
+    /// run lists for half the time left before `deadline` (the rest is for
+    /// the batch in progress, the rebuild and the record), and no statement
+    /// may take more than a third of it.
+    pub async fn handle(
+        &self,
+        payload: serde_json::Value,
+        deadline: SystemTime,
+    ) -> anyhow::Result<RunSummary> {
         let started = Instant::now();
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
         let request = RunRequest::from_json(&payload)?;
         let config = self.database_config().await?;
         let mut client = crate::db::connect(&config).await.map_err(|e| {
@@ -184,6 +195,8 @@ impl EtlFunction {
         let options = RunOptions {
             reprocess_window_hours: self.settings.reprocess_window_hours,
             shop: self.settings.shop.clone(),
+            limits: SessionLimits::default().within(left),
+            time_budget: Some(left / 2),
             ..RunOptions::default()
         };
         let outcome = run(&source, &mut client, &request, &options).await;

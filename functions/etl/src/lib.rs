@@ -1,7 +1,8 @@
 //! The ETL: raw NDJSON.gz objects -> the PostgreSQL warehouse, exactly once.
 //!
 //! A run lists the raw store's hour partitions since the watermark (re-listing
-//! a trailing window for late writes), decodes and re-validates every line,
+//! a trailing window for late writes) one hour window at a time, within a
+//! time budget, decodes and re-validates every line within memory limits,
 //! loads new events and the object manifest in one transaction per batch,
 //! rebuilds the sessions and rollups the new rows touched, records the run,
 //! and reports freshness. The Lambda (`bin/etl.rs`) and `sbwctl etl run`
@@ -11,6 +12,7 @@ pub mod attribution;
 pub mod db;
 pub mod decode;
 pub mod lambda;
+pub mod listing;
 pub mod metrics;
 pub mod migrate;
 pub mod ops_history;

@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "claimed_user",
         sql: include_str!("../migrations/0003_claimed_user.sql"),
     },
+    Migration {
+        version: 4,
+        name: "partial_runs",
+        sql: include_str!("../migrations/0004_partial_runs.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

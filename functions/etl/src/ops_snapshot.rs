@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
 use aws_sdk_cloudwatch::types::{
     Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, Statistic, StatusCode,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
+use sbw_aws::CallTimeouts;
 use sbw_contract::ops::{
     DeadLetters, IngestCounts, OpsSnapshot, OpsSource, OPS_SNAPSHOT_KEY, OPS_WINDOW_MINUTES,
 };
@@ -23,9 +23,11 @@ use crate::lambda::required_var;
 
 /// Each AWS call, retries included, ends well within the function's 30 s:
 /// CloudWatch and SQS are asked at the same time, then S3 written.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const AWS_CALLS: CallTimeouts = CallTimeouts {
+    connect: Duration::from_secs(2),
+    attempt: Duration::from_secs(4),
+    operation: Duration::from_secs(10),
+};
 
 /// One-minute points: CloudWatch keeps them for 15 days, and summing them
 /// does not depend on how it aligns longer periods.
@@ -183,18 +185,9 @@ pub struct OpsCollector {
 
 impl OpsCollector {
     /// Clients from the function's environment (its role, its region), each
-    /// call bounded by [`OPERATION_TIMEOUT`].
+    /// call bounded by [`AWS_CALLS`].
     pub async fn from_env(settings: CollectorSettings) -> OpsCollector {
-        let config = aws_config::from_env()
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .load()
-            .await;
+        let config = sbw_aws::load_config(&AWS_CALLS).await;
         OpsCollector::with_clients(
             settings,
             aws_sdk_cloudwatch::Client::new(&config),

@@ -1,13 +1,17 @@
 //! One ETL run, from the listing to the summary.
 
-use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures_util::StreamExt;
-use sbw_contract::rawkey::{hour_prefix, ObjectKind};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use crate::decode::decode_object;
+use crate::db::SessionLimits;
+use crate::decode::{decode_guarded, DecodeLimits, DecodedObject};
+use crate::listing::{first_hours_prefix, hour_of_key};
+pub use crate::listing::{hour_floor, plan_listing, Listing};
 use crate::migrate::{migrate, MigrationError};
 use crate::ops_history;
 use crate::settings::{self, Applied, SettingsError, ShopSettings};
@@ -82,7 +86,17 @@ pub enum RequestError {
     Trigger(String),
     #[error("a backfill needs from <= to (got {from} > {to})")]
     Range { from: String, to: String },
+    #[error(
+        "a backfill spans at most {MAX_BACKFILL_DAYS} days (got {days} days from {from} to {to}); \
+         split it into several"
+    )]
+    TooLong { from: String, to: String, days: i64 },
 }
+
+/// The longest backfill one request may ask for: a year, leap day included.
+/// Longer ranges are a typo (a wrong year) more often than a plan, and one
+/// request of them would list and hold more than a run can finish.
+pub const MAX_BACKFILL_DAYS: i64 = 366;
 
 impl RunRequest {
     pub fn from_json(input: &serde_json::Value) -> Result<RunRequest, RequestError> {
@@ -122,6 +136,13 @@ impl RunRequest {
                 to: rfc3339(to),
             });
         }
+        if to - from > Duration::days(MAX_BACKFILL_DAYS) {
+            return Err(RequestError::TooLong {
+                from: rfc3339(from),
+                to: rfc3339(to),
+                days: (to - from).num_days(),
+            });
+        }
         Ok(RunRequest::Backfill { from, to })
     }
 }
@@ -136,6 +157,14 @@ pub struct RunOptions {
     pub read_ahead: usize,
     /// The shop's time zone and freshness objective.
     pub shop: ShopSettings,
+    /// Statement, lock and idle timeouts of the run's session.
+    pub limits: SessionLimits,
+    /// What decoding one object may cost.
+    pub decode: DecodeLimits,
+    /// An incremental run stops listing after the window that ends past
+    /// this much time from its start (the Lambda's: half of what it has
+    /// left); the next run goes on from there. `None`: through the current hour.
+    pub time_budget: Option<std::time::Duration>,
 }
 
 impl Default for RunOptions {
@@ -145,6 +174,9 @@ impl Default for RunOptions {
             batch_events: 20_000,
             read_ahead: 16,
             shop: ShopSettings::default(),
+            limits: SessionLimits::default(),
+            decode: DecodeLimits::default(),
+            time_budget: None,
         }
     }
 }
@@ -153,8 +185,9 @@ impl Default for RunOptions {
 pub enum EtlError {
     #[error(transparent)]
     Migration(#[from] MigrationError),
-    #[error("database: {0}")]
-    Database(#[from] tokio_postgres::Error),
+    /// Not a `source`: the message carries PostgreSQL's reason already.
+    #[error("database: {}", crate::db::describe(.0))]
+    Database(tokio_postgres::Error),
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(transparent)]
@@ -162,6 +195,10 @@ pub enum EtlError {
     #[error("another ETL run holds the lock{}; try again when it is done",
             .holder_pid.map_or_else(String::new, |pid| format!(" (database backend pid {pid})")))]
     Busy { holder_pid: Option<i32> },
+    #[error(
+        "the raw store's first event key {0:?} is not events/year=YYYY/month=MM/day=DD/hour=HH/…"
+    )]
+    UnexpectedKey(String),
     #[error("run {run_id} failed: {message}")]
     RunFailed {
         run_id: i64,
@@ -170,59 +207,10 @@ pub enum EtlError {
     },
 }
 
-/// The hour partitions a run lists, and the receive-time range they cover.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listing {
-    pub prefixes: Vec<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: DateTime<Utc>,
-}
-
-/// Plans the listing. The first run lists every event; later runs list
-/// from the hour the previous listing ended in (it may have been written
-/// to since), less the reprocess window, through the current hour.
-pub fn plan_listing(
-    request: &RunRequest,
-    watermark: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    reprocess_window_hours: u32,
-) -> Listing {
-    let next_hour = hour_floor(now) + Duration::hours(1);
-    let (from, to) = match (request, watermark) {
-        (RunRequest::Backfill { from, to }, _) => {
-            (hour_floor(*from), hour_floor(*to) + Duration::hours(1))
-        }
-        (RunRequest::Incremental(_), None) => {
-            return Listing {
-                prefixes: vec![format!("{}/", ObjectKind::Events.prefix())],
-                from: None,
-                to: next_hour,
-            }
-        }
-        (RunRequest::Incremental(_), Some(previous_end)) => (
-            hour_floor(previous_end)
-                - Duration::hours(1)
-                - Duration::hours(i64::from(reprocess_window_hours)),
-            next_hour,
-        ),
-    };
-    let mut prefixes = Vec::new();
-    let mut hour = from;
-    while hour < to {
-        prefixes.push(hour_prefix(ObjectKind::Events, hour));
-        hour += Duration::hours(1);
+impl From<tokio_postgres::Error> for EtlError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        EtlError::Database(error)
     }
-    Listing {
-        prefixes,
-        from: Some(from),
-        to,
-    }
-}
-
-/// The first instant of the hour that holds `t`.
-pub fn hour_floor(t: DateTime<Utc>) -> DateTime<Utc> {
-    let seconds = t.timestamp() - t.timestamp().rem_euclid(3600);
-    Utc.timestamp_opt(seconds, 0).single().unwrap_or(t)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -237,6 +225,7 @@ pub async fn run(
     request: &RunRequest,
     options: &RunOptions,
 ) -> Result<RunSummary, EtlError> {
+    options.limits.apply(client).await?;
     migrate(client).await?;
     settings::use_timezone(client, &options.shop.timezone).await?;
     let trigger = request.trigger().as_str();
@@ -266,6 +255,10 @@ pub async fn run(
         });
     }
     let (run_id, started_at) = warehouse::start_run(client, trigger).await?;
+    let mut partitions = Partitions::default();
+    if let Err(error) = partitions.ensure_ahead(client, started_at).await {
+        tracing::warn!(%error, "next month's partition was not created; the next run tries again");
+    }
     log_applied(
         settings::apply(client, &options.shop, false).await?,
         &options.shop,
@@ -277,48 +270,54 @@ pub async fn run(
         started_at,
         options.reprocess_window_hours,
     );
-    tracing::info!(run_id, trigger, prefixes = listing.prefixes.len(), from = ?listing.from, "run started");
+    tracing::info!(run_id, trigger, from = ?listing.from, to = %listing.to, "run started");
 
-    let mut stats = BatchStats::default();
-    let mut objects_listed = 0i64;
+    let mut progress = Progress {
+        run_id,
+        partitions,
+        stats: BatchStats::default(),
+        objects_listed: 0,
+    };
     let mut sessions_rebuilt = 0;
+    // A backfill lists its whole range: its caller sized it to the function.
+    let deadline = match request {
+        RunRequest::Incremental(_) => options.time_budget.map(|budget| Instant::now() + budget),
+        RunRequest::Backfill { .. } => None,
+    };
     let outcome = async {
-        let mut listed = Vec::new();
-        for prefix in &listing.prefixes {
-            listed.extend(source.list(prefix).await?);
-        }
-        objects_listed = listed.len() as i64;
-        let mut pending = warehouse::new_objects(client, listed).await?;
-        pending.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
-        load_objects(source, client, run_id, pending, options, &mut stats).await?;
+        let complete = load_windows(
+            source,
+            client,
+            &listing,
+            watermark,
+            deadline,
+            options,
+            &mut progress,
+        )
+        .await?;
         // The ingest side's figures are for the dashboard: a missing or bad
         // snapshot is worth a warning, not a failed load.
         if let Err(error) = ops_history::record_latest(source, client, run_id).await {
             tracing::warn!(%error, "the operational snapshot was not recorded");
         }
         sessions_rebuilt = warehouse::rebuild(client).await?;
-        Ok::<(), EtlError>(())
+        Ok::<bool, EtlError>(complete)
     }
     .await;
 
     let error = outcome.as_ref().err().map(|e| e.to_string());
-    let status = if error.is_some() {
-        RunStatus::Failed
-    } else {
-        RunStatus::Succeeded
+    let status = match outcome {
+        Err(_) => RunStatus::Failed,
+        Ok(false) => RunStatus::Partial,
+        Ok(true) => RunStatus::Succeeded,
     };
+    let stats = progress.stats;
     let finished_at = warehouse::finish_run(
         client,
         &RunRecord {
             run_id,
-            status: if error.is_some() {
-                "failed"
-            } else {
-                "succeeded"
-            },
-            listed_from: listing.from,
-            listed_to: Some(listing.to),
-            objects_listed,
+            status: status.as_str(),
+            objects_listed: progress.objects_listed,
             stats: &stats,
             sessions_rebuilt,
             error: error.as_deref(),
@@ -415,15 +414,64 @@ pub async fn rebuild_rollups(
 const DECODE_OBJECTS: usize = 64;
 const DECODE_BYTES: usize = 8 << 20;
 
+/// What a run carries from window to window.
+struct Progress {
+    run_id: i64,
+    partitions: Partitions,
+    stats: BatchStats,
+    objects_listed: i64,
+}
+
+/// Lists and loads the listing's hour windows in order, recording the
+/// watermark after each window that loaded objects and at the end. Past
+/// `deadline` the run stops after the first window that ends beyond
+/// `watermark`, so every run gets further than the last. Returns whether
+/// every window was listed.
+async fn load_windows(
+    source: &RawSource,
+    client: &mut Client,
+    listing: &Listing,
+    watermark: Option<DateTime<Utc>>,
+    deadline: Option<Instant>,
+    options: &RunOptions,
+    progress: &mut Progress,
+) -> Result<bool, EtlError> {
+    let first = match listing.from {
+        Some(from) => from,
+        None => match source.first_key(&first_hours_prefix()).await? {
+            None => listing.to,
+            Some(key) => hour_of_key(&key).ok_or(EtlError::UnexpectedKey(key))?,
+        },
+    };
+    for (hour, prefix) in listing.windows(first) {
+        let end = hour + Duration::hours(1);
+        let listed = source.list(&prefix).await?;
+        progress.objects_listed += listed.len() as i64;
+        let mut pending = warehouse::new_objects(client, listed).await?;
+        if !pending.is_empty() {
+            pending.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
+            load_objects(source, client, progress, pending, options).await?;
+            warehouse::record_listing(client, progress.run_id, first, end).await?;
+        }
+        let further = watermark.is_none_or(|previous| end > previous);
+        if end < listing.to && further && deadline.is_some_and(|d| Instant::now() >= d) {
+            warehouse::record_listing(client, progress.run_id, first, end).await?;
+            tracing::info!(listed_to = %end, "the time budget is spent; the next run goes on from here");
+            return Ok(false);
+        }
+    }
+    warehouse::record_listing(client, progress.run_id, first, listing.to).await?;
+    Ok(true)
+}
+
 /// Loads the objects in batches of whole objects. Another task fetches
 /// (`read_ahead` at a time) and decodes the next batch while this one loads.
 async fn load_objects(
     source: &RawSource,
     client: &mut Client,
-    run_id: i64,
+    progress: &mut Progress,
     objects: Vec<RawObject>,
     options: &RunOptions,
-    stats: &mut BatchStats,
 ) -> Result<(), EtlError> {
     let (sender, mut receiver) = mpsc::channel(1);
     let reader = tokio::spawn(read_batches(
@@ -432,18 +480,19 @@ async fn load_objects(
         options.clone(),
         sender,
     ));
-    let mut partitions = Partitions::default();
     while let Some(batch) = receiver.recv().await {
         let batch = batch?;
-        let loaded = warehouse::load_batch(client, &mut partitions, run_id, &batch).await?;
+        let loaded =
+            warehouse::load_batch(client, &mut progress.partitions, progress.run_id, &batch)
+                .await?;
         tracing::info!(
-            run_id,
+            run_id = progress.run_id,
             objects = batch.len(),
             events = loaded.events_loaded,
             duplicates = loaded.duplicates,
             "batch committed"
         );
-        *stats += loaded;
+        progress.stats += loaded;
     }
     reader.await.expect("the reader does not panic");
     Ok(())
@@ -457,12 +506,16 @@ async fn read_batches(
     options: RunOptions,
     sender: mpsc::Sender<Batch>,
 ) {
+    let stored_limit = options.decode.stored_bytes;
     let mut fetched = futures_util::stream::iter(objects)
         .map(|object| {
             let source = source.clone();
             async move {
+                if object.size as u64 > stored_limit {
+                    return Ok::<_, SourceError>((object, None));
+                }
                 let bytes = source.get(&object.key).await?;
-                Ok::<_, SourceError>((object, bytes))
+                Ok((object, Some(bytes)))
             }
         })
         .buffered(options.read_ahead.max(1));
@@ -479,7 +532,7 @@ async fn read_batches(
                 return;
             }
             Some(Ok((object, bytes))) => {
-                undecoded_bytes += bytes.len();
+                undecoded_bytes += bytes.as_ref().map_or(0, |b| b.len());
                 undecoded.push((object, bytes));
             }
             None => {}
@@ -487,12 +540,19 @@ async fn read_batches(
         if undecoded.len() >= DECODE_OBJECTS || undecoded_bytes >= DECODE_BYTES || done {
             let chunk = std::mem::take(&mut undecoded);
             undecoded_bytes = 0;
+            let limits = options.decode;
             let decoded = tokio::task::spawn_blocking(move || {
                 chunk
                     .into_iter()
                     .map(|(object, bytes)| LoadedObject {
+                        decoded: match bytes {
+                            Some(bytes) => decode_guarded(&bytes, &limits),
+                            None => DecodedObject::quarantined(format!(
+                                "the object is {} bytes, over the limit of {}; it was not read",
+                                object.size, limits.stored_bytes
+                            )),
+                        },
                         object,
-                        decoded: decode_object(&bytes),
                     })
                     .collect::<Vec<_>>()
             })
@@ -576,74 +636,24 @@ mod tests {
                 .contains("not an ETL request")
         );
         assert!(error(json!([1, 2])).contains("not an ETL request"));
+        let year_and_a_day =
+            error(json!({"from": "2025-11-01T00:00:00Z", "to": "2026-11-02T00:00:01Z"}));
+        assert!(
+            year_and_a_day.contains("at most 366 days (got 366 days"),
+            "{year_and_a_day}"
+        );
         assert!(error(json!({"detail-type": "Object Created"})).contains("Scheduled Event"));
     }
 
     #[test]
-    fn the_first_run_lists_everything() {
-        let listing = plan_listing(
-            &RunRequest::Incremental(Trigger::Schedule),
-            None,
-            t("2026-11-20T08:30:00Z"),
-            2,
-        );
-        assert_eq!(listing.prefixes, ["events/"]);
-        assert_eq!(listing.from, None);
-        assert_eq!(listing.to, t("2026-11-20T09:00:00Z"));
-    }
-
-    #[test]
-    fn later_runs_relist_the_last_hour_and_the_window() {
-        // The previous run listed through 08:59:59 (its listing ended at 09:00).
-        let listing = plan_listing(
-            &RunRequest::Incremental(Trigger::Schedule),
-            Some(t("2026-11-20T09:00:00Z")),
-            t("2026-11-20T10:05:00Z"),
-            2,
-        );
-        assert_eq!(
-            listing.prefixes,
-            [
-                "events/year=2026/month=11/day=20/hour=06/",
-                "events/year=2026/month=11/day=20/hour=07/",
-                "events/year=2026/month=11/day=20/hour=08/",
-                "events/year=2026/month=11/day=20/hour=09/",
-                "events/year=2026/month=11/day=20/hour=10/",
-            ]
-        );
-        assert_eq!(listing.from, Some(t("2026-11-20T06:00:00Z")));
-        assert_eq!(listing.to, t("2026-11-20T11:00:00Z"));
-        let no_window = plan_listing(
-            &RunRequest::Incremental(Trigger::Schedule),
-            Some(t("2026-11-20T09:00:00Z")),
-            t("2026-11-20T09:10:00Z"),
-            0,
-        );
-        assert_eq!(
-            no_window.prefixes,
-            [
-                "events/year=2026/month=11/day=20/hour=08/",
-                "events/year=2026/month=11/day=20/hour=09/"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_backfill_lists_its_hours_across_midnight() {
-        let request =
-            RunRequest::backfill(t("2026-11-30T23:20:00Z"), t("2026-12-01T00:10:00Z")).unwrap();
-        let listing = plan_listing(
-            &request,
-            Some(t("2026-12-05T00:00:00Z")),
-            t("2026-12-05T00:00:00Z"),
-            2,
-        );
-        assert_eq!(
-            listing.prefixes,
-            [
-                "events/year=2026/month=11/day=30/hour=23/",
-                "events/year=2026/month=12/day=01/hour=00/"
-            ]
+    fn a_backfill_may_span_a_leap_year_and_no_more() {
+        let from = t("2027-11-01T00:00:00Z");
+        assert!(RunRequest::backfill(from, from + Duration::days(366)).is_ok());
+        let error = RunRequest::backfill(from, from + Duration::days(366) + Duration::hours(1))
+            .unwrap_err();
+        assert!(
+            matches!(error, RequestError::TooLong { days: 366, .. }),
+            "{error}"
         );
     }
 }

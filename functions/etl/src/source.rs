@@ -2,10 +2,25 @@
 //! directory with the same keys in dev (what `sbwctl dev ingest` writes).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use sbw_aws::CallTimeouts;
+
+/// The ETL's AWS calls end well within the function's timeout (60 s at the
+/// least): a stalled S3 fails the run, which records its failure, instead of
+/// Lambda killing it with the run unrecorded.
+pub const AWS_CALLS: CallTimeouts = CallTimeouts {
+    connect: Duration::from_secs(3),
+    attempt: Duration::from_secs(5),
+    operation: Duration::from_secs(15),
+};
+
+/// Reading an object's body, which the call timeouts (they end at the
+/// response's headers) leave open.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -93,6 +108,35 @@ impl RawSource {
         }
     }
 
+    /// The first key below `prefix` in key order, if any.
+    pub async fn first_key(&self, prefix: &str) -> Result<Option<String>, SourceError> {
+        match self {
+            RawSource::S3 { client, bucket } => client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(1)
+                .send()
+                .await
+                .map(|page| {
+                    page.contents()
+                        .first()
+                        .and_then(|o| o.key().map(str::to_owned))
+                })
+                .map_err(|e| SourceError::List {
+                    bucket: bucket.clone(),
+                    prefix: prefix.to_owned(),
+                    message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                }),
+            RawSource::Directory(_) => Ok(self
+                .list(prefix)
+                .await?
+                .into_iter()
+                .map(|object| object.key)
+                .next()),
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Bytes, SourceError> {
         self.get_if_exists(key).await?.ok_or_else(|| match self {
             RawSource::S3 { bucket, .. } => SourceError::Get {
@@ -127,10 +171,9 @@ impl RawSource {
                         ))
                     }
                 };
-                let body = object
-                    .body
-                    .collect()
+                let body = tokio::time::timeout(BODY_TIMEOUT, object.body.collect())
                     .await
+                    .map_err(|_| get_error(format!("the body took over {BODY_TIMEOUT:?}")))?
                     .map_err(|e| get_error(e.to_string()))?;
                 Ok(Some(body.into_bytes()))
             }

@@ -11,9 +11,24 @@ pub const LAST_RUN_KEY: &str = "_etl/last-run.json";
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Succeeded,
+    /// Stopped at its time budget with hours left to list; what it loaded
+    /// is committed and its watermark recorded, the next run goes on.
+    Partial,
     Failed,
     /// Another run held the lock; this one loaded nothing and left.
     Skipped,
+}
+
+impl RunStatus {
+    /// The name in `etl_runs.status` and in the summary document.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
+        }
+    }
 }
 
 /// What one ETL run did. Times are RFC 3339 UTC strings.

@@ -83,20 +83,40 @@ pub async fn start_run(client: &Client, trigger: &str) -> DbResult<(i64, DateTim
     Ok((row.get(0), row.get(1)))
 }
 
-/// The latest successful scheduled or manual run's listing.
+/// How far the scheduled and manual runs have listed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LatestListing {
-    /// Where it ended: the next listing starts there, less the reprocess window.
+    /// The watermark: the end of the latest hour window a run listed and
+    /// loaded whole, whatever became of the run after it. The next listing
+    /// starts there, less the reprocess window.
     pub listed_to: Option<DateTime<Utc>>,
-    /// When it started: every event received before then is loaded.
+    /// When the latest run that listed through its current hour started:
+    /// every event received before then is loaded.
     pub started_at: Option<DateTime<Utc>>,
+}
+
+/// Records that the run listed and loaded every hour of `[from, to)`: its
+/// watermark, committed as soon as the window's objects are.
+pub async fn record_listing(
+    client: &Client,
+    run_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> DbResult<()> {
+    client
+        .execute(
+            "UPDATE etl_runs SET listed_from = $2, listed_to = $3 WHERE run_id = $1",
+            &[&run_id, &from, &to],
+        )
+        .await
+        .map(|_| ())
 }
 
 pub async fn latest_listing(client: &Client) -> DbResult<LatestListing> {
     let row = client
         .query_one(
-            "SELECT max(listed_to), max(started_at) FROM etl_runs
-             WHERE status = 'succeeded' AND trigger <> 'backfill'",
+            "SELECT max(listed_to), max(started_at) FILTER (WHERE status = 'succeeded')
+             FROM etl_runs WHERE trigger <> 'backfill'",
             &[],
         )
         .await?;
@@ -190,6 +210,23 @@ impl Partitions {
             self.0.insert((year, month));
         }
         Ok(())
+    }
+
+    /// Creates the partitions of `now`'s month and the next, before any
+    /// event needs them. Creating a partition locks `fact_events` exclusively:
+    /// it waits behind every dashboard query in progress and every later one
+    /// waits behind it. A month ahead, a run whose creation gave up at the
+    /// lock timeout leaves weeks of runs to try again, and the month's first
+    /// events find their partition there.
+    pub async fn ensure_ahead(&mut self, client: &Client, now: DateTime<Utc>) -> DbResult<()> {
+        let (year, month) = month_of(now);
+        let next = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        self.ensure(client, &BTreeSet::from([(year, month), next]))
+            .await
     }
 }
 
@@ -637,8 +674,6 @@ pub async fn rebuild(client: &mut Client) -> DbResult<u64> {
 pub struct RunRecord<'a> {
     pub run_id: i64,
     pub status: &'a str,
-    pub listed_from: Option<DateTime<Utc>>,
-    pub listed_to: Option<DateTime<Utc>>,
     pub objects_listed: i64,
     pub stats: &'a BatchStats,
     pub sessions_rebuilt: u64,
@@ -650,16 +685,14 @@ pub async fn finish_run(client: &Client, record: &RunRecord<'_>) -> DbResult<Dat
     client
         .query_one(
             "UPDATE etl_runs SET status = $2, finished_at = clock_timestamp(),
-                 listed_from = $3, listed_to = $4, objects_listed = $5, objects_loaded = $6,
-                 objects_quarantined = $7, events_loaded = $8, duplicates = $9,
-                 rejected_lines = $10, sessions_rebuilt = $11, error = $12,
-                 newest_received_at = $13
+                 objects_listed = $3, objects_loaded = $4,
+                 objects_quarantined = $5, events_loaded = $6, duplicates = $7,
+                 rejected_lines = $8, sessions_rebuilt = $9, error = $10,
+                 newest_received_at = $11
              WHERE run_id = $1 RETURNING finished_at",
             &[
                 &record.run_id,
                 &record.status,
-                &record.listed_from,
-                &record.listed_to,
                 &(record.objects_listed as i32),
                 &(stats.objects_loaded as i32),
                 &(stats.objects_quarantined as i32),

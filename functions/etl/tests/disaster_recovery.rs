@@ -8,14 +8,12 @@
 mod common;
 
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
-use common::Warehouse;
+use common::{assert_same_warehouse, rows_of, snapshot, Warehouse};
 use sbw_contract::StoredEvent;
 use sbw_etl::{RunOptions, RunRequest, RunStatus, ShopSettings};
 use sbw_testkit::ndjson::{stored_object, write_raw_object};
 use sbw_testkit::postgres::TestDb;
 use sbw_testkit::shoppers::Shoppers;
-use tokio_postgres::types::ToSql;
-use tokio_postgres::Client;
 
 /// Events per raw object (one ingest request carries a few to a few dozen).
 const PER_OBJECT: usize = 20;
@@ -82,65 +80,6 @@ async fn load(w: &mut Warehouse, from: DateTime<Utc>, to: DateTime<Utc>) {
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
 }
 
-/// The first column of every row `sql` returns, as text.
-async fn texts(client: &Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<String> {
-    let rows = client.query(sql, params).await.unwrap();
-    rows.iter().map(|row| row.get(0)).collect()
-}
-
-/// Every row of `table`, each as JSON text with its HLL columns in their
-/// text form (the hex of their bytes), sorted.
-async fn rows(client: &Client, table: &str) -> Vec<String> {
-    let columns = texts(
-        client,
-        "SELECT CASE WHEN udt_name = 'hll' THEN format('%I::text AS %I', column_name, column_name)
-                     ELSE format('%I', column_name) END
-           FROM information_schema.columns
-          WHERE table_schema = 'public' AND table_name = $1
-          ORDER BY ordinal_position",
-        &[&table],
-    )
-    .await;
-    assert!(!columns.is_empty(), "{table} has columns");
-    let select = format!(
-        "SELECT to_jsonb(r)::text FROM (SELECT {} FROM {table}) r ORDER BY 1",
-        columns.join(", ")
-    );
-    texts(client, &select, &[]).await
-}
-
-/// What the dashboards read and what the rollups are made from: every
-/// rollup table, the product dimension, the sessions and the facts.
-async fn snapshot(client: &Client) -> Vec<(String, Vec<String>)> {
-    let rollups = texts(
-        client,
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rollup\\_%' ORDER BY 1",
-        &[],
-    )
-    .await;
-    assert!(rollups.len() >= 5, "the rollup tables: {rollups:?}");
-    let mut tables = rollups;
-    tables.extend(
-        [
-            "dim_product",
-            "fact_sessions",
-            "fact_session_categories",
-            "fact_events",
-        ]
-        .map(String::from),
-    );
-    let mut snapshot = Vec::new();
-    for table in tables {
-        let rows = rows(client, &table).await;
-        snapshot.push((table, rows));
-    }
-    snapshot
-}
-
-fn rows_of<'a>(snapshot: &'a [(String, Vec<String>)], table: &str) -> &'a [String] {
-    &snapshot.iter().find(|(t, _)| t == table).unwrap().1
-}
-
 #[tokio::test]
 async fn a_warehouse_rebuilt_from_the_raw_store_by_one_backfill_equals_the_original() {
     let events = traffic();
@@ -197,11 +136,5 @@ async fn a_warehouse_rebuilt_from_the_raw_store_by_one_backfill_equals_the_origi
     assert_eq!(summary.duplicates, (events.len() - unique.len()) as u64);
 
     let actual = snapshot(&rebuilt.client).await;
-    for ((table, want), (_, got)) in expected.iter().zip(&actual) {
-        assert!(!want.is_empty(), "{table} has rows");
-        assert_eq!(got.len(), want.len(), "{table}: row count");
-        if let Some((w, g)) = want.iter().zip(got).find(|(w, g)| w != g) {
-            panic!("{table} differs after the rebuild:\n original {w}\n rebuilt  {g}");
-        }
-    }
+    assert_same_warehouse(&expected, &actual);
 }

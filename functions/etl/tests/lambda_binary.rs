@@ -5,14 +5,16 @@
 
 mod raw_bucket;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use raw_bucket::RawBucket;
+use sbw_etl::source::AWS_CALLS;
 use sbw_etl::{RunStatus, RunSummary};
 use sbw_testkit::postgres::TestDb;
 use sbw_testkit::runtime_api::RuntimeApiError;
 use sbw_testkit::shoppers::Shoppers;
+use sbw_testkit::stall::StalledEndpoint;
 use sbw_testkit::{FunctionProcess, InvocationOutcome, Moto, RuntimeApi};
 use serde_json::{json, Value};
 
@@ -359,4 +361,47 @@ async fn a_missing_or_invalid_setting_stops_the_binary_at_init_with_its_name() {
             Err(RuntimeApiError::NoPoll(_))
         ));
     }
+}
+
+#[tokio::test]
+async fn a_run_at_trace_level_logs_no_bound_parameter() {
+    let deployment = Deployment::create().await;
+    deployment.put_visits(&mut Shoppers::new(19), 1, 2).await;
+    let mut env = deployment.function_env();
+    // Bound to `set_config('TimeZone', $1)` at every run, and logged nowhere else.
+    env.push(("SBW_TIMEZONE", "America/Argentina/Ushuaia".to_owned()));
+    env.push(("RUST_LOG", "trace".to_owned()));
+    let mut function = Function::start(&env).await;
+    let (summary, _) = function.run(json!({"trigger": "schedule"})).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert!(summary.events_loaded > 0);
+    let output = function.process.output();
+    assert!(
+        output.contains("preparing query"),
+        "tokio-postgres logs at debug are on: {output}"
+    );
+    assert!(!output.contains("with parameters"), "{output}");
+    assert!(!output.contains("Ushuaia"), "{output}");
+}
+
+#[tokio::test]
+async fn a_stalled_s3_fails_the_invocation_within_the_call_timeout() {
+    let deployment = Deployment::create().await;
+    let stalled = StalledEndpoint::start().await.expect("a stalled endpoint");
+    let mut env = deployment.function_env();
+    env.push(("AWS_ENDPOINT_URL_S3", stalled.url.clone()));
+    let mut function = Function::start(&env).await;
+    let started = Instant::now();
+    let message = function.refuse(json!({"trigger": "schedule"})).await;
+    let took = started.elapsed();
+    assert!(message.contains("reading the database login"), "{message}");
+    assert!(message.contains("timeout"), "{message}");
+    assert!(
+        took >= AWS_CALLS.operation && took < AWS_CALLS.operation + Duration::from_secs(5),
+        "failed after {took:?}"
+    );
+    assert!(
+        function.is_running(),
+        "the function serves the next invocation"
+    );
 }

@@ -2,10 +2,12 @@
 //! conversion between API Gateway HTTP API (payload 2.0) events and the handler.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
+use sbw_aws::CallTimeouts;
 use sbw_contract::IdentifierHasher;
 use sbw_names::{env, metric};
 use tokio::sync::OnceCell;
@@ -83,10 +85,19 @@ impl LambdaSettings {
     }
 }
 
+/// Each AWS call ends well within the function's 10 s: a stalled S3 write
+/// fails in time for the dead letter (another call of the same bound) and
+/// the 503 that asks the client to retry.
+pub const AWS_CALLS: CallTimeouts = CallTimeouts {
+    connect: Duration::from_secs(1),
+    attempt: Duration::from_millis(1500),
+    operation: Duration::from_secs(3),
+};
+
 /// Builds the handler: AWS clients from the standard configuration chain
 /// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`), and the hashing key.
 pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
-    let config = aws_config::load_from_env().await;
+    let config = sbw_aws::load_config(&AWS_CALLS).await;
     let key = match &settings.hash_key {
         HashKeySource::Inline(key) => key.clone(),
         HashKeySource::SsmParameter(name) => aws_sdk_ssm::Client::new(&config)

@@ -16,7 +16,9 @@ use aws_sdk_ssm::types::ParameterType;
 use chrono::Utc;
 use sbw_contract::rawkey::ObjectKind;
 use sbw_contract::IdentifierHasher;
+use sbw_ingest::lambda::AWS_CALLS;
 use sbw_testkit::events::valid_event;
+use sbw_testkit::stall::StalledEndpoint;
 use sbw_testkit::{HttpApiRequest, HttpApiResponse, InvocationOutcome, Moto, RuntimeApi};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -495,6 +497,35 @@ async fn a_failed_store_write_dead_letters_the_events_and_asks_for_a_retry() {
     );
     assert_eq!(
         stored_ids(&dead_lettered_events(message)),
+        event_ids(&batch)
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_store_times_out_and_the_events_are_dead_lettered_within_the_function_timeout() {
+    let deployment = Deployment::create().await;
+    let stalled = StalledEndpoint::start().await.expect("a stalled endpoint");
+    let mut env = deployment.function_env();
+    // S3 accepts the connection and never answers; SQS and SSM are moto.
+    env.push(("AWS_ENDPOINT_URL_S3", stalled.url.clone()));
+    let mut function = Function::start(&env).await;
+    let batch = json!([valid_event(Utc::now()), valid_event(Utc::now())]);
+
+    let started = Instant::now();
+    let response = function.call(post_events(&batch).to_event()).await;
+    let took = started.elapsed();
+    assert_eq!(response.status, 503, "{}", function.output());
+    assert_eq!(response.json()["error"]["code"], "storage_unavailable");
+    // The function's timeout is 10 s; the S3 call gives up at its operation
+    // timeout and the dead letter still goes out.
+    assert!(
+        took >= AWS_CALLS.operation && took < Duration::from_secs(8),
+        "answered after {took:?}"
+    );
+    let messages = deployment.aws.dead_letters(&deployment.queue_url).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        stored_ids(&dead_lettered_events(&messages[0])),
         event_ids(&batch)
     );
 }

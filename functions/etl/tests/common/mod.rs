@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sbw_contract::StoredEvent;
 use sbw_etl::{RawSource, RunOptions, RunRequest, RunSummary, Trigger};
 use sbw_testkit::postgres::TestDb;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
 pub struct Warehouse {
@@ -88,4 +89,75 @@ pub fn event(session: u128, event_type: sbw_contract::EventType, ts: DateTime<Ut
     e.referrer = None;
     e.page_url = "https://shop.example/".to_owned();
     e
+}
+
+/// The first column of every row `sql` returns, as text.
+pub async fn texts(client: &Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<String> {
+    let rows = client.query(sql, params).await.unwrap();
+    rows.iter().map(|row| row.get(0)).collect()
+}
+
+/// Every row of `table`, each as JSON text with its HLL columns in their
+/// text form (the hex of their bytes), sorted.
+async fn rows(client: &Client, table: &str) -> Vec<String> {
+    let columns = texts(
+        client,
+        "SELECT CASE WHEN udt_name = 'hll' THEN format('%I::text AS %I', column_name, column_name)
+                     ELSE format('%I', column_name) END
+           FROM information_schema.columns
+          WHERE table_schema = 'public' AND table_name = $1
+          ORDER BY ordinal_position",
+        &[&table],
+    )
+    .await;
+    assert!(!columns.is_empty(), "{table} has columns");
+    let select = format!(
+        "SELECT to_jsonb(r)::text FROM (SELECT {} FROM {table}) r ORDER BY 1",
+        columns.join(", ")
+    );
+    texts(client, &select, &[]).await
+}
+
+/// What the dashboards read and what the rollups are made from: every
+/// rollup table, the product dimension, the sessions and the facts.
+pub async fn snapshot(client: &Client) -> Vec<(String, Vec<String>)> {
+    let rollups = texts(
+        client,
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rollup\\_%' ORDER BY 1",
+        &[],
+    )
+    .await;
+    assert!(rollups.len() >= 5, "the rollup tables: {rollups:?}");
+    let mut tables = rollups;
+    tables.extend(
+        [
+            "dim_product",
+            "fact_sessions",
+            "fact_session_categories",
+            "fact_events",
+        ]
+        .map(String::from),
+    );
+    let mut snapshot = Vec::new();
+    for table in tables {
+        let rows = rows(client, &table).await;
+        snapshot.push((table, rows));
+    }
+    snapshot
+}
+
+pub fn rows_of<'a>(snapshot: &'a [(String, Vec<String>)], table: &str) -> &'a [String] {
+    &snapshot.iter().find(|(t, _)| t == table).unwrap().1
+}
+
+/// Fails on the first table whose rows differ between the two snapshots
+/// (every table of `expected` must have rows).
+pub fn assert_same_warehouse(expected: &[(String, Vec<String>)], actual: &[(String, Vec<String>)]) {
+    for ((table, want), (_, got)) in expected.iter().zip(actual) {
+        assert!(!want.is_empty(), "{table} has rows");
+        assert_eq!(got.len(), want.len(), "{table}: row count");
+        if let Some((w, g)) = want.iter().zip(got).find(|(w, g)| w != g) {
+            panic!("{table} differs:\n expected {w}\n got      {g}");
+        }
+    }
 }
