@@ -266,3 +266,61 @@ fn delete_data_needs_the_environments_name() {
     let output = destroy(&["--delete-data", "--confirm", "dev"]);
     assert_eq!(output.status.code(), Some(6), "{}", text(&output));
 }
+
+/// On a terminal (util-linux `script` gives sbwctl one), `--delete-data`
+/// asks for the environment's name: a wrong one exits 2 before any AWS call,
+/// the right one goes on.
+#[test]
+fn delete_data_asks_for_the_name_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let endpoint = closed_endpoint();
+    let on_a_terminal = |typed: &str| {
+        let command = format!(
+            "{} destroy --config {EXAMPLE} --env dev --yes --delete-data",
+            env!("CARGO_BIN_EXE_sbwctl")
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env_remove("AWS_PROFILE")
+            .env_remove("SBW_CONFIG")
+            .env_remove("SBW_ENV")
+            .env("AWS_CONFIG_FILE", "/nonexistent/sbw-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/sbw-test-credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(FAKE_KEYS)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{typed}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let wrong = on_a_terminal("prod");
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("Type the environment's name (dev)")
+            && text(&wrong).contains("\"prod\" is not the environment's name (dev)"),
+        "{}",
+        text(&wrong)
+    );
+    let right = on_a_terminal("dev");
+    assert_eq!(right.status.code(), Some(6), "{}", text(&right));
+}
