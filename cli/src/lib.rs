@@ -43,6 +43,8 @@ enum Command {
     Cost(commands::cost::CostArgs),
     /// Build every Lambda function for provided.al2023 as content-hashed zips.
     Build(commands::build::BuildArgs),
+    /// Once per environment, as an administrator: the CloudFormation role every stack is deployed with.
+    Bootstrap(commands::bootstrap::BootstrapArgs),
     /// Deploy every stack of an environment through change sets.
     Deploy(commands::deploy::DeployArgs),
     /// Delete every stack of an environment; data is kept unless --delete-data.
@@ -54,6 +56,9 @@ enum Command {
     /// The alarm topic's subscribers: send a test page.
     #[command(subcommand)]
     Alerts(commands::alerts::AlertsCommand),
+    /// IAM policies to attach: `policy operator` for the person who runs sbwctl.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
     /// The on-call runbooks, from the binary: list, show NAME.
     #[command(subcommand)]
     Runbook(commands::runbook::RunbookCommand),
@@ -71,11 +76,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Cost(args) => commands::cost::run(args),
         Command::Build(args) => commands::build::run(args),
+        Command::Bootstrap(args) => commands::bootstrap::run(args),
         Command::Deploy(args) => commands::deploy::run(args),
         Command::Destroy(args) => commands::destroy::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Alarms(args) => commands::alarms::run(args),
         Command::Alerts(command) => commands::alerts::run(command),
+        Command::Policy(command) => commands::policy::run(command),
         Command::Runbook(command) => commands::runbook::run(command),
     };
     match result {

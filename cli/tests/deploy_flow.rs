@@ -14,7 +14,8 @@ use serde_json::Value;
 
 mod moto_account;
 use moto_account::{
-    create_hosted_zone, sbwctl, text, write_build, write_config, EXAMPLE, GLOBAL_REGION, REGION,
+    bootstrap, create_hosted_zone, sbwctl, text, write_build, write_config, DEPLOYER_ROLE, EXAMPLE,
+    GLOBAL_REGION, REGION,
 };
 
 /// The lines deploy printed about the dashboard bundle (uploads, pointer writes).
@@ -190,6 +191,18 @@ impl Stacks {
     async fn status(&self, stack: &str) -> Option<String> {
         self.get(stack).await.map(|(status, _, _)| status)
     }
+
+    /// The service role CloudFormation changes `sbw-shop-prod-<stack>` with.
+    async fn role(&self, stack: &str) -> Option<String> {
+        let answer = self
+            .client(stack)
+            .describe_stacks()
+            .stack_name(format!("sbw-shop-prod-{stack}"))
+            .send()
+            .await
+            .ok()?;
+        answer.stacks().first()?.role_arn().map(str::to_owned)
+    }
 }
 
 const STACKS: &[&str] = &[
@@ -218,7 +231,8 @@ fn results(output: &Output) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// moto with the example's prod environment configured and built, not deployed.
+/// moto with the example's prod environment configured, bootstrapped (the
+/// administrator's `sbwctl bootstrap`) and built, not deployed.
 struct Prod {
     moto: Moto,
     endpoint: String,
@@ -231,6 +245,13 @@ struct Prod {
 
 impl Prod {
     async fn new() -> Prod {
+        let prod = Prod::unbootstrapped().await;
+        bootstrap(&prod.config, &prod.endpoint);
+        prod
+    }
+
+    /// Before the administrator's `sbwctl bootstrap`.
+    async fn unbootstrapped() -> Prod {
         let moto = Moto::start().expect("moto");
         let endpoint = moto.endpoint().to_owned();
         let work = tempfile::tempdir().unwrap();
@@ -275,10 +296,43 @@ async fn deploy_status_noop_update_destroy() {
         config,
         build_dir,
         build,
-    } = Prod::new().await;
+    } = Prod::unbootstrapped().await;
     let config = config.as_str();
     let deploy = deploy_prod(config, &build_dir);
     let stacks = Stacks::connect(&moto).await;
+
+    // Before `sbwctl bootstrap` there is no role to deploy with: a failed
+    // precondition (exit 1) that says what to run, and no stack is touched.
+    let unprepared = sbwctl(&deploy, &endpoint);
+    assert_eq!(unprepared.status.code(), Some(1), "{}", text(&unprepared));
+    let said = String::from_utf8_lossy(&unprepared.stderr);
+    assert!(
+        said.contains("sbw-shop-prod-deployer")
+            && said.contains(
+                "an administrator runs `sbwctl bootstrap --config <file> --env prod` once"
+            ),
+        "{said}"
+    );
+    assert_eq!(stacks.status("network").await, None);
+    // The administrator's bootstrap creates the role once; again, nothing changes.
+    let created = bootstrap(config, &endpoint);
+    assert!(
+        String::from_utf8_lossy(&created.stdout)
+            .lines()
+            .any(|l| l.split_whitespace().eq(["DeployerRoleArn", DEPLOYER_ROLE])),
+        "{}",
+        text(&created)
+    );
+    let again = bootstrap(config, &endpoint);
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .lines()
+            .any(|l| l
+                .split_whitespace()
+                .eq(["sbw-shop-prod-deployer", REGION, "unchanged"])),
+        "{}",
+        text(&again)
+    );
 
     // First deploy: every stack created, in its region, wired together.
     let first = sbwctl(&deploy, &endpoint);
@@ -295,6 +349,11 @@ async fn deploy_status_noop_update_destroy() {
             stacks.status(stack).await.as_deref(),
             Some("CREATE_COMPLETE"),
             "{stack}"
+        );
+        assert_eq!(
+            stacks.role(stack).await.as_deref(),
+            Some(DEPLOYER_ROLE),
+            "{stack} is deployed with the deployer role"
         );
     }
     // prod is protected: every stack has termination protection, and the

@@ -13,6 +13,8 @@ const COMMANDS: &[&[&str]] = &[
     &["render"],
     &["validate", "--no-linters"],
     &["cost"],
+    &["bootstrap", "--yes"],
+    &["policy", "operator"],
     &["deploy", "--yes"],
     &["destroy", "--yes"],
     &["status"],

@@ -21,7 +21,9 @@ use sbw_testkit::Moto;
 use serde_json::{json, Value};
 
 mod moto_account;
-use moto_account::{create_hosted_zone, sbwctl, text, write_build, write_config, REGION};
+use moto_account::{
+    bootstrap, create_hosted_zone, sbwctl, text, write_build, write_config, REGION,
+};
 
 /// The example's prod environment as deployed: its stacks' and functions' names start so.
 const PREFIX: &str = "sbw-shop-prod";
@@ -62,6 +64,7 @@ fn deployed() -> &'static Deployed {
         std::fs::create_dir_all(&build).unwrap();
         write_build(&build, "version 1");
         let config = config.to_str().unwrap().to_owned();
+        bootstrap(&config, &endpoint);
         let deploy = sbwctl(
             &[
                 "deploy",

@@ -13,6 +13,7 @@ use sbw_infra::render::{current_pointer_key, Manifest, ParameterSource, Rendered
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
+use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
 use crate::build::{architecture_name, BuildError, BuildOutput, Bundle};
 use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
 use crate::progress::Progress;
@@ -53,6 +54,8 @@ pub enum DeployError {
     WrongAccount(#[from] WrongAccount),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    NotBootstrapped(#[from] NotBootstrapped),
     #[error("{}", stack_failures(.failed, .not_started))]
     Stacks {
         failed: Vec<(String, StackError)>,
@@ -73,6 +76,15 @@ fn stack_failures(failed: &[(String, StackError)], not_started: &[String]) -> St
         ));
     }
     text
+}
+
+impl From<RoleError> for DeployError {
+    fn from(error: RoleError) -> Self {
+        match error {
+            RoleError::Aws(error) => DeployError::Aws(error),
+            RoleError::Missing(error) => DeployError::NotBootstrapped(error),
+        }
+    }
 }
 
 impl From<PlanError> for StackError {
@@ -114,6 +126,7 @@ pub async fn deploy(
         });
     }
     check_account::<DeployError>(aws.region(&manifest.region), deployment).await?;
+    let role_arn = deployer_role(aws, deployment).await?;
     for prerequisite in &manifest.prerequisites {
         ensure_secret(
             aws.region(&prerequisite.region),
@@ -124,6 +137,7 @@ pub async fn deploy(
     }
     let context = Context {
         aws,
+        role_arn: &role_arn,
         build: &build,
         options,
         progress,
@@ -249,6 +263,8 @@ impl StackInputs {
 #[derive(Clone, Copy)]
 struct Context<'a> {
     aws: &'a Aws,
+    /// The deployer role every stack is changed with.
+    role_arn: &'a str,
     build: &'a BuildOutput,
     options: &'a DeployOptions,
     progress: &'a Progress,
@@ -304,6 +320,7 @@ impl Context<'_> {
                 protected: self.protected,
             },
             before_execute: None,
+            role_arn: Some(self.role_arn),
         };
         let existed = existing.is_some();
         // The warehouse: a replaced instance lets go of the data volume first.

@@ -9,6 +9,7 @@ use sbw_infra::config::Deployment;
 use sbw_infra::render::{self, DataOnDelete, Manifest, RenderError, RenderedStack};
 
 use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
+use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
 use crate::plan::Schedule;
 use crate::progress::Progress;
 use crate::protection;
@@ -35,8 +36,19 @@ pub enum DestroyError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    NotBootstrapped(#[from] NotBootstrapped),
     #[error("{}", .0.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Stacks(Vec<(String, StackError)>),
+}
+
+impl From<RoleError> for DestroyError {
+    fn from(error: RoleError) -> Self {
+        match error {
+            RoleError::Aws(error) => DestroyError::Aws(error),
+            RoleError::Missing(error) => DestroyError::NotBootstrapped(error),
+        }
+    }
 }
 
 /// A resource left in the account on purpose.
@@ -99,6 +111,7 @@ pub async fn destroy(
     };
     let manifest = render::render_with(deployment, data)?;
     check_account::<DestroyError>(aws.region(&manifest.region), deployment).await?;
+    let role_arn = deployer_role(aws, deployment).await?;
     if !progress
         .confirm(&describe_plan(&manifest, options.delete_data))
         .await
@@ -113,7 +126,7 @@ pub async fn destroy(
                 let stack = manifest
                     .stack(name)
                     .expect("the schedule holds the manifest's stacks");
-                destroy_stack(aws, stack, options, progress)
+                destroy_stack(aws, stack, &role_arn, options, progress)
             },
             |(report, kept), name, stack_kept| match stack_kept {
                 None => report.absent.push(name.to_owned()),
@@ -224,6 +237,7 @@ pub async fn delete_backup_snapshots(
 async fn destroy_stack(
     aws: &Aws,
     stack: &RenderedStack,
+    role_arn: &str,
     options: &DestroyOptions,
     progress: &Progress,
 ) -> Result<Option<Vec<Kept>>, StackError> {
@@ -249,6 +263,7 @@ async fn destroy_stack(
             // The data goes anyway.
             guard: DataGuard::default(),
             before_execute: None,
+            role_arn: Some(role_arn),
         };
         spinner.phase("switching data resources to DeletionPolicy: Delete");
         stack::deploy(cfn, &spinner, Some(state.clone()), &change, &options.poll).await?;
@@ -268,7 +283,7 @@ async fn destroy_stack(
         spinner.phase("turning termination protection off");
         protection::set_termination_protection(cfn, &state.stack_id, false).await?;
     }
-    stack::delete(cfn, &spinner, &state, &options.poll).await?;
+    stack::delete(cfn, &spinner, &state, Some(role_arn), &options.poll).await?;
     Ok(Some(
         kept_ids
             .into_iter()

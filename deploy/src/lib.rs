@@ -6,6 +6,7 @@
 pub mod alarms;
 pub mod alerts;
 pub mod aws;
+pub mod bootstrap;
 pub mod build;
 pub mod deploy;
 pub mod deployed;

@@ -16,6 +16,7 @@ use sbw_infra::render::{Manifest, ParameterSource, DATA_SNAPSHOT_PARAMETER};
 use serde::Serialize;
 
 use crate::aws::{AwsError, RegionClients};
+use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
 use crate::deployed::{DeployedError, DeployedStack, FailedCall};
 use crate::destroy::BACKUP_TAG;
 use crate::progress::Progress;
@@ -38,6 +39,8 @@ pub enum SnapshotError {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Stack(#[from] StackError),
+    #[error(transparent)]
+    NotBootstrapped(#[from] NotBootstrapped),
     #[error("{0:?} is not a snapshot id (snap- and hex digits, as `sbwctl snapshot list` shows)")]
     BadId(String),
     #[error(
@@ -284,6 +287,10 @@ pub async fn restore(
         return Err(SnapshotError::BadId(snapshot_id.to_owned()));
     }
     let warehouse = Warehouse::read(aws, manifest).await?;
+    let role_arn = deployer_role(aws, deployment).await.map_err(|e| match e {
+        RoleError::Aws(error) => SnapshotError::Aws(error),
+        RoleError::Missing(error) => SnapshotError::NotBootstrapped(error),
+    })?;
     let snapshot = describe(warehouse.clients, &warehouse.stack.region, snapshot_id).await?;
     let prefix = deployment.prefix();
     let backup_tag = snapshot.1.clone();
@@ -320,7 +327,10 @@ pub async fn restore(
     ));
     let (outcome, outputs) = change_parameters(
         warehouse.clients,
-        manifest,
+        Through {
+            manifest,
+            role_arn: &role_arn,
+        },
         &warehouse.stack,
         &[(DATA_SNAPSHOT_PARAMETER.to_owned(), snapshot_id.to_owned())],
         true,
@@ -329,7 +339,7 @@ pub async fn restore(
     )
     .await?;
     if outcome == Outcome::Updated {
-        pass_on_new_outputs(aws, manifest, &outputs, progress, poll).await?;
+        pass_on_new_outputs(aws, manifest, &role_arn, &outputs, progress, poll).await?;
     }
     let reprocess = chrono::Duration::hours(1 + deployment.etl_reprocess_window_hours as i64);
     Ok(Restored {
@@ -343,9 +353,17 @@ pub async fn restore(
 
 /// Sets `changes` on the deployed `stack` with the template it runs now (the
 /// other parameters keep their values); `ask` shows the change set first.
+/// What every parameter change goes through: the rendered stacks (their
+/// capabilities) and the deployer role.
+#[derive(Clone, Copy)]
+struct Through<'a> {
+    manifest: &'a Manifest,
+    role_arn: &'a str,
+}
+
 async fn change_parameters(
     clients: &RegionClients,
-    manifest: &Manifest,
+    through: Through<'_>,
     stack: &DeployedStack,
     changes: &[(String, String)],
     ask: bool,
@@ -363,6 +381,7 @@ async fn change_parameters(
             (key.clone(), value)
         })
         .collect();
+    let Through { manifest, role_arn } = through;
     let rendered = manifest
         .stacks
         .iter()
@@ -384,6 +403,7 @@ async fn change_parameters(
             protected: manifest.protected,
         },
         before_execute: None,
+        role_arn: Some(role_arn),
     };
     let existing = stack::describe(&clients.cloudformation, &stack.stack_name).await?;
     let spinner = progress.start(&stack.stack_name, "creating a change set");
@@ -398,6 +418,7 @@ async fn change_parameters(
 async fn pass_on_new_outputs(
     aws: &Aws,
     manifest: &Manifest,
+    role_arn: &str,
     warehouse_outputs: &BTreeMap<String, String>,
     progress: &Progress,
     poll: &PollTimes,
@@ -425,7 +446,13 @@ async fn pass_on_new_outputs(
         }
         let clients = aws.region(&deployed.region);
         change_parameters(
-            clients, manifest, &deployed, &changes, false, progress, poll,
+            clients,
+            Through { manifest, role_arn },
+            &deployed,
+            &changes,
+            false,
+            progress,
+            poll,
         )
         .await?;
     }

@@ -305,6 +305,10 @@ pub struct StackChange<'a> {
     /// its resource changes (the warehouse's data volume is detached there
     /// when the instance is replaced).
     pub before_execute: Option<BeforeExecute<'a>>,
+    /// The CloudFormation service role the stack is changed with (the
+    /// environment's deployer role, `sbwctl bootstrap`); `None` only for the
+    /// deployer stack itself.
+    pub role_arn: Option<&'a str>,
 }
 
 /// See [`StackChange::before_execute`].
@@ -377,7 +381,7 @@ pub async fn deploy(
                 "{name} is in {} after a first create that did not complete: deleting it and creating it again",
                 state.status
             ));
-            delete(cfn, progress, &state, poll).await?;
+            delete(cfn, progress, &state, change.role_arn, poll).await?;
             None
         }
         Some(state) if state.status.ends_with("_FAILED") => {
@@ -409,6 +413,7 @@ pub async fn deploy(
         .stack_name(name)
         .change_set_name(&change_set_name)
         .change_set_type(change_set_type.clone())
+        .set_role_arn(change.role_arn.map(str::to_owned))
         .set_parameters(Some(
             change
                 .parameters
@@ -738,17 +743,20 @@ pub fn failures(stack_name: &str, events: &[StackEvent]) -> Vec<ResourceFailure>
     }
 }
 
-/// Deletes the stack and follows it until it is gone.
+/// Deletes the stack with `role_arn` (the deployer role) and follows it
+/// until it is gone.
 pub async fn delete(
     cfn: &Client,
     progress: &StackProgress<'_>,
     state: &StackState,
+    role_arn: Option<&str>,
     poll: &PollTimes,
 ) -> Result<(), StackError> {
     progress.phase("deleting");
     let marker = newest_event_id(cfn, &state.stack_id).await?;
     cfn.delete_stack()
         .stack_name(&state.stack_id)
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .map_err(|e| AwsError::new(format!("deleting stack {}", state.stack_id), &e))?;

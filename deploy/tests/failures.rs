@@ -31,6 +31,10 @@ use sbw_deploy::Aws;
 const STACK: &str = "shop-dev-ingest";
 const STACK_ID: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop-dev-ingest/5b3c";
 
+/// The deployer role (`sbwctl bootstrap`): every change set and deletion
+/// passes it, or the mocked CloudFormation below answers no rule matched.
+const ROLE: &str = "arn:aws:iam::123456789012:role/shop-dev-deployer";
+
 fn no_wait() -> PollTimes {
     PollTimes(vec![Duration::ZERO])
 }
@@ -82,18 +86,21 @@ fn change() -> StackChange<'static> {
         ask: true,
         guard: DataGuard::default(),
         before_execute: None,
+        role_arn: Some(ROLE),
     }
 }
 
 /// The calls of a change set that creates the stack and is executed.
 fn change_set_rules() -> Vec<Rule> {
     vec![
-        mock!(CloudFormation::create_change_set).then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id("arn:changeset/sbw-1")
-                .stack_id(STACK_ID)
-                .build()
-        }),
+        mock!(CloudFormation::create_change_set)
+            .match_requests(|r| r.role_arn() == Some(ROLE))
+            .then_output(|| {
+                CreateChangeSetOutput::builder()
+                    .id("arn:changeset/sbw-1")
+                    .stack_id(STACK_ID)
+                    .build()
+            }),
         mock!(CloudFormation::describe_change_set).then_output(|| {
             DescribeChangeSetOutput::builder()
                 .status(ChangeSetStatus::CreateComplete)
@@ -205,7 +212,9 @@ async fn a_failed_first_create_names_the_failed_resource_and_its_reason_after_ro
 async fn a_stack_left_by_a_failed_first_create_is_deleted_and_created_again() {
     let mut rules = change_set_rules();
     rules.push(
-        mock!(CloudFormation::delete_stack).then_output(|| DeleteStackOutput::builder().build()),
+        mock!(CloudFormation::delete_stack)
+            .match_requests(|r| r.role_arn() == Some(ROLE))
+            .then_output(|| DeleteStackOutput::builder().build()),
     );
     rules.push(
         mock!(CloudFormation::describe_stack_events).then_output(|| {

@@ -3,6 +3,7 @@
 pub mod alarms;
 pub mod alerts;
 mod aws;
+pub mod bootstrap;
 pub mod build;
 pub mod cost;
 pub mod deploy;
@@ -13,6 +14,7 @@ pub mod etl;
 mod etl_remote;
 pub mod logs;
 mod oncall;
+pub mod policy;
 pub mod render;
 pub mod runbook;
 pub mod shell;

@@ -64,6 +64,20 @@ pub fn write_config(dir: &Path, hosted_zone: &str, etl_every_minutes: u32) -> Pa
     path
 }
 
+/// What an administrator runs once before the first deploy: the deployer
+/// stack (the CloudFormation role every stack is deployed with).
+pub fn bootstrap(config: &str, endpoint: &str) -> Output {
+    let output = sbwctl(
+        &["bootstrap", "--config", config, "--env", "prod", "--yes"],
+        endpoint,
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    output
+}
+
+/// The deployer role `sbwctl bootstrap` creates for the example's prod.
+pub const DEPLOYER_ROLE: &str = "arn:aws:iam::123456789012:role/sbw-shop-prod-deployer";
+
 /// Stand-in packages and a small dashboard app whose `app.R` says `version`:
 /// what deploy uploads is whatever `sbwctl build` made.
 pub fn write_build(dir: &Path, version: &str) -> BuildOutput {

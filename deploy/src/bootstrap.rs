@@ -1,0 +1,107 @@
+//! `sbwctl bootstrap`: the deployer stack of an environment (the
+//! CloudFormation service role every stack is deployed with, and the
+//! permissions boundary of the roles they create), deployed once with an
+//! administrator's credentials; and the lookup of that role by every command
+//! that changes or deletes a stack.
+
+use std::collections::BTreeMap;
+
+use sbw_infra::config::Deployment;
+use sbw_infra::iam;
+use sbw_infra::render::Manifest;
+
+use crate::aws::{check_account, AwsError};
+use crate::deploy::{DeployError, StackReport};
+use crate::progress::Progress;
+use crate::stack::{self, DataGuard, PollTimes, StackChange, TemplateSource};
+use crate::Aws;
+
+/// The environment has no deployer role yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the stacks of {prefix} are deployed with the CloudFormation role of stack {stack} in {region}, which {state}: an administrator runs `sbwctl bootstrap --config <file> --env {environment}` once with administrator credentials, then run this command again")]
+pub struct NotBootstrapped {
+    pub prefix: String,
+    pub environment: String,
+    pub stack: String,
+    pub region: String,
+    /// "does not exist", "is in ROLLBACK_COMPLETE", ...
+    pub state: String,
+}
+
+/// Why the deployer role could not be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleError {
+    Aws(AwsError),
+    Missing(NotBootstrapped),
+}
+
+/// The deployer role's ARN, from the deployer stack's output.
+pub async fn deployer_role(aws: &Aws, deployment: &Deployment) -> Result<String, RoleError> {
+    let region = deployment.region.to_string();
+    let stack = iam::deployer_stack_name(deployment);
+    let state = stack::describe(&aws.region(&region).cloudformation, &stack)
+        .await
+        .map_err(RoleError::Aws)?;
+    let missing = |state: String| {
+        RoleError::Missing(NotBootstrapped {
+            prefix: deployment.prefix(),
+            environment: deployment.environment.clone(),
+            stack: stack.clone(),
+            region: region.clone(),
+            state,
+        })
+    };
+    match state {
+        None => Err(missing("does not exist".to_owned())),
+        Some(state) => match state.outputs.get(iam::DEPLOYER_ROLE_OUTPUT) {
+            Some(arn) if !arn.is_empty() && state.status != "DELETE_IN_PROGRESS" => Ok(arn.clone()),
+            _ => Err(missing(format!(
+                "is in {} without a {} output",
+                state.status,
+                iam::DEPLOYER_ROLE_OUTPUT
+            ))),
+        },
+    }
+}
+
+/// Creates or updates the deployer stack (a no-op when unchanged).
+pub async fn bootstrap(
+    aws: &Aws,
+    deployment: &Deployment,
+    manifest: &Manifest,
+    poll: &PollTimes,
+    progress: &Progress,
+) -> Result<StackReport, DeployError> {
+    let stack = &manifest.deployer;
+    let clients = aws.region(&stack.region);
+    check_account::<DeployError>(clients, deployment).await?;
+    let spinner = progress.start(&stack.stack_name, "reading its state");
+    let existing = stack::describe(&clients.cloudformation, &stack.stack_name).await?;
+    let change = StackChange {
+        stack_name: &stack.stack_name,
+        template: TemplateSource::Body(stack.body.clone()),
+        template_sha256: &stack.sha256,
+        parameters: BTreeMap::new(),
+        capabilities: &stack.capabilities,
+        ask: true,
+        // No data in it: nothing to guard.
+        guard: DataGuard::default(),
+        before_execute: None,
+        // Deployed with the caller's (administrator's) own credentials.
+        role_arn: None,
+    };
+    let (outcome, outputs) =
+        stack::deploy(&clients.cloudformation, &spinner, existing, &change, poll)
+            .await
+            .map_err(|error| DeployError::Stacks {
+                failed: vec![(stack.stack_name.clone(), error)],
+                not_started: vec![],
+            })?;
+    Ok(StackReport {
+        name: stack.name.to_owned(),
+        stack_name: stack.stack_name.clone(),
+        region: stack.region.clone(),
+        outcome,
+        outputs,
+    })
+}
