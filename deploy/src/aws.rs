@@ -273,7 +273,7 @@ where
             } else if code == "AccessDenied" || code == "AccessDeniedException" {
                 (
                     AwsErrorKind::Service,
-                    format!("access denied ({message}); the operator permissions are in examples/operator-policy.json"),
+                    format!("access denied ({message}); the operator's permissions are what `sbwctl policy operator` prints, and stacks are changed by the deployer role of `sbwctl bootstrap`"),
                 )
             } else {
                 (AwsErrorKind::Service, format!("{code}: {message}"))
