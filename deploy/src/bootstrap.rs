@@ -97,11 +97,5 @@ pub async fn bootstrap(
                 failed: vec![(stack.stack_name.clone(), error)],
                 not_started: vec![],
             })?;
-    Ok(StackReport {
-        name: stack.name.to_owned(),
-        stack_name: stack.stack_name.clone(),
-        region: stack.region.clone(),
-        outcome,
-        outputs,
-    })
+    Ok(StackReport::new(stack, outcome, outputs))
 }

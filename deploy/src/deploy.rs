@@ -109,6 +109,22 @@ pub struct StackReport {
     pub outputs: BTreeMap<String, String>,
 }
 
+impl StackReport {
+    pub fn new(
+        stack: &RenderedStack,
+        outcome: Outcome,
+        outputs: BTreeMap<String, String>,
+    ) -> StackReport {
+        StackReport {
+            name: stack.name.to_owned(),
+            stack_name: stack.stack_name.clone(),
+            region: stack.region.clone(),
+            outcome,
+            outputs,
+        }
+    }
+}
+
 /// Deploys every stack of `manifest`; reports them in manifest order.
 pub async fn deploy(
     aws: &Aws,
@@ -370,13 +386,7 @@ impl Context<'_> {
             )
             .await?;
         }
-        Ok(StackReport {
-            name: stack.name.to_owned(),
-            stack_name: stack.stack_name.clone(),
-            region: stack.region.clone(),
-            outcome,
-            outputs,
-        })
+        Ok(StackReport::new(stack, outcome, outputs))
     }
 
     /// Uploads the stack's packages and bundles (and its template when too

@@ -341,6 +341,18 @@ pub enum Outcome {
     Declined,
 }
 
+impl Outcome {
+    /// As `deploy` and `bootstrap` print it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Outcome::Unchanged => "unchanged",
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Declined => "skipped (declined)",
+        }
+    }
+}
+
 /// Whether `existing` already runs this template with these parameters.
 pub async fn is_unchanged(
     cfn: &Client,

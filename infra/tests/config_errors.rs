@@ -565,3 +565,24 @@ fn webhook_that_is_not_https() {
         );
     }
 }
+
+#[test]
+fn an_environment_named_like_another_plus_a_suffix_is_refused() {
+    let text = format!(
+        "{BASE}{}",
+        BASE.split_once("  dev:\n").unwrap().1.lines().fold(
+            String::from("  dev-eu:\n"),
+            |mut acc, line| {
+                acc.push_str(line);
+                acc.push('\n');
+                acc
+            }
+        )
+    );
+    // At the environment's first line, as other whole-environment errors are.
+    assert_error(
+        &text,
+        4,
+        "environments \"dev\" and \"dev-eu\": one name is the other's plus \"-...\"",
+    );
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use sbw_deploy::bootstrap;
-use sbw_deploy::stack::{Outcome, PollTimes};
+use sbw_deploy::stack::PollTimes;
 use sbw_deploy::Aws;
 
 use super::aws::{progress, run_interruptible};
@@ -40,12 +40,7 @@ pub fn run(args: BootstrapArgs) -> anyhow::Result<ExitCode> {
             &progress,
         )
         .await?;
-        let outcome = match report.outcome {
-            Outcome::Unchanged => "unchanged",
-            Outcome::Created => "created",
-            Outcome::Updated => "updated",
-            Outcome::Declined => "skipped (declined)",
-        };
+        let outcome = report.outcome.describe();
         println!("{:<32} {:<10} {outcome}", report.stack_name, report.region);
         for (key, value) in &report.outputs {
             println!("  {key:<20} {value}");

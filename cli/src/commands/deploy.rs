@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use sbw_deploy::deploy::{self, DeployOptions};
-use sbw_deploy::stack::{Outcome, PollTimes};
+use sbw_deploy::stack::PollTimes;
 use sbw_deploy::Aws;
 
 use super::aws::{progress, run_interruptible};
@@ -50,12 +50,7 @@ pub fn run(args: DeployArgs) -> anyhow::Result<ExitCode> {
         let reports = deploy::deploy(&aws, &deployment, &manifest, &options, &progress).await?;
         println!("{:<32} {:<10} RESULT", "STACK", "REGION");
         for report in &reports {
-            let outcome = match report.outcome {
-                Outcome::Unchanged => "unchanged",
-                Outcome::Created => "created",
-                Outcome::Updated => "updated",
-                Outcome::Declined => "skipped (declined)",
-            };
+            let outcome = report.outcome.describe();
             println!("{:<32} {:<10} {outcome}", report.stack_name, report.region);
         }
         println!("\nOUTPUTS");

@@ -443,6 +443,23 @@ pub fn resolve(
     }
     let error =
         |at: Location, message: String| at_location(file, Some(at), environment_at, message);
+    // IAM scopes an environment by its name prefix (`<project>-<env>-*`):
+    // `prod` would also reach `prod-eu`'s resources.
+    if let Some(other) = parsed.environments.keys().find(|other| {
+        other.as_str().starts_with(&format!("{name}-"))
+            || name.as_str().starts_with(&format!("{}-", other.as_str()))
+    }) {
+        return Err(at_location(
+            file,
+            None,
+            environment_at,
+            format!(
+                "environments {:?} and {:?}: one name is the other's plus \"-...\", so the permissions scoped to the shorter one's names (sbwctl policy operator, the deployer role) would reach the other's resources; rename one",
+                name.as_str(),
+                other.as_str()
+            ),
+        ));
+    }
     let prefix = format!("{}-{}", parsed.project.value, name);
     if let Some(word) = ["aws", "amazon", "cognito"]
         .into_iter()
