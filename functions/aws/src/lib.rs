@@ -9,6 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 
 pub mod emf;
+pub mod error;
 pub mod logging;
 
 /// Time limits on a function's AWS calls. A function sets them well under

@@ -84,7 +84,7 @@ impl DeadLetter {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| fail(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())),
+                .map_err(|e| fail(sbw_aws::error::reason(&e))),
             DeadLetter::Directory(dir) => {
                 let name = format!("{}.part{part}.json", key.replace('/', "_"));
                 write_atomically(&dir.join(name), body.as_bytes()).map_err(|e| fail(e.to_string()))

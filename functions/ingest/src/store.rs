@@ -48,7 +48,7 @@ impl RawStore {
                 .map_err(|e| StoreError::S3 {
                     bucket: bucket.clone(),
                     key: key.to_owned(),
-                    message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                    message: sbw_aws::error::reason(&e),
                 }),
             RawStore::Directory(root) => write_atomically(&root.join(key), &gzipped_ndjson),
         }
