@@ -41,9 +41,6 @@ struct Aws {
 }
 
 impl Aws {
-    /// The queue is read one message per receive: moto's server hands the
-    /// Rust SDK only one of several messages received together and keeps the
-    /// rest in flight, unseen (as the ingest tests' aws_peers found too).
     async fn connect() -> Aws {
         let config = Moto::shared().sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&config);
@@ -57,7 +54,7 @@ impl Aws {
             .expect("queue URL");
         Aws {
             s3: sbw_aws::s3_client(&config),
-            queue: Queue::new(sqs, url).receiving_at_most(1),
+            queue: Queue::new(sqs, url),
             config,
         }
     }
@@ -261,7 +258,7 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
     let started = std::time::Instant::now();
     let report = inspect::inspect(&aws.queue, 1_000).await.unwrap();
     println!(
-        "inspect of {} messages took {:.2?} (one per receive on moto)",
+        "inspect of {} messages took {:.2?}",
         report.messages_read,
         started.elapsed()
     );

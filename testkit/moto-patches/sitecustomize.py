@@ -173,3 +173,25 @@ def _change_with_replacement(self, action, logical_resource_id, resource_type):
 
 
 _cloudformation.Change.__init__ = _change_with_replacement
+
+
+# SQS at scale (moto 5.2.5). Every send and every received message makes
+# moto recount the queue (its ApproximateNumberOf* attributes, once more per
+# message for the retention check), and each message of each count asks the
+# clock through datetime arithmetic: ten thousand waiting messages made one
+# receive take seconds and a 10,000-letter redrive hours. The same
+# comparisons, against time.time(), and the retention period read directly.
+import time as _time
+
+from moto.sqs import models as _sqs
+
+_sqs.Message.visible = property(lambda message: _time.time() * 1000 > message.visible_at)
+_sqs.Message.delayed = property(lambda message: _time.time() * 1000 < message.delayed_until)
+
+
+def _retained(self, queue_name, message):
+    queue = self.get_queue(queue_name)
+    return queue.message_retention_period + message.sent_timestamp / 1000 > _time.time()
+
+
+_sqs.SQSBackend.is_message_valid_based_on_retention_period = _retained

@@ -47,8 +47,6 @@ pub enum DlqError {
 pub struct Queue {
     pub sqs: aws_sdk_sqs::Client,
     pub url: String,
-    /// Messages asked for per receive: SQS's most, 10, unless a test says less.
-    receive_batch: usize,
 }
 
 /// A deployment's dead-letter queue and the raw store it is redriven into.
@@ -95,17 +93,7 @@ pub struct Depth {
 
 impl Queue {
     pub fn new(sqs: aws_sdk_sqs::Client, url: String) -> Queue {
-        Queue {
-            sqs,
-            url,
-            receive_batch: SQS_BATCH,
-        }
-    }
-
-    /// Asks for at most `count` messages per receive (at least 1).
-    pub fn receiving_at_most(mut self, count: usize) -> Queue {
-        self.receive_batch = count.clamp(1, SQS_BATCH);
-        self
+        Queue { sqs, url }
     }
 
     fn failed<E>(
@@ -163,7 +151,7 @@ impl Queue {
             .sqs
             .receive_message()
             .queue_url(&self.url)
-            .max_number_of_messages(max.clamp(1, self.receive_batch) as i32)
+            .max_number_of_messages(max.clamp(1, SQS_BATCH) as i32)
             .visibility_timeout(visibility_seconds)
             .wait_time_seconds(DRAIN_WAIT_SECONDS)
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)

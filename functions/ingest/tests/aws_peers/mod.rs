@@ -168,9 +168,7 @@ impl Aws {
                 .sqs
                 .receive_message()
                 .queue_url(queue_url)
-                // One at a time: moto's server returned only one of several
-                // dead-letter messages received together.
-                .max_number_of_messages(1)
+                .max_number_of_messages(10)
                 .wait_time_seconds(1)
                 .send()
                 .await
