@@ -2,7 +2,7 @@
 # against its objective, the ETL's lag, the dead letters waiting and the
 # ingest error rate, all from what the runs record in the warehouse.
 
-RUN_STATUS_COLORS <- c(succeeded = "#54a24b", running = "#4c78a8", failed = "#e45756", abandoned = "#f58518")
+RUN_STATUS_COLORS <- c(succeeded = "#54a24b", partial = "#b279a2", running = "#4c78a8", failed = "#e45756", abandoned = "#f58518")
 
 shop_timezone <- function(con) {
   db_get(con, "SELECT coalesce(max(timezone), 'UTC') AS timezone FROM warehouse_settings")$timezone
