@@ -601,3 +601,268 @@ fn the_glob_matches_like_iam() {
     ));
     assert!(glob("ec2:describe*", "EC2:DescribeVpcs"));
 }
+
+/// Every AWS call `sbwctl` makes itself (deploy/src, cli/src), the IAM
+/// action it needs and a resource of this environment it acts on: `{A}` the
+/// account, `{R}` the region, `{P}` the prefix, `{S}` the SSM path.
+const SBWCTL_CALLS: &[(&str, &[&str], &str)] = &[
+    ("get_caller_identity", &["sts:GetCallerIdentity"], "*"),
+    (
+        "create_change_set",
+        &["cloudformation:CreateChangeSet"],
+        STACK,
+    ),
+    (
+        "describe_change_set",
+        &["cloudformation:DescribeChangeSet"],
+        STACK,
+    ),
+    (
+        "execute_change_set",
+        &["cloudformation:ExecuteChangeSet"],
+        STACK,
+    ),
+    (
+        "delete_change_set",
+        &["cloudformation:DeleteChangeSet"],
+        STACK,
+    ),
+    ("describe_stacks", &["cloudformation:DescribeStacks"], STACK),
+    (
+        "describe_stack_events",
+        &["cloudformation:DescribeStackEvents"],
+        STACK,
+    ),
+    (
+        "describe_stack_resources",
+        &["cloudformation:DescribeStackResources"],
+        STACK,
+    ),
+    ("get_template", &["cloudformation:GetTemplate"], STACK),
+    ("delete_stack", &["cloudformation:DeleteStack"], STACK),
+    (
+        "get_stack_policy",
+        &["cloudformation:GetStackPolicy"],
+        STACK,
+    ),
+    (
+        "set_stack_policy",
+        &["cloudformation:SetStackPolicy"],
+        STACK,
+    ),
+    (
+        "update_termination_protection",
+        &["cloudformation:UpdateTerminationProtection"],
+        STACK,
+    ),
+    (
+        "get_object",
+        &["s3:GetObject"],
+        "arn:aws:s3:::{P}-storage-artifactsbucket-1/k",
+    ),
+    (
+        "head_object",
+        &["s3:GetObject"],
+        "arn:aws:s3:::{P}-storage-artifactsbucket-1/k",
+    ),
+    (
+        "put_object",
+        &["s3:PutObject"],
+        "arn:aws:s3:::{P}-storage-rawbucket-1/k",
+    ),
+    (
+        "list_object_versions",
+        &["s3:ListBucketVersions"],
+        "arn:aws:s3:::{P}-storage-rawbucket-1",
+    ),
+    (
+        "delete_objects",
+        &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        "arn:aws:s3:::{P}-storage-rawbucket-1/k",
+    ),
+    (
+        "delete_bucket",
+        &["s3:DeleteBucket"],
+        "arn:aws:s3:::{P}-storage-accesslogbucket-1",
+    ),
+    (
+        "get_parameter",
+        &["ssm:GetParameter"],
+        "arn:aws:ssm:{R}:{A}:parameter{S}ingest-hash-key",
+    ),
+    (
+        "put_parameter",
+        &["ssm:PutParameter"],
+        "arn:aws:ssm:{R}:{A}:parameter{S}ingest-hash-key",
+    ),
+    ("get_queue_attributes", &["sqs:GetQueueAttributes"], QUEUE),
+    ("receive_message", &["sqs:ReceiveMessage"], QUEUE),
+    ("delete_message_batch", &["sqs:DeleteMessage"], QUEUE),
+    (
+        "change_message_visibility_batch",
+        &["sqs:ChangeMessageVisibility"],
+        QUEUE,
+    ),
+    (
+        "invoke",
+        &["lambda:InvokeFunction"],
+        "arn:aws:lambda:{R}:{A}:function:{P}-etl",
+    ),
+    (
+        "get_function_configuration",
+        &["lambda:GetFunctionConfiguration"],
+        "arn:aws:lambda:{R}:{A}:function:{P}-etl",
+    ),
+    (
+        "filter_log_events",
+        &["logs:FilterLogEvents"],
+        "arn:aws:logs:{R}:{A}:log-group:/aws/lambda/{P}-ingest:*",
+    ),
+    ("describe_alarms", &["cloudwatch:DescribeAlarms"], "*"),
+    (
+        "describe_alarm_history",
+        &["cloudwatch:DescribeAlarmHistory"],
+        "*",
+    ),
+    (
+        "get_metric_statistics",
+        &["cloudwatch:GetMetricStatistics"],
+        "*",
+    ),
+    (
+        "publish",
+        &["sns:Publish"],
+        "arn:aws:sns:{R}:{A}:{P}-alarms",
+    ),
+    (
+        "list_subscriptions_by_topic",
+        &["sns:ListSubscriptionsByTopic"],
+        "arn:aws:sns:{R}:{A}:{P}-alarms",
+    ),
+    (
+        "describe_budget",
+        &["budgets:ViewBudget"],
+        "arn:aws:budgets::{A}:budget/{P}-monthly",
+    ),
+    ("describe_volumes", &["ec2:DescribeVolumes"], "*"),
+    ("describe_snapshots", &["ec2:DescribeSnapshots"], "*"),
+    ("describe_instances", &["ec2:DescribeInstances"], "*"),
+    (
+        "create_snapshot",
+        &["ec2:CreateSnapshot"],
+        "arn:aws:ec2:{R}:{A}:volume/vol-1",
+    ),
+    (
+        "delete_snapshot",
+        &["ec2:DeleteSnapshot"],
+        "arn:aws:ec2:{R}::snapshot/snap-1",
+    ),
+    (
+        "stop_instances",
+        &["ec2:StopInstances"],
+        "arn:aws:ec2:{R}:{A}:instance/i-1",
+    ),
+    (
+        "detach_volume",
+        &["ec2:DetachVolume"],
+        "arn:aws:ec2:{R}:{A}:volume/vol-1",
+    ),
+];
+const STACK: &str = "arn:aws:cloudformation:{R}:{A}:stack/{P}-ingest/1";
+const QUEUE: &str = "arn:aws:sqs:{R}:{A}:{P}-ingest-DeadLetterQueue-1";
+/// Zero-argument methods named like AWS operations that are not calls
+/// (accessors of answers).
+const NOT_CALLS: &[&str] = &["delete_markers", "start_time"];
+
+/// `.verb_noun()` in the sources: what looks like an SDK operation.
+fn operations_in(dir: &Path, into: &mut std::collections::BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            operations_in(&path, into);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in text.match_indices("()") {
+            let before = &text[..at];
+            let Some(dot) = before.rfind('.') else {
+                continue;
+            };
+            let name = &before[dot + 1..];
+            let verbs = [
+                "describe_",
+                "get_",
+                "put_",
+                "list_",
+                "create_",
+                "delete_",
+                "execute_",
+                "receive_",
+                "change_",
+                "filter_",
+                "head_",
+                "update_",
+                "set_",
+                "stop_",
+                "start_",
+                "detach_",
+                "attach_",
+                "tag_",
+                "modify_",
+                "terminate_",
+                "run_",
+                "copy_",
+                "send_",
+                "assume_",
+            ];
+            let operation =
+                name == "invoke" || name == "publish" || verbs.iter().any(|v| name.starts_with(v));
+            if operation && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                into.insert(name.to_owned());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_operator_may_make_every_call_sbwctl_makes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = std::collections::BTreeSet::new();
+    operations_in(&root.join("deploy/src"), &mut found);
+    operations_in(&root.join("cli/src"), &mut found);
+    let unknown: Vec<&String> = found
+        .iter()
+        .filter(|op| {
+            !NOT_CALLS.contains(&op.as_str())
+                && !SBWCTL_CALLS.iter().any(|(known, _, _)| known == op)
+        })
+        .collect();
+    // The scan sees the calls (and the table holds no call sbwctl dropped).
+    for (operation, _, _) in SBWCTL_CALLS {
+        assert!(found.contains(*operation), "{operation} is no longer called: remove it from SBWCTL_CALLS and, unless another call needs it, its action from the policy");
+    }
+    assert!(
+        unknown.is_empty(),
+        "sbwctl calls {unknown:?}: add each to SBWCTL_CALLS with its IAM action, and the action to templates/operator-policy.json.j2 scoped to the environment"
+    );
+    for (file, env, profile) in CASES {
+        let d = deployment(file, env, *profile);
+        let policy = operator(&d);
+        for (operation, actions, resource) in SBWCTL_CALLS {
+            let resource = resource
+                .replace("{A}", &d.account_id.to_string())
+                .replace("{R}", &d.region.to_string())
+                .replace("{P}", &d.prefix())
+                .replace("{S}", &iam::parameter_path(&d));
+            for action in *actions {
+                assert!(
+                    allows(&policy, action, &resource),
+                    "{env}: {operation} needs {action} on {resource}"
+                );
+            }
+        }
+    }
+}
