@@ -8,7 +8,13 @@
 //! later run lists. Its events keep their own `received_at`, and the ETL keeps
 //! one copy of each event id, so a message redriven twice, or whose client
 //! retried successfully, is loaded once.
+//!
+//! SQS delivers a message at least once: it can hand out one again while (or
+//! after) a worker stores it. A run stores each message id once; a copy
+//! received after its message was stored is deleted, and one received while
+//! another worker still stores it is left to come back.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -40,6 +46,9 @@ pub struct RedriveReport {
     pub rejected: usize,
     pub reject_objects: usize,
     pub deleted: usize,
+    /// Copies SQS delivered again of messages this run had stored: deleted,
+    /// not stored or counted twice.
+    pub repeats: usize,
     /// Stored, but SQS did not delete them: the next redrive stores them
     /// again, and the ETL keeps one copy of each event.
     pub not_deleted: usize,
@@ -88,62 +97,102 @@ pub async fn redrive(
         queue.release(&read.iter().collect::<Vec<_>>()).await;
         return Ok(report);
     }
-    let report = Mutex::new(RedriveReport::default());
-    let unstored = Mutex::new(Vec::new());
-    let stop = AtomicBool::new(false);
-    let workers = (0..WORKERS).map(|_| work(queue, store, &stop, &report, &unstored));
+    let run = Run {
+        queue,
+        store,
+        stop: AtomicBool::new(false),
+        report: Mutex::new(RedriveReport::default()),
+        unstored: Mutex::new(Vec::new()),
+        taken: Mutex::new(HashSet::new()),
+        stored: Mutex::new(HashSet::new()),
+    };
+    let workers = (0..WORKERS).map(|_| run.work());
     let worked = futures_util::future::try_join_all(workers).await;
     // Back in the queue at once for the next redrive; not earlier, or this
     // one would receive them again.
-    let unstored = unstored.into_inner().expect("no worker panicked");
+    let unstored = run.unstored.into_inner().expect("no worker panicked");
     queue.release(&unstored.iter().collect::<Vec<_>>()).await;
     worked?;
-    Ok(report.into_inner().expect("no worker panicked"))
+    Ok(run.report.into_inner().expect("no worker panicked"))
 }
 
-async fn work(
-    queue: &Queue,
-    store: &RawStore,
-    stop: &AtomicBool,
-    report: &Mutex<RedriveReport>,
-    unstored: &Mutex<Vec<Received>>,
-) -> Result<(), AwsError> {
-    while !stop.load(Ordering::Relaxed) {
-        let batch = queue.receive(SQS_BATCH, VISIBILITY_SECONDS).await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let outcomes =
-            futures_util::future::join_all(batch.iter().map(|message| store_one(store, message)))
-                .await;
-        let (stored, failed): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .zip(outcomes)
-            .partition(|(_, outcome)| outcome.is_ok());
-        let not_deleted = queue
-            .delete(
-                &stored
-                    .iter()
-                    .map(|(message, _)| message)
-                    .collect::<Vec<_>>(),
+/// What the workers of one redrive share.
+struct Run<'a> {
+    queue: &'a Queue,
+    store: &'a RawStore,
+    /// Set at the first store failure: no new batches.
+    stop: AtomicBool,
+    report: Mutex<RedriveReport>,
+    /// Received, not stored: made visible again when the run ends.
+    unstored: Mutex<Vec<Received>>,
+    /// Message ids a worker took to store, and those it stored.
+    taken: Mutex<HashSet<String>>,
+    stored: Mutex<HashSet<String>>,
+}
+
+impl Run<'_> {
+    async fn work(&self) -> Result<(), AwsError> {
+        while !self.stop.load(Ordering::Relaxed) {
+            let batch = self.queue.receive(SQS_BATCH, VISIBILITY_SECONDS).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let (repeats, batch) = self.sort_out_copies(batch);
+            let outcomes = futures_util::future::join_all(
+                batch.iter().map(|message| store_one(self.store, message)),
             )
-            .await?;
-        let mut report = report.lock().expect("report lock");
-        for (_, outcome) in stored.iter().chain(&failed) {
-            match outcome {
-                Ok(replay) => report.count(replay),
-                Err(error) => report.fail(error),
+            .await;
+            let (stored, failed): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .zip(outcomes)
+                .partition(|(_, outcome)| outcome.is_ok());
+            self.stored
+                .lock()
+                .expect("stored lock")
+                .extend(stored.iter().map(|(m, _)| m.message_id.clone()));
+            let not_deleted = self
+                .queue
+                .delete(&stored.iter().map(|(m, _)| m).collect::<Vec<_>>())
+                .await?;
+            // A copy left undeleted comes back and is deleted then.
+            let repeats_not_deleted = self
+                .queue
+                .delete(&repeats.iter().collect::<Vec<_>>())
+                .await?;
+            let mut report = self.report.lock().expect("report lock");
+            for (_, outcome) in stored.iter().chain(&failed) {
+                match outcome {
+                    Ok(replay) => report.count(replay),
+                    Err(error) => report.fail(error),
+                }
+            }
+            report.repeats += repeats.len() - repeats_not_deleted;
+            report.deleted += stored.len() - not_deleted;
+            report.not_deleted += not_deleted;
+            if !failed.is_empty() {
+                self.stop.store(true, Ordering::Relaxed);
+                let mut unstored = self.unstored.lock().expect("unstored lock");
+                unstored.extend(failed.into_iter().map(|(message, _)| message));
             }
         }
-        report.deleted += stored.len() - not_deleted;
-        report.not_deleted += not_deleted;
-        if !failed.is_empty() {
-            stop.store(true, Ordering::Relaxed);
-            let mut unstored = unstored.lock().expect("unstored lock");
-            unstored.extend(failed.into_iter().map(|(message, _)| message));
-        }
+        Ok(())
     }
-    Ok(())
+
+    /// Splits a batch into copies of messages this run stored (to delete)
+    /// and messages to store; drops copies of messages another worker is
+    /// still storing (they come back once hidden no more).
+    fn sort_out_copies(&self, batch: Vec<Received>) -> (Vec<Received>, Vec<Received>) {
+        let stored = self.stored.lock().expect("stored lock");
+        let mut taken = self.taken.lock().expect("taken lock");
+        let (repeats, fresh): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|m| stored.contains(&m.message_id));
+        let fresh = fresh
+            .into_iter()
+            .filter(|m| taken.insert(m.message_id.clone()))
+            .collect();
+        (repeats, fresh)
+    }
 }
 
 /// Writes the message's objects; the events first, so that a message is
@@ -181,6 +230,12 @@ impl RedriveReport {
                 self.deleted
             ));
         }
+        if self.repeats > 0 {
+            out.push_str(&format!(
+                "{} copies SQS delivered again of messages already stored were deleted\n",
+                self.repeats
+            ));
+        }
         if self.not_deleted > 0 {
             out.push_str(&format!(
                 "{} stored messages were not deleted: the next redrive stores them again (the ETL keeps one copy of each event)\n",
@@ -197,5 +252,49 @@ impl RedriveReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(id: &str) -> Received {
+        Received {
+            message_id: id.to_owned(),
+            receipt_handle: format!("handle-of-{id}"),
+            sent_at: None,
+            body_bytes: 0,
+            content: Err("not a dead letter".to_owned()),
+        }
+    }
+
+    #[test]
+    fn copies_of_stored_messages_are_deleted_and_copies_in_progress_left_alone() {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .build();
+        let queue = Queue::new(aws_sdk_sqs::Client::from_conf(config), "queue".to_owned());
+        let store = RawStore::Directory("unused".into());
+        let run = Run {
+            queue: &queue,
+            store: &store,
+            stop: AtomicBool::new(false),
+            report: Mutex::new(RedriveReport::default()),
+            unstored: Mutex::new(Vec::new()),
+            taken: Mutex::new(["stored", "storing"].map(str::to_owned).into()),
+            stored: Mutex::new(["stored"].map(str::to_owned).into()),
+        };
+        let batch = ["stored", "storing", "new", "new"].map(received).into();
+        let (repeats, fresh) = run.sort_out_copies(batch);
+        let ids = |messages: &[Received]| {
+            messages
+                .iter()
+                .map(|m| m.message_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&repeats), ["stored"]);
+        assert_eq!(ids(&fresh), ["new"]);
+        assert!(run.taken.lock().unwrap().contains("new"));
     }
 }
