@@ -6,7 +6,7 @@
 use std::process::Output;
 
 mod common;
-use common::{closed_endpoint, EXAMPLE, FAKE_KEYS};
+use common::{closed_endpoint, isolated, EXAMPLE, FAKE_KEYS};
 
 /// The commands on the shell: they take `--config F --env E`.
 const COMMANDS: &[&[&str]] = &[
@@ -288,24 +288,20 @@ fn delete_data_asks_for_the_name_on_a_terminal() {
             "{} destroy --config {EXAMPLE} --env dev --yes --delete-data",
             env!("CARGO_BIN_EXE_sbwctl")
         );
-        let mut child = std::process::Command::new("script")
-            .args(["-q", "-e", "-c", &command, "/dev/null"])
-            .env_remove("AWS_PROFILE")
-            .env_remove("SBW_CONFIG")
-            .env_remove("SBW_ENV")
-            .env("AWS_CONFIG_FILE", "/nonexistent/sbw-test-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/sbw-test-credentials",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(FAKE_KEYS)
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = isolated(std::process::Command::new("script").args([
+            "-q",
+            "-e",
+            "-c",
+            &command,
+            "/dev/null",
+        ]))
+        .envs(FAKE_KEYS)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
         use std::io::Write;
         child
             .stdin

@@ -1,16 +1,22 @@
 //! What the tests that run `sbwctl` against no real AWS share.
 
 use std::net::TcpListener;
-use std::process::Output;
+use std::process::{Command, Output};
 
 pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
 
-/// Runs `sbwctl args` apart from the user's AWS and SBW settings (no profile,
-/// credentials, config file, instance metadata, SBW_CONFIG or SBW_ENV), with
-/// `env` added.
+/// Runs `sbwctl args` apart from the user's AWS and SBW settings, with `env` added.
 pub fn sbwctl(args: &[&str], env: &[(&str, &str)]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sbwctl"))
-        .args(args)
+    isolated(Command::new(env!("CARGO_BIN_EXE_sbwctl")).args(args))
+        .envs(env.iter().copied())
+        .output()
+        .expect("run sbwctl")
+}
+
+/// `command` apart from the user's AWS and SBW settings: no profile,
+/// credentials, config file, instance metadata, SBW_CONFIG or SBW_ENV.
+pub fn isolated(command: &mut Command) -> &mut Command {
+    command
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -23,9 +29,6 @@ pub fn sbwctl(args: &[&str], env: &[(&str, &str)]) -> Output {
             "/nonexistent/sbw-test-credentials",
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run sbwctl")
 }
 
 /// Credentials that sign requests but reach no account.
