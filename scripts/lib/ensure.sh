@@ -65,8 +65,10 @@ build_sbwctl() {
 
 # ensure_postgres: a PostgreSQL server the tests reach as a superuser at
 # $SBW_TEST_PG_URL (exported). The server at that URL (default: the usual local
-# one on 5432) when it answers; otherwise a private throwaway cluster in
-# .sbw/pg-test from Debian's packages, run by the postgres user: listening on
+# one on 5432) when it answers; otherwise a private throwaway cluster of this
+# checkout under /var/tmp (which the postgres user can reach without any
+# directory above the checkout changing its permissions) from Debian's
+# packages, run by the postgres user: listening on
 # 127.0.0.1:$SBW_TEST_PG_PORT (default 55432) only, trust authentication there,
 # no fsync (test data only). A second call reuses the running cluster.
 ensure_postgres() {
@@ -78,7 +80,8 @@ ensure_postgres() {
     ensure_hll
     return 0
   fi
-  local port="${SBW_TEST_PG_PORT:-55432}" data="$SBW_ROOT/.sbw/pg-test"
+  local port="${SBW_TEST_PG_PORT:-55432}" data
+  data="/var/tmp/sbw-pg-test-$(printf '%s' "$SBW_ROOT" | sha256sum | cut -c1-12)"
   export SBW_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
   if psql "$SBW_TEST_PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
     log "PostgreSQL: $url does not answer; reusing the private cluster at $SBW_TEST_PG_URL"
@@ -98,10 +101,6 @@ ensure_postgres() {
     $sudo mkdir -p "$data"
     $sudo chown postgres: "$data"
     $sudo chmod 700 "$data"
-    local dir="$data"
-    while dir="$(dirname "$dir")" && [ "$dir" != / ]; do
-      "${as_postgres[@]}" test -x "$dir" || { log "PostgreSQL: chmod o+x $dir"; $sudo chmod o+x "$dir"; }
-    done
     "${as_postgres[@]}" "$bin/initdb" -D "$data" -U postgres --no-locale -E UTF8 \
       --auth-local=peer --auth-host=trust >/dev/null
     "${as_postgres[@]}" tee -a "$data/postgresql.conf" >/dev/null <<CONF
