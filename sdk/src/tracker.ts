@@ -7,6 +7,12 @@ import { cleanUrl } from './url';
 export const MAX_EVENTS_PER_REQUEST = 500;
 /** Body budget of one fetch (the contract allows 512 KiB). */
 export const MAX_FETCH_BYTES = 400_000;
+/**
+ * Handed-off event ids remembered in localStorage, newest kept. Not forgotten at the next
+ * load: the dying page's IndexedDB writes can commit after that load cleaned up, and a
+ * later load must still know not to send those events again.
+ */
+const MAX_HANDED_OFF = 2000;
 /** Body budget of one sendBeacon / keepalive fetch (browsers allow 64 KiB in flight). */
 export const MAX_BEACON_BYTES = 60_000;
 /** Longest wait between two retries. */
@@ -241,7 +247,7 @@ export function createTracker() {
     const handed = handedOff();
     const noteHandedOff = (batch: QueuedEvent[]) => {
       handed.push(...batch.map((item) => item.e.event_id));
-      save(KEYS.handedOff, JSON.stringify(handed));
+      save(KEYS.handedOff, JSON.stringify(handed.slice(-MAX_HANDED_OFF)));
       acknowledge(batch);
     };
     let waiting = queue.slice(sending ? sending.length : 0);
@@ -280,7 +286,6 @@ export function createTracker() {
         )
         .sort((a, b) => a.n - b.n);
       store.remove(handedAtLoad);
-      save(KEYS.handedOff, JSON.stringify(handedOff().filter((id) => !handedAtLoad.includes(id))));
       const inFlight = sending ? sending.length : 0;
       queue.splice(inFlight, 0, ...replay);
       enqueue([], false);

@@ -149,7 +149,8 @@ describe('flush when the page is hidden or closed', () => {
     await settle();
     expect(network.requests.map((r) => r.events.length)).toEqual([2, 1]);
     expect([...countById(network.delivered).values()].every((n) => n == 1)).toBe(true);
-    expect(localStorage.getItem(KEYS.handedOff)).toBe('[]');
+    // Remembered beyond the next load (see the late-commit test below).
+    expect(JSON.parse(localStorage.getItem(KEYS.handedOff)!)).toEqual(beacon.events.map((e) => e.event_id));
   });
 
   it('does not send handed-off events again even when IndexedDB could not delete them before the page died', async () => {
@@ -179,6 +180,51 @@ describe('flush when the page is hidden or closed', () => {
     await settle();
     expect(network.requests).toHaveLength(1);
     expect(await queuedInIndexedDb()).toEqual([]);
+  });
+
+  it('does not send handed-off events again when the dying page\u2019s write commits after the next load', async () => {
+    const network = fakeNetwork();
+    const first = await startTracker({ autoPageViews: false });
+    first.click({ i: 0 });
+    await settle();
+    const stored = await queuedInIndexedDb();
+    firePageHide();
+    closePage();
+    await settle();
+    // The next page loads and cleans up...
+    await startTracker({ batchSize: 1, autoPageViews: false });
+    await settle();
+    closePage();
+    // ...then the first page's write of the event commits, late.
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const open = indexedDB.open('sbw', 1);
+      open.onsuccess = () => resolve(open.result);
+    });
+    await new Promise((resolve) => {
+      const tx = db.transaction('queue', 'readwrite');
+      tx.objectStore('queue').put({ e: stored[0], u: 0, n: 1 });
+      tx.oncomplete = resolve;
+    });
+    db.close();
+
+    await startTracker({ batchSize: 1, autoPageViews: false });
+    await settle();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(network.requests).toHaveLength(1);
+    expect(await queuedInIndexedDb()).toEqual([]);
+  });
+
+  it('remembers only the newest handed-off ids', async () => {
+    localStorage.setItem(KEYS.handedOff, JSON.stringify(Array.from({ length: 2000 }, (_, i) => `old-${i}`)));
+    fakeNetwork();
+    const sbw = await startTracker({ autoPageViews: false });
+    sbw.click();
+    await settle();
+    firePageHide();
+    const remembered = JSON.parse(localStorage.getItem(KEYS.handedOff)!);
+    expect(remembered).toHaveLength(2000);
+    expect(remembered[0]).toBe('old-1');
   });
 
   it('survives a corrupt hand-off list in localStorage', async () => {
