@@ -91,14 +91,18 @@ export async function startTracker(options: Partial<Options> = {}): Promise<Trac
   return tracker;
 }
 
-/** The events waiting in the SDK's IndexedDB queue, read straight from the database. */
-export async function queuedInIndexedDb(): Promise<SbwEvent[]> {
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+function openQueueDb(): Promise<IDBDatabase> {
+  return new Promise<IDBDatabase>((resolve, reject) => {
     const request = indexedDB.open(DB_NAME, 1);
     request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'e.event_id' });
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
+}
+
+/** The events waiting in the SDK's IndexedDB queue, read straight from the database. */
+export async function queuedInIndexedDb(): Promise<SbwEvent[]> {
+  const db = await openQueueDb();
   const items = await new Promise<QueuedEvent[]>((resolve, reject) => {
     const request = db.transaction(STORE, 'readonly').objectStore(STORE).getAll();
     request.onsuccess = () => resolve(request.result);
@@ -106,6 +110,18 @@ export async function queuedInIndexedDb(): Promise<SbwEvent[]> {
   });
   db.close();
   return items.map((item) => item.e);
+}
+
+/** Writes `event` into the SDK's IndexedDB queue, as a page's queued write that commits late would. */
+export async function putInIndexedDb(event: SbwEvent): Promise<void> {
+  const db = await openQueueDb();
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, 'readwrite');
+    tx.objectStore(STORE).put({ e: event, u: 0, n: 1 });
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
 }
 
 /** How many times each event id occurs. */

@@ -1,11 +1,30 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../../src/identity';
 import { MAX_BEACON_BYTES } from '../../src/tracker';
-import { countById, fakeNetwork, firePageHide, queuedInIndexedDb, settle, shutdownTrackers, startTracker } from './harness';
+import {
+  countById,
+  fakeNetwork,
+  firePageHide,
+  putInIndexedDb,
+  queuedInIndexedDb,
+  settle,
+  shutdownTrackers,
+  startTracker,
+} from './harness';
 
 /** Simulates closing the page: the tracker stops; IndexedDB and localStorage stay. */
 function closePage() {
   shutdownTrackers();
+}
+
+/** The next page loads: it sends nothing beyond the one request already made, and empties the queue. */
+async function expectNotSentAgainByTheNextPage(network: ReturnType<typeof fakeNetwork>) {
+  await startTracker({ batchSize: 1, autoPageViews: false });
+  await settle();
+  await vi.advanceTimersByTimeAsync(60_000);
+  await settle();
+  expect(network.requests).toHaveLength(1);
+  expect(await queuedInIndexedDb()).toEqual([]);
 }
 
 describe('offline queue in IndexedDB', () => {
@@ -163,23 +182,9 @@ describe('flush when the page is hidden or closed', () => {
     closePage();
     // The page died before the delete transaction committed: put the record back.
     await settle();
-    const db = await new Promise<IDBDatabase>((resolve) => {
-      const open = indexedDB.open('sbw', 1);
-      open.onsuccess = () => resolve(open.result);
-    });
-    await new Promise((resolve) => {
-      const tx = db.transaction('queue', 'readwrite');
-      tx.objectStore('queue').put({ e: stored[0], u: 0, n: 1 });
-      tx.oncomplete = resolve;
-    });
-    db.close();
+    await putInIndexedDb(stored[0]);
 
-    await startTracker({ batchSize: 1, autoPageViews: false });
-    await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
-    expect(network.requests).toHaveLength(1);
-    expect(await queuedInIndexedDb()).toEqual([]);
+    await expectNotSentAgainByTheNextPage(network);
   });
 
   it('does not send handed-off events again when the dying page\u2019s write commits after the next load', async () => {
@@ -196,23 +201,9 @@ describe('flush when the page is hidden or closed', () => {
     await settle();
     closePage();
     // ...then the first page's write of the event commits, late.
-    const db = await new Promise<IDBDatabase>((resolve) => {
-      const open = indexedDB.open('sbw', 1);
-      open.onsuccess = () => resolve(open.result);
-    });
-    await new Promise((resolve) => {
-      const tx = db.transaction('queue', 'readwrite');
-      tx.objectStore('queue').put({ e: stored[0], u: 0, n: 1 });
-      tx.oncomplete = resolve;
-    });
-    db.close();
+    await putInIndexedDb(stored[0]);
 
-    await startTracker({ batchSize: 1, autoPageViews: false });
-    await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
-    expect(network.requests).toHaveLength(1);
-    expect(await queuedInIndexedDb()).toEqual([]);
+    await expectNotSentAgainByTheNextPage(network);
   });
 
   it('remembers only the newest handed-off ids', async () => {
