@@ -154,14 +154,7 @@ impl Stacks {
         &self,
         stack: &str,
     ) -> Option<(String, BTreeMap<String, String>, BTreeMap<String, String>)> {
-        let answer = self
-            .client(stack)
-            .describe_stacks()
-            .stack_name(format!("sbw-shop-prod-{stack}"))
-            .send()
-            .await
-            .ok()?;
-        let stack = answer.stacks().first()?;
+        let stack = self.describe(stack).await?;
         let status = stack.stack_status()?.as_str().to_owned();
         (status != "DELETE_COMPLETE").then(|| {
             let parameters = stack
@@ -194,14 +187,19 @@ impl Stacks {
 
     /// The service role CloudFormation changes `sbw-shop-prod-<stack>` with.
     async fn role(&self, stack: &str) -> Option<String> {
-        let answer = self
-            .client(stack)
+        self.describe(stack).await?.role_arn().map(str::to_owned)
+    }
+
+    /// `sbw-shop-prod-<stack>` as DescribeStacks answers; `None` when it does not.
+    async fn describe(&self, stack: &str) -> Option<aws_sdk_cloudformation::types::Stack> {
+        self.client(stack)
             .describe_stacks()
             .stack_name(format!("sbw-shop-prod-{stack}"))
             .send()
             .await
-            .ok()?;
-        answer.stacks().first()?.role_arn().map(str::to_owned)
+            .ok()?
+            .stacks
+            .and_then(|stacks| stacks.into_iter().next())
     }
 }
 
