@@ -5,7 +5,11 @@
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs, not baked in when it is compiled: a build
+    // script compiled for another checkout of this workspace may be reused.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir);
     println!("cargo::rerun-if-changed={}", dir.display());
     let mut rows: Vec<(String, String)> = std::fs::read_dir(dir)
         .expect("the runbooks directory is readable")
