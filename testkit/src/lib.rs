@@ -4,10 +4,14 @@
 //! runs a function binary as Lambda would, a launcher for moto's AWS API
 //! emulator ([`moto`]), API Gateway HTTP API events ([`http_api`]), throwaway
 //! warehouse databases ([`postgres`]), a PostgreSQL server of a test's own
-//! ([`pg_server`]), an endpoint that never answers ([`stall`]) and the
+//! ([`pg_server`]), an endpoint that never answers ([`stall`]), proxies
+//! that inject faults between the functions and their peers (HTTP for the
+//! AWS endpoint, [`fault_proxy`]; TCP for PostgreSQL, [`tcp_proxy`]) and the
 //! simulated shoppers of crate `sbw-shoppers` ([`shoppers`]).
 
+mod connections;
 pub mod events;
+pub mod fault_proxy;
 pub mod http_api;
 pub mod moto;
 pub mod ndjson;
@@ -15,6 +19,7 @@ pub mod pg_server;
 pub mod postgres;
 pub mod runtime_api;
 pub mod stall;
+pub mod tcp_proxy;
 pub use sbw_shoppers as shoppers;
 
 pub use http_api::{HttpApiRequest, HttpApiResponse};

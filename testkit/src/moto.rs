@@ -14,6 +14,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
@@ -120,18 +121,7 @@ impl Moto {
     /// AWS SDK configuration for this moto: its endpoint, the test region
     /// and fake credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(AWS_REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new(
-                FAKE_ACCESS_KEY_ID,
-                FAKE_SECRET_ACCESS_KEY,
-                None,
-                None,
-                "sbw-testkit",
-            ))
-            .load()
-            .await
+        sdk_config_for(&self.endpoint).await
     }
 
     fn wait_until_answering(
@@ -170,6 +160,34 @@ impl Drop for Moto {
         drop(self.lifeline.take());
         let _ = self.watchdog.wait();
     }
+}
+
+/// AWS SDK configuration for the test peers at `endpoint` (moto, or a
+/// [`crate::fault_proxy::FaultProxy`] in front of it): the test region and
+/// fake credentials.
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(AWS_REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            FAKE_ACCESS_KEY_ID,
+            FAKE_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "sbw-testkit",
+        ))
+        .load()
+        .await
+}
+
+/// [`sdk_config_for`] with `timeouts` on every call, as a function sets
+/// its own (`sbw_aws::CallTimeouts::to_timeout_config`).
+pub async fn sdk_config_timing_out(endpoint: &str, timeouts: TimeoutConfig) -> SdkConfig {
+    sdk_config_for(endpoint)
+        .await
+        .into_builder()
+        .timeout_config(timeouts)
+        .build()
 }
 
 fn moto_server_path() -> Result<PathBuf, MotoError> {

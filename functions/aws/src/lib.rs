@@ -30,15 +30,20 @@ pub struct CallTimeouts {
 /// `AWS_ENDPOINT_URL` and its per-service forms) with `timeouts` on every call.
 pub async fn load_config(timeouts: &CallTimeouts) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.attempt)
-                .operation_timeout(timeouts.operation)
-                .build(),
-        )
+        .timeout_config(timeouts.to_timeout_config())
         .load()
         .await
+}
+
+impl CallTimeouts {
+    /// The SDK's form of these limits (tests give it to their own configurations).
+    pub fn to_timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
 }
 
 /// An S3 client; with a custom endpoint (S3-compatible stores, emulators) it

@@ -1,7 +1,8 @@
 //! The ETL's database session under faults, on the real PostgreSQL: a lock
-//! another session holds, the run's backend terminated and the server
-//! restarted in the middle of a COPY, and a month's first events arriving
-//! while a dashboard query reads the facts.
+//! another session holds, the run's backend terminated, the server
+//! restarted and the network reset in the middle of a COPY, runs cut off by
+//! the network at any point, and a month's first events arriving while a
+//! dashboard query reads the facts.
 
 mod common;
 
@@ -9,44 +10,23 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
-use common::{assert_same_warehouse, event, snapshot, texts, Warehouse};
+use common::{
+    assert_loaded_as_one_clean_run, event, small_batches, texts, traffic, traffic_backfill,
+    traffic_hour, Warehouse,
+};
 use sbw_contract::EventType;
 use sbw_etl::db::SessionLimits;
 use sbw_etl::{EtlError, RawSource, RunOptions, RunRequest, RunStatus, RunSummary, Trigger};
 use sbw_testkit::ndjson::write_stored_events;
 use sbw_testkit::pg_server::PgServer;
 use sbw_testkit::postgres::{connect, TestDb};
-use sbw_testkit::shoppers::Shoppers;
+use sbw_testkit::tcp_proxy::TcpFaultProxy;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-fn hour() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
-}
-
-/// The hour of [`traffic`] and the next, as a backfill.
-fn request() -> RunRequest {
-    RunRequest::backfill(hour(), hour() + chrono::Duration::hours(1)).unwrap()
-}
-
-/// Small batches: a run is many COPYs, so a fault finds one in progress.
-fn options() -> RunOptions {
-    RunOptions {
-        batch_events: 100,
-        ..RunOptions::default()
-    }
-}
-
-/// 400 visits received within the hour, five events an object.
+/// 400 visits of [`traffic`], five events an object.
 fn write_traffic(raw: &Path) {
-    let mut shoppers = Shoppers::new(23);
-    let mut events = Vec::new();
-    for visit in 0..400 {
-        events.extend(shoppers.session(hour() + chrono::Duration::seconds(visit * 8)));
-    }
-    events.retain(|e| e.received_at < hour() + chrono::Duration::hours(2));
-    events.sort_by_key(|e| e.received_at);
-    write_stored_events(raw, &events, 5);
+    write_stored_events(raw, &traffic(400), 5);
 }
 
 /// A run that gives up on a lock after a second.
@@ -77,10 +57,9 @@ async fn run_until_copy(
 ) -> (JoinHandle<Result<RunSummary, EtlError>>, i32) {
     let pid = backend_pid(&client).await;
     let source = RawSource::Directory(raw.to_owned());
-    let run =
-        tokio::spawn(
-            async move { sbw_etl::run(&source, &mut client, &request(), &options()).await },
-        );
+    let run = tokio::spawn(async move {
+        sbw_etl::run(&source, &mut client, &traffic_backfill(), &small_batches()).await
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let copying: bool = observer
@@ -103,35 +82,18 @@ async fn run_until_copy(
     }
 }
 
-/// The manifest without its run ids and times.
-async fn manifest(client: &Client) -> Vec<String> {
-    texts(
-        client,
-        "SELECT concat_ws(' ', object_key, etag, status, records, duplicates, rejected)
-         FROM etl_objects ORDER BY 1",
-        &[],
-    )
-    .await
-}
-
 /// After a run died mid-COPY: the next run on `client` gets the lock,
 /// completes the load, and leaves the warehouse as one clean run of `raw`
 /// into `clean` leaves it.
 async fn assert_next_run_completes_the_load(client: &mut Client, raw: &Path, clean: &TestDb) {
     let source = RawSource::Directory(raw.to_owned());
-    let next = sbw_etl::run(&source, client, &request(), &options())
+    let next = sbw_etl::run(&source, client, &traffic_backfill(), &small_batches())
         .await
         .expect("the next run succeeds");
     assert_eq!(next.status, RunStatus::Succeeded, "{next:?}");
     let statuses = texts(client, "SELECT status FROM etl_runs ORDER BY run_id", &[]).await;
     assert_eq!(statuses, ["abandoned", "succeeded"]);
-
-    let mut clean_client = clean.etl_client().await;
-    sbw_etl::run(&source, &mut clean_client, &request(), &options())
-        .await
-        .expect("the clean run succeeds");
-    assert_same_warehouse(&snapshot(&clean_client).await, &snapshot(client).await);
-    assert_eq!(manifest(client).await, manifest(&clean_client).await);
+    assert_loaded_as_one_clean_run(client, &source, clean).await;
 }
 
 #[tokio::test]
@@ -171,10 +133,142 @@ async fn a_server_restarted_mid_copy_frees_the_lock_and_the_next_run_loads_as_a_
     assert_next_run_completes_the_load(&mut client, raw.path(), &clean).await;
 }
 
+/// A TCP proxy in front of `db`'s server, and the ETL's URL of `db` through it.
+async fn behind_a_proxy(db: &TestDb) -> (TcpFaultProxy, String) {
+    let mut url = url::Url::parse(&db.etl_url()).expect("a database URL");
+    let server = std::net::ToSocketAddrs::to_socket_addrs(&(
+        url.host_str().expect("a host").to_owned(),
+        url.port().unwrap_or(5432),
+    ))
+    .expect("the server's address")
+    .next()
+    .expect("an address");
+    let proxy = TcpFaultProxy::start(server).await.expect("a TCP proxy");
+    url.set_port(Some(proxy.address().port()))
+        .expect("a URL with a host");
+    (proxy, url.to_string())
+}
+
+/// Waits for the server to end the backend `pid` (its client is gone).
+async fn assert_backend_ends(observer: &Client, pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let alive: bool = observer
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)",
+                &[&pid],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if !alive {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "backend {pid} outlived its connection by a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_reset_by_the_network_mid_copy_frees_the_lock_and_the_next_run_loads_as_a_clean_one(
+) {
+    let mut w = Warehouse::new().await;
+    write_traffic(w.raw());
+    let (proxy, url) = behind_a_proxy(&w.db).await;
+    let observer = w.db.etl_client().await;
+    let through_proxy = connect(&url).await.expect("connecting through the proxy");
+    let (run, pid) = run_until_copy(&observer, w.raw(), through_proxy).await;
+    proxy.reset_all();
+    let outcome = run.await.expect("the run does not panic");
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(proxy.counts().resets, 1);
+    assert_backend_ends(&observer, pid).await;
+
+    let clean = TestDb::create().await;
+    let raw = w.raw().to_owned();
+    assert_next_run_completes_the_load(&mut w.client, &raw, &clean).await;
+}
+
+#[tokio::test]
+async fn a_network_stall_mid_copy_only_delays_the_run_which_then_loads_as_a_clean_one() {
+    let w = Warehouse::new().await;
+    write_traffic(w.raw());
+    let (proxy, url) = behind_a_proxy(&w.db).await;
+    let observer = w.db.etl_client().await;
+    let through_proxy = connect(&url).await.expect("connecting through the proxy");
+    let (run, _) = run_until_copy(&observer, w.raw(), through_proxy).await;
+    proxy.stall();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !run.is_finished(),
+        "the run waits while the network is stalled"
+    );
+    proxy.resume();
+    let summary = run
+        .await
+        .expect("the run does not panic")
+        .expect("the run succeeds once the network is back");
+    assert_eq!(summary.status, RunStatus::Succeeded);
+
+    let source = RawSource::Directory(w.raw().to_owned());
+    assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
+}
+
+#[tokio::test]
+async fn runs_cut_off_by_the_network_anywhere_then_one_clean_run_leave_the_warehouse_as_one_clean_run(
+) {
+    let mut w = Warehouse::new().await;
+    // Few visits: eight runs; still dozens of COPYs each.
+    write_stored_events(w.raw(), &traffic(40), 5);
+    let source = RawSource::Directory(w.raw().to_owned());
+    let (proxy, url) = behind_a_proxy(&w.db).await;
+    let observer = w.db.etl_client().await;
+
+    // What a whole run sends, measured on a database of its own.
+    let measure = TestDb::create().await;
+    let (measuring_proxy, measuring_url) = behind_a_proxy(&measure).await;
+    let mut client = connect(&measuring_url)
+        .await
+        .expect("connecting through the proxy");
+    sbw_etl::run(&source, &mut client, &traffic_backfill(), &small_batches())
+        .await
+        .expect("a run without faults succeeds");
+    let whole_run = measuring_proxy.counts().bytes_to_server;
+
+    // Cut at points through the run: its set-up and migrations, the
+    // listing, early and late batches. Each run loads less (its
+    // predecessors loaded some), so the last may end before its cut.
+    let mut cut_runs = 0;
+    for share in [0.005, 0.05, 0.2, 0.4, 0.7] {
+        let mut client = connect(&url).await.expect("connecting through the proxy");
+        let pid = backend_pid(&client).await;
+        proxy.cut_after((whole_run as f64 * share) as u64);
+        let outcome =
+            sbw_etl::run(&source, &mut client, &traffic_backfill(), &small_batches()).await;
+        drop(client);
+        cut_runs += usize::from(outcome.is_err());
+        assert_backend_ends(&observer, pid).await;
+    }
+    assert!(cut_runs >= 3, "only {cut_runs} runs were cut off");
+    assert!(proxy.counts().resets >= cut_runs, "{:?}", proxy.counts());
+    let loaded = w.count("fact_events").await;
+    assert!(loaded > 0, "the cut runs loaded some batches");
+
+    let last = w.run_request(traffic_backfill(), small_batches()).await;
+    assert_eq!(last.status, RunStatus::Succeeded, "{last:?}");
+    assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
+}
+
 #[tokio::test]
 async fn a_lock_held_by_another_session_fails_the_run_at_the_lock_timeout_with_the_reason() {
     let mut w = Warehouse::new().await;
-    w.write(hour(), &[event(1, EventType::PageView, hour())]);
+    w.write(
+        traffic_hour(),
+        &[event(1, EventType::PageView, traffic_hour())],
+    );
     sbw_etl::migrate::migrate(&mut w.client).await.unwrap();
     let mut other = w.db.etl_client().await;
     let maintenance = other.transaction().await.unwrap();
@@ -188,7 +282,7 @@ async fn a_lock_held_by_another_session_fails_the_run_at_the_lock_timeout_with_t
     let started = Instant::now();
     let outcome = tokio::time::timeout(
         Duration::from_secs(60),
-        sbw_etl::run(&source, &mut w.client, &request(), &options),
+        sbw_etl::run(&source, &mut w.client, &traffic_backfill(), &options),
     )
     .await
     .expect("the run gives up waiting for the lock");
@@ -204,7 +298,9 @@ async fn a_lock_held_by_another_session_fails_the_run_at_the_lock_timeout_with_t
     assert!(took < Duration::from_secs(15), "{took:?}");
 
     maintenance.rollback().await.unwrap();
-    let summary = w.run_request(request(), RunOptions::default()).await;
+    let summary = w
+        .run_request(traffic_backfill(), RunOptions::default())
+        .await;
     assert_eq!(summary.events_loaded, 1);
 }
 

@@ -3,9 +3,10 @@
 
 mod aws_peers;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use aws_peers::{
     dead_lettered_events, gunzip, is_hour_key, stored_events, unique_name, Aws, HASH_KEY, ORIGIN,
     SITE_KEY, USER_AGENT,
@@ -18,9 +19,13 @@ use sbw_contract::rawkey::ObjectKind;
 use sbw_contract::{IdentifierHasher, StoredEvent};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
+use sbw_ingest::lambda::AWS_CALLS;
 use sbw_ingest::store::RawStore;
-use sbw_ingest::{Ingest, IngestRequest};
-use sbw_testkit::events::valid_event;
+use sbw_ingest::{Ingest, IngestRequest, IngestResponse};
+use sbw_testkit::events::{event_cases, valid_event, Verdict};
+use sbw_testkit::fault_proxy::{Fault, FaultProxy, Match, Rule};
+use sbw_testkit::moto::sdk_config_timing_out;
+use sbw_testkit::Moto;
 use serde_json::{json, Value};
 
 /// Largest body SQS takes.
@@ -42,6 +47,20 @@ impl Deployment {
     }
 
     async fn writing_to(aws: Aws, bucket: String) -> Self {
+        let config = aws.config.clone();
+        Self::calling_aws_with(aws, bucket, &config).await
+    }
+
+    /// A handler whose S3 and SQS calls go through `proxy`, with the
+    /// function's own call timeouts; the test reads moto directly.
+    async fn behind(proxy: &FaultProxy) -> Self {
+        let aws = Aws::connect().await;
+        let bucket = aws.create_bucket().await;
+        let config = sdk_config_timing_out(proxy.url(), AWS_CALLS.to_timeout_config()).await;
+        Self::calling_aws_with(aws, bucket, &config).await
+    }
+
+    async fn calling_aws_with(aws: Aws, bucket: String, config: &SdkConfig) -> Self {
         let queue_url = aws.create_queue().await;
         let ingest = Ingest::new(
             AccessPolicy {
@@ -50,11 +69,11 @@ impl Deployment {
             },
             IdentifierHasher::new(HASH_KEY.as_bytes()).unwrap(),
             RawStore::S3 {
-                client: sbw_aws::s3_client(&aws.config),
+                client: sbw_aws::s3_client(config),
                 bucket: bucket.clone(),
             },
             DeadLetter::Sqs {
-                client: aws.sqs.clone(),
+                client: aws_sdk_sqs::Client::new(config),
                 queue_url: queue_url.clone(),
             },
         );
@@ -68,10 +87,29 @@ impl Deployment {
 
     /// Posts `events` anonymously; returns the status and the JSON body.
     async fn post(&self, events: &Value) -> (u16, Value) {
-        let response = self.ingest.handle(anonymous_post(events)).await;
-        let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        (response.status.as_u16(), body)
+        self.send(anonymous_post(events)).await
     }
+
+    async fn send(&self, request: IngestRequest) -> (u16, Value) {
+        status_and_body(self.ingest.handle(request).await)
+    }
+
+    /// Posts every batch at once; the answers in the batches' order.
+    async fn post_concurrently(&self, batches: &[Value]) -> Vec<(u16, Value)> {
+        let mut requests = tokio::task::JoinSet::new();
+        for (index, batch) in batches.iter().enumerate() {
+            let (ingest, request) = (self.ingest.clone(), anonymous_post(batch));
+            requests.spawn(async move { (index, status_and_body(ingest.handle(request).await)) });
+        }
+        let mut answers = requests.join_all().await;
+        answers.sort_by_key(|(index, _)| *index);
+        answers.into_iter().map(|(_, answer)| answer).collect()
+    }
+}
+
+fn status_and_body(response: IngestResponse) -> (u16, Value) {
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status.as_u16(), body)
 }
 
 fn anonymous_post(events: &Value) -> IngestRequest {
@@ -162,14 +200,9 @@ async fn concurrent_requests_write_one_object_each_and_lose_no_event() {
     let deployment = Deployment::create().await;
     let batches: Vec<Value> = (0..12).map(|_| batch_of(2)).collect();
 
-    let mut requests = tokio::task::JoinSet::new();
-    for batch in &batches {
-        let (ingest, request) = (deployment.ingest.clone(), anonymous_post(batch));
-        requests.spawn(async move { ingest.handle(request).await.status.as_u16() });
-    }
-    let statuses = requests.join_all().await;
+    let answers = deployment.post_concurrently(&batches).await;
 
-    assert!(statuses.iter().all(|&s| s == 202), "{statuses:?}");
+    assert!(answers.iter().all(|(s, _)| *s == 202), "{answers:?}");
     assert_eq!(
         deployment
             .aws
@@ -277,4 +310,156 @@ async fn a_large_batch_is_dead_lettered_in_parts_that_hold_every_event_once() {
         sorted_ids(&batch),
         "every accepted event exactly once"
     );
+}
+
+/// Requests no S3 failure may turn into a 5xx, each with its name and
+/// the status it gets whatever the raw store does.
+fn bad_requests() -> Vec<(&'static str, IngestRequest, u16)> {
+    let invalid: Vec<Value> = event_cases(Utc::now())
+        .into_iter()
+        .filter(|case| matches!(case.verdict, Verdict::Invalid(_)))
+        .map(|case| case.event)
+        .collect();
+    let mut malformed = anonymous_post(&Value::Null);
+    malformed.body = Bytes::from_static(b"[{\"event_id\": ");
+    let too_many = batch_of(sbw_contract::limits::MAX_EVENTS_PER_REQUEST + 1);
+    vec![
+        ("malformed JSON", malformed, 400),
+        // Its rejected-event record is a write to S3 that fails: logged only.
+        (
+            "only invalid events",
+            anonymous_post(&Value::Array(invalid)),
+            400,
+        ),
+        ("too many events", anonymous_post(&too_many), 413),
+    ]
+}
+
+/// What the answers promised about the events sent: a 202, stored in S3; a
+/// 503 saying the events were queued, in the dead-letter queue; any 503,
+/// to be retried by the client.
+#[derive(Default)]
+struct Ledger {
+    sent: BTreeSet<String>,
+    stored: BTreeSet<String>,
+    dead_lettered: BTreeSet<String>,
+    refused: Vec<Value>,
+}
+
+impl Ledger {
+    fn record(&mut self, phase: &str, batch: &Value, (status, body): &(u16, Value)) {
+        let ids = sorted_ids(batch);
+        self.sent.extend(ids.iter().cloned());
+        match status {
+            202 => self.stored.extend(ids),
+            503 => {
+                assert_eq!(
+                    body["error"]["code"], "storage_unavailable",
+                    "{phase}: {body}"
+                );
+                let message = body["error"]["message"].as_str().unwrap_or_default();
+                if message.contains("queued for recovery") {
+                    self.dead_lettered.extend(ids);
+                }
+                self.refused.push(batch.clone());
+            }
+            _ => panic!("{phase}: answered {status}: {body}"),
+        }
+    }
+}
+
+fn ids_of(events: &[StoredEvent]) -> BTreeSet<String> {
+    events.iter().map(|e| e.event_id.to_string()).collect()
+}
+
+#[tokio::test]
+async fn under_s3_faults_every_accepted_event_is_in_s3_or_the_dead_letter_queue_and_bad_input_stays_4xx(
+) {
+    let proxy = FaultProxy::start(Moto::shared().endpoint()).await.unwrap();
+    let deployment = Deployment::behind(&proxy).await;
+    let writes = Match::service("s3")
+        .method(Method::PUT)
+        .path_prefix(&format!("/{}/", deployment.bucket));
+    let rule = |fault| Rule::new(writes.clone(), fault);
+    let phases = [
+        ("503 SlowDown", rule(Fault::slow_down())),
+        ("500 InternalError", rule(Fault::internal_error())),
+        (
+            "every other write throttled",
+            rule(Fault::slow_down()).every(2),
+        ),
+        ("connection reset", rule(Fault::Reset)),
+        ("reset after the write", rule(Fault::ResetAfterForwarding)),
+        ("stalled past the call timeout", rule(Fault::Stall)),
+    ];
+
+    let mut ledger = Ledger::default();
+    for (phase, fault) in phases {
+        proxy.clear();
+        proxy.inject(fault);
+        let injected = proxy.counts().faults();
+        let batches: Vec<Value> = (0..4).map(|_| batch_of(3)).collect();
+        let bad_input = async {
+            for (name, request, status) in bad_requests() {
+                let (got, body) = deployment.send(request).await;
+                assert_eq!(got, status, "{phase}, {name}: {body}");
+                let explained = body["error"]["code"].is_string()
+                    || body["rejected"].as_u64().is_some_and(|n| n > 0);
+                assert!(explained, "{phase}, {name}: {body}");
+            }
+        };
+        let (answers, ()) = tokio::join!(deployment.post_concurrently(&batches), bad_input);
+        assert!(
+            proxy.counts().faults() > injected,
+            "{phase}: no fault was injected"
+        );
+        for (batch, answer) in batches.iter().zip(&answers) {
+            ledger.record(phase, batch, answer);
+        }
+    }
+    // S3 and the dead-letter queue both refuse: nothing can be kept, and
+    // the client is told to retry.
+    proxy.clear();
+    proxy.inject(rule(Fault::slow_down()));
+    proxy.inject(Rule::new(Match::service("sqs"), Fault::internal_error()));
+    let batch = batch_of(2);
+    let answer = deployment.post(&batch).await;
+    assert_eq!(answer.0, 503, "{}", answer.1);
+    ledger.record("S3 and SQS failing", &batch, &answer);
+
+    // The faults end; the client's retries are stored.
+    proxy.clear();
+    for batch in std::mem::take(&mut ledger.refused) {
+        let answer = deployment.post(&batch).await;
+        assert_eq!(answer.0, 202, "a retry after the faults: {}", answer.1);
+        ledger.record("retry", &batch, &answer);
+    }
+
+    let counts = proxy.counts();
+    assert!(
+        counts.errors > 0
+            && counts.reset > 0
+            && counts.reset_after_forwarding > 0
+            && counts.stalled > 0,
+        "{counts:?}"
+    );
+    let in_s3 = ids_of(&deployment.aws.events_in(&deployment.bucket).await);
+    let in_queue: BTreeSet<String> = deployment
+        .aws
+        .drain_dead_letters(&deployment.queue_url)
+        .await
+        .iter()
+        .flat_map(|message| ids_of(&dead_lettered_events(message)))
+        .collect();
+    assert!(ledger.stored.is_subset(&in_s3), "every 202 event is in S3");
+    assert!(
+        ledger.dead_lettered.is_subset(&in_queue),
+        "every event a 503 said was queued is in the dead-letter queue"
+    );
+    assert!(
+        !ledger.dead_lettered.is_empty(),
+        "some events were dead-lettered"
+    );
+    let kept: BTreeSet<String> = in_s3.union(&in_queue).cloned().collect();
+    assert_eq!(kept, ledger.sent, "no event lost, none invented");
 }

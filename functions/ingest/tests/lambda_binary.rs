@@ -18,6 +18,7 @@ use sbw_contract::rawkey::ObjectKind;
 use sbw_contract::IdentifierHasher;
 use sbw_ingest::lambda::AWS_CALLS;
 use sbw_testkit::events::valid_event;
+use sbw_testkit::fault_proxy::{Fault, FaultProxy, Match, Rule};
 use sbw_testkit::stall::StalledEndpoint;
 use sbw_testkit::{HttpApiRequest, HttpApiResponse, InvocationOutcome, Moto, RuntimeApi};
 use serde_json::{json, Value};
@@ -564,4 +565,91 @@ async fn a_missing_setting_stops_the_binary_with_its_name() {
         assert!(!output.status.success(), "ingest started without {missing}");
         assert!(said.contains(missing), "without {missing} it said: {said}");
     }
+}
+
+#[tokio::test]
+async fn under_s3_faults_the_binary_dead_letters_asks_for_retries_and_still_refuses_bad_input_with_4xx(
+) {
+    let deployment = Deployment::create().await;
+    let proxy = FaultProxy::start(Moto::shared().endpoint())
+        .await
+        .expect("a fault proxy");
+    let mut env = deployment.function_env();
+    env.push(("AWS_ENDPOINT_URL", proxy.url().to_owned()));
+    let mut function = Function::start(&env).await;
+    let writes = Rule::new(
+        Match::service("s3")
+            .method(http::Method::PUT)
+            .path_prefix(&format!("/{}/", deployment.bucket)),
+        Fault::slow_down(),
+    );
+    let sqs_throttled = Rule::new(Match::service("sqs"), Fault::throttling());
+    let all_rejected = {
+        let mut event = valid_event(Utc::now());
+        event["event_type"] = json!("teleport");
+        json!([event])
+    };
+    let malformed = post_events(&json!(null)).body("[{\"event_id\": ");
+
+    let mut sent = Vec::new();
+    let mut queued = Vec::new();
+    let faults = [
+        (vec![writes.clone()], true),
+        (vec![writes.with_fault(Fault::Reset)], true),
+        (vec![writes.with_fault(Fault::Stall)], true),
+        (vec![writes.clone(), sqs_throttled], false),
+    ];
+    for (rules, dead_letter_works) in faults {
+        proxy.clear();
+        for rule in rules {
+            proxy.inject(rule);
+        }
+        let batch = json!([valid_event(Utc::now()), valid_event(Utc::now())]);
+        let response = function.expect(post_events(&batch), 503).await;
+        let error = &response.json()["error"];
+        assert_eq!(error["code"], "storage_unavailable", "{error}");
+        let said_queued = error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("queued for recovery"));
+        assert_eq!(said_queued, dead_letter_works, "{error}");
+        assert!(response.header("retry-after").is_some());
+        if dead_letter_works {
+            queued.extend(event_ids(&batch));
+        }
+        sent.push(batch);
+
+        let refused = function.expect(malformed.clone(), 400).await;
+        assert_eq!(refused.json()["error"]["code"], "malformed_json");
+        // Its rejected-event record is an S3 write that fails: logged, not answered.
+        let rejected = function.expect(post_events(&all_rejected), 400).await;
+        assert_eq!(rejected.json()["results"][0]["status"], "rejected");
+    }
+    let counts = proxy.counts();
+    assert!(
+        counts.errors > 0 && counts.reset > 0 && counts.stalled > 0,
+        "{counts:?}"
+    );
+
+    // The faults end; the client's retries are stored.
+    proxy.clear();
+    for batch in &sent {
+        function.expect(post_events(batch), 202).await;
+    }
+    let in_s3 = stored_ids(&deployment.aws.events_in(&deployment.bucket).await);
+    let mut in_queue: Vec<String> = deployment
+        .aws
+        .drain_dead_letters(&deployment.queue_url)
+        .await
+        .iter()
+        .flat_map(|message| stored_ids(&dead_lettered_events(message)))
+        .collect();
+    in_queue.sort();
+    queued.sort();
+    let mut all_sent: Vec<String> = sent.iter().flat_map(event_ids).collect();
+    all_sent.sort();
+    assert_eq!(in_s3, all_sent, "every event stored once the faults ended");
+    assert_eq!(
+        in_queue, queued,
+        "the dead-letter queue holds what the 503s said it does"
+    );
 }

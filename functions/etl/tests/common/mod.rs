@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use sbw_contract::StoredEvent;
 use sbw_etl::{RawSource, RunOptions, RunRequest, RunSummary, Trigger};
 use sbw_testkit::postgres::TestDb;
+use sbw_testkit::shoppers::Shoppers;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -160,4 +161,65 @@ pub fn assert_same_warehouse(expected: &[(String, Vec<String>)], actual: &[(Stri
             panic!("{table} differs:\n expected {w}\n got      {g}");
         }
     }
+}
+
+/// The first receive hour of [`traffic`].
+pub fn traffic_hour() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
+}
+
+/// `visits` visits starting evenly over [`traffic_hour`] and the next,
+/// the events received within those hours, in receive order.
+pub fn traffic(visits: i64) -> Vec<StoredEvent> {
+    let mut shoppers = Shoppers::new(23);
+    let mut events = Vec::new();
+    for visit in 0..visits {
+        let start = traffic_hour() + Duration::seconds(visit * 7000 / visits);
+        events.extend(shoppers.session(start));
+    }
+    events.retain(|e| e.received_at < traffic_hour() + Duration::hours(2));
+    events.sort_by_key(|e| e.received_at);
+    events
+}
+
+/// The hours of [`traffic`], as a backfill.
+pub fn traffic_backfill() -> RunRequest {
+    RunRequest::backfill(traffic_hour(), traffic_hour() + Duration::hours(1)).unwrap()
+}
+
+/// Small batches: a run is many COPYs, so a fault finds one in progress.
+pub fn small_batches() -> RunOptions {
+    RunOptions {
+        batch_events: 100,
+        ..RunOptions::default()
+    }
+}
+
+/// The manifest without its run ids and times.
+pub async fn manifest(client: &Client) -> Vec<String> {
+    texts(
+        client,
+        "SELECT concat_ws(' ', object_key, etag, status, records, duplicates, rejected)
+         FROM etl_objects ORDER BY 1",
+        &[],
+    )
+    .await
+}
+
+/// Fails unless the warehouse of `client` is the one a single clean run of
+/// [`traffic_backfill`] from `source` makes in the empty database `clean`:
+/// the same facts, sessions, rollups and manifest.
+pub async fn assert_loaded_as_one_clean_run(client: &Client, source: &RawSource, clean: &TestDb) {
+    let mut clean_client = clean.etl_client().await;
+    let summary = sbw_etl::run(
+        source,
+        &mut clean_client,
+        &traffic_backfill(),
+        &small_batches(),
+    )
+    .await
+    .expect("the clean run succeeds");
+    assert!(summary.events_loaded > 0, "{summary:?}");
+    assert_same_warehouse(&snapshot(&clean_client).await, &snapshot(client).await);
+    assert_eq!(manifest(client).await, manifest(&clean_client).await);
 }

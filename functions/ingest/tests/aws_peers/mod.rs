@@ -164,24 +164,43 @@ impl Aws {
             .is_none_or(|first| messages.len() < first.parts)
             && Instant::now() < deadline
         {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive messages");
-            for message in received.messages() {
-                let body = message.body().expect("message body");
-                messages.push(
-                    serde_json::from_str(body)
-                        .unwrap_or_else(|e| panic!("not a dead-letter message ({e}): {body}")),
-                );
-            }
+            messages.extend(self.receive_dead_letters(queue_url).await);
         }
         messages
+    }
+
+    /// Every message in the queue (until a receive finds none left).
+    pub async fn drain_dead_letters(&self, queue_url: &str) -> Vec<DeadLetterMessage> {
+        let mut messages = Vec::new();
+        loop {
+            let received = self.receive_dead_letters(queue_url).await;
+            if received.is_empty() {
+                return messages;
+            }
+            messages.extend(received);
+        }
+    }
+
+    /// The messages one receive returns (it waits up to a second for one).
+    async fn receive_dead_letters(&self, queue_url: &str) -> Vec<DeadLetterMessage> {
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive messages");
+        received
+            .messages()
+            .iter()
+            .map(|message| {
+                let body = message.body().expect("message body");
+                serde_json::from_str(body)
+                    .unwrap_or_else(|e| panic!("not a dead-letter message ({e}): {body}"))
+            })
+            .collect()
     }
 }
 
