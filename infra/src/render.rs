@@ -51,10 +51,6 @@ fn always(_: &Deployment) -> bool {
     true
 }
 
-fn needs_global_edge(d: &Deployment) -> bool {
-    d.waf || d.domain.is_some()
-}
-
 /// The deployer role and the roles' permissions boundary: deployed once per
 /// environment by an administrator (`sbwctl bootstrap`), never by `deploy`.
 pub const DEPLOYER: StackDef = StackDef {
@@ -111,9 +107,9 @@ pub const STACKS: &[StackDef] = &[
     },
     StackDef {
         name: "edge-global",
-        purpose: "CloudFront WAF web ACL and certificate (us-east-1)",
+        purpose: "CloudFront WAF web ACL (per-client rate rule) and certificate (us-east-1)",
         placement: Placement::Global,
-        needed: needs_global_edge,
+        needed: always,
         fetches: &[],
     },
     StackDef {

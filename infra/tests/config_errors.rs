@@ -586,3 +586,36 @@ fn an_environment_named_like_another_plus_a_suffix_is_refused() {
         "environments \"dev\" and \"dev-eu\": one name is the other's plus \"-...\"",
     );
 }
+
+#[test]
+fn per_client_rate_limit() {
+    let ingest = |settings: &str| insert_after(15, &format!("    ingest:\n{settings}"));
+    let resolve = |text: &str| config::resolve(text, "sbw.yaml", "dev", None).unwrap();
+    // Default: a tenth of the stage throttle a minute, at most 300.
+    assert_eq!(resolve(BASE).client_requests_per_minute, 300);
+    assert_eq!(
+        resolve(&ingest("      throttle_rate: 5")).client_requests_per_minute,
+        30
+    );
+    assert_eq!(
+        resolve(&ingest("      client_requests_per_minute: 1000")).client_requests_per_minute,
+        1000
+    );
+    // Below WAF's smallest limit.
+    assert_error(
+        &ingest("      client_requests_per_minute: 5"),
+        17,
+        "must be a whole number from 10 to 2000000000, got 5",
+    );
+    assert_error(
+        &ingest("      client_requests_per_minute: fast"),
+        17,
+        "must be a whole number from 10 to 2000000000, got \"fast\"",
+    );
+    // One client could use up the whole stage throttle (50/s = 3,000 a minute).
+    assert_error(
+        &ingest("      client_requests_per_minute: 3000"),
+        17,
+        "lets one client address use up the whole API throttle (ingest.throttle_rate 50 requests/s = 3000 a minute): set it lower, e.g. 300",
+    );
+}

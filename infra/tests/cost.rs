@@ -183,7 +183,7 @@ fn ops_snapshot_collector_by_hand() {
 }
 
 #[test]
-fn hardened_footprint_adds_nat_alb_addresses_and_waf() {
+fn hardenefootprint_adds_nat_alb_addresses_and_waf() {
     let footprint = Footprint {
         nat_gateways: 1,
         load_balancers: 1,
@@ -276,21 +276,47 @@ fn footprint_counts_what_the_stacks_create() {
             bot_control: false,
         }
     );
-    assert!(minimal
+    assert!(minimal.lines.iter().all(|l| l.service != "ELB"));
+    assert!(hardened.total_usd > 3.0 * minimal.total_usd);
+}
+
+/// The per-client rate rule exists in the minimal profile too, and is billed:
+/// one web ACL with one rule, and every request CloudFront receives inspected.
+#[test]
+fn the_minimal_profile_pays_for_its_waf_rate_rule() {
+    let (d, minimal) = example("dev", None);
+    let footprint = Footprint::of(&render::render(&d).unwrap());
+    assert_eq!((footprint.waf_web_acls, footprint.waf_rules), (1, 1));
+    assert!(!footprint.bot_control);
+    let waf: Vec<_> = minimal
         .lines
         .iter()
-        .all(|l| l.service != "WAF" && l.service != "ELB"));
-    assert!(hardened.total_usd > 3.0 * minimal.total_usd);
+        .filter(|l| l.service == "WAF")
+        .collect();
+    assert_eq!(waf.len(), 3, "{waf:?}");
+    assert_usd(line(&minimal, "web ACLs").usd, 5.0);
+    let rules = line(&minimal, "rules and managed rule groups");
+    assert_usd(rules.usd, 1.0);
+    assert!(rules.explanation.contains("per-client rate rule"));
+    let t = &d.traffic;
+    let requests = t.events_per_month.get() as f64 / t.events_per_request.get() as f64
+        + t.site_page_views_per_month.get() as f64;
+    assert_usd(
+        line(&minimal, "requests inspected").usd,
+        requests / 1e6 * 0.6,
+    );
 }
 
 /// The minimal profile's ceiling at a million events a month: ten dollars,
 /// plus the four on-call alarms (issue 18: storage failures, the oldest dead
 /// letter, failed schedules, the dashboard heartbeat) that take the account
-/// past CloudWatch's ten free alarms at 0.10 USD each.
-const MINIMAL_CEILING_USD: f64 = 10.0 + 4.0 * 0.10;
+/// past CloudWatch's ten free alarms at 0.10 USD each, plus the WAF web ACL
+/// of the per-client rate rule (issue 19: 5 USD the ACL, 1 USD the rule,
+/// 0.60 USD per million requests, here 0.3 million).
+const MINIMAL_CEILING_USD: f64 = 10.0 + 4.0 * 0.10 + 5.0 + 1.0 + 0.3 * 0.60;
 
 #[test]
-fn minimal_profile_stays_under_ten_dollars_at_one_million_events() {
+fn minimal_profile_stays_under_its_ceiling_at_one_million_events() {
     let (d, estimate) = example("dev", None);
     assert_eq!(d.traffic.events_per_month.get(), 1_000_000);
     assert!(

@@ -144,14 +144,74 @@ fn manifest_orders_stacks_and_places_global_ones_in_us_east_1() {
             stack.bytes
         );
     }
-    // Without WAF or a custom domain there is nothing to put in us-east-1 for CloudFront.
+    // Without WAF managed rules or a custom domain, us-east-1 still holds the
+    // web ACL of the per-client rate rule, and nothing else for CloudFront.
     let bare = manifest(VARIANTS, "bare", None);
-    assert!(bare.stack("edge-global").is_none());
+    assert_eq!(bare.stack("edge-global").unwrap().region, "us-east-1");
     assert_eq!(
         bare.stack("edge").unwrap().depends_on,
-        ["storage", "ingest"]
+        ["storage", "ingest", "edge-global"]
     );
-    assert!(bare.stack("edge").unwrap().parameters.is_empty());
+    assert_eq!(
+        bare.stack("edge")
+            .unwrap()
+            .parameters
+            .keys()
+            .collect::<Vec<_>>(),
+        ["SiteWebAclArn"]
+    );
+}
+
+/// Every variant: CloudFront has a web ACL whose rule blocks one client
+/// address past `ingest.client_requests_per_minute` requests to /v1/ a minute;
+/// the managed rule groups only with `features.waf`.
+#[test]
+fn every_variant_limits_each_client_with_a_waf_rate_rule() {
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        let d = config::load(Path::new(file), env, *profile).unwrap();
+        let global = parse(&manifest, "edge-global");
+        let acl = &global["Resources"]["WebAcl"]["Properties"];
+        assert_eq!(acl["Scope"], "CLOUDFRONT", "{case}");
+        let rules = acl["Rules"].as_array().unwrap();
+        let rate = rules
+            .iter()
+            .find(|r| r["Name"] == "RateLimitPerClient")
+            .unwrap_or_else(|| panic!("{case}: no per-client rate rule"));
+        assert_eq!(rate["Action"], serde_json::json!({"Block": {}}), "{case}");
+        let statement = &rate["Statement"]["RateBasedStatement"];
+        assert_eq!(statement["AggregateKeyType"], "IP", "{case}");
+        assert_eq!(statement["EvaluationWindowSec"], 60, "{case}");
+        assert_eq!(statement["Limit"], d.client_requests_per_minute, "{case}");
+        assert!(
+            d.client_requests_per_minute < d.ingest.throttle_rate.get() * 60,
+            "{case}"
+        );
+        let scope = &statement["ScopeDownStatement"]["ByteMatchStatement"];
+        assert_eq!(scope["SearchString"], "/v1/", "{case}");
+        assert_eq!(scope["PositionalConstraint"], "STARTS_WITH", "{case}");
+        assert!(scope["FieldToMatch"]["UriPath"].is_object(), "{case}");
+        let managed = rules
+            .iter()
+            .filter(|r| r["Statement"]["ManagedRuleGroupStatement"].is_object())
+            .count();
+        assert_eq!(managed > 0, d.waf, "{case}: {managed} managed rule groups");
+        // Minimal: WAF logs the blocked requests only.
+        let filter = &global["Resources"]["WebAclLogging"]["Properties"]["LoggingFilter"];
+        assert_eq!(filter.is_null(), d.waf, "{case}");
+        let edge = parse(&manifest, "edge");
+        assert_eq!(
+            edge["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["WebACLId"],
+            serde_json::json!({"Ref": "SiteWebAclArn"}),
+            "{case}"
+        );
+    }
+    // The default follows the throttle: a tenth of it, at most 300 a minute.
+    let loaded = config::load(Path::new(VARIANTS), "loaded", None).unwrap();
+    assert_eq!(
+        loaded.client_requests_per_minute,
+        (loaded.ingest.throttle_rate.get() * 6).clamp(10, 300)
+    );
 }
 
 #[test]

@@ -173,6 +173,11 @@ pub struct Ingest {
     /// Steady requests per second the HTTP API lets through before answering 429.
     pub throttle_rate: Bounded<1, 10_000>,
     pub throttle_burst: Bounded<1, 5_000>,
+    /// Requests one client address may send to `/v1/` per minute before the
+    /// WAF rate rule blocks it (every profile), so that one client cannot use
+    /// up the stage-wide throttle. WAF's smallest limit is 10. Default: a
+    /// tenth of `throttle_rate` a minute, at most 300.
+    pub client_requests_per_minute: Option<Spanned<Bounded<10, 2_000_000_000>>>,
     pub log_level: LogLevel,
 }
 
@@ -183,6 +188,7 @@ impl Default for Ingest {
             architecture: Architecture::Arm64,
             throttle_rate: Bounded::new(50),
             throttle_burst: Bounded::new(100),
+            client_requests_per_minute: None,
             log_level: LogLevel::Info,
         }
     }
@@ -355,6 +361,8 @@ pub struct Deployment {
     pub vpc_cidr: Cidr,
     pub dashboard_cidrs: Vec<Cidr>,
     pub ingest: Ingest,
+    /// The WAF rate rule's limit per client address and minute (resolved default).
+    pub client_requests_per_minute: u64,
     pub etl_every_minutes: u64,
     pub etl_memory_mb: u64,
     pub etl_timeout_seconds: u64,
@@ -660,6 +668,22 @@ fn build(
             ));
         }
     }
+    let stage_per_minute = env.ingest.throttle_rate.get() * 60;
+    let per_client_default = (stage_per_minute / 10).clamp(10, 300);
+    let client_requests_per_minute = match &env.ingest.client_requests_per_minute {
+        Some(limit) if limit.value.get() >= stage_per_minute => {
+            return Err(error(
+                limit.referenced,
+                format!(
+                    "ingest.client_requests_per_minute ({}) lets one client address use up the whole API throttle (ingest.throttle_rate {} requests/s = {stage_per_minute} a minute): set it lower, e.g. {per_client_default}",
+                    limit.value.get(),
+                    env.ingest.throttle_rate.get(),
+                ),
+            ));
+        }
+        Some(limit) => limit.value.get(),
+        None => per_client_default,
+    };
     let waf = env.features.waf.unwrap_or(hardened);
     if env.features.bot_control.value && !waf {
         return Err(error(
@@ -738,6 +762,7 @@ fn build(
             .freshness_alarm_minutes
             .map_or(2 * every + 15, Bounded::get),
         etl_reprocess_window_hours: env.etl.reprocess_window_hours.get(),
+        client_requests_per_minute,
         ingest: env.ingest,
         instance_type,
         data_volume_gb: env

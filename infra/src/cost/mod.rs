@@ -492,7 +492,8 @@ fn edge(bill: &mut Bill, x: &Inputs) {
                 prices.waf_web_acl_month,
             ),
             None,
-            "one CLOUDFRONT web ACL in us-east-1".to_owned(),
+            "one CLOUDFRONT web ACL in us-east-1, for the per-client rate rule in every profile"
+                .to_owned(),
         );
         bill.add(
             "WAF",
@@ -503,8 +504,13 @@ fn edge(bill: &mut Bill, x: &Inputs) {
                 prices.waf_rule_month,
             ),
             None,
-            "AWS managed rule groups (core, known bad inputs, IP reputation) and the rate limit"
-                .to_owned(),
+            match footprint.waf_rules {
+                1 => "the per-client rate rule on /v1/ (every profile)".to_owned(),
+                rules => format!(
+                    "the per-client rate rule on /v1/ and {} AWS managed rule groups (features.waf)",
+                    rules - 1
+                ),
+            },
         );
         bill.add(
             "WAF",
