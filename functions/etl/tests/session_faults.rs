@@ -24,9 +24,9 @@ use sbw_testkit::tcp_proxy::TcpFaultProxy;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-/// 400 visits of [`traffic`], five events an object.
-fn write_traffic(raw: &Path) {
-    write_stored_events(raw, &traffic(400), 5);
+/// `visits` visits of [`traffic`], five events an object.
+fn write_traffic(raw: &Path, visits: i64) {
+    write_stored_events(raw, &traffic(visits), 5);
 }
 
 /// A run that gives up on a lock after a second.
@@ -99,7 +99,7 @@ async fn assert_next_run_completes_the_load(client: &mut Client, raw: &Path, cle
 #[tokio::test]
 async fn a_backend_terminated_mid_copy_frees_the_lock_and_the_next_run_loads_as_a_clean_one() {
     let mut w = Warehouse::new().await;
-    write_traffic(w.raw());
+    write_traffic(w.raw(), 400);
     let observer = w.db.etl_client().await;
     let (run, pid) = run_until_copy(&observer, w.raw(), w.db.etl_client().await).await;
     let terminated: bool = observer
@@ -122,7 +122,7 @@ async fn a_server_restarted_mid_copy_frees_the_lock_and_the_next_run_loads_as_a_
     let db = TestDb::create_on(&server.admin_url()).await;
     let clean = TestDb::create_on(&server.admin_url()).await;
     let raw = tempfile::tempdir().unwrap();
-    write_traffic(raw.path());
+    write_traffic(raw.path(), 400);
     let observer = connect(&server.admin_url()).await.unwrap();
     let (run, _) = run_until_copy(&observer, raw.path(), db.etl_client().await).await;
     server.restart().expect("the restart");
@@ -176,7 +176,7 @@ async fn assert_backend_ends(observer: &Client, pid: i32) {
 async fn a_connection_reset_by_the_network_mid_copy_frees_the_lock_and_the_next_run_loads_as_a_clean_one(
 ) {
     let mut w = Warehouse::new().await;
-    write_traffic(w.raw());
+    write_traffic(w.raw(), 80);
     let (proxy, url) = behind_a_proxy(&w.db).await;
     let observer = w.db.etl_client().await;
     let through_proxy = connect(&url).await.expect("connecting through the proxy");
@@ -195,7 +195,7 @@ async fn a_connection_reset_by_the_network_mid_copy_frees_the_lock_and_the_next_
 #[tokio::test]
 async fn a_network_stall_mid_copy_only_delays_the_run_which_then_loads_as_a_clean_one() {
     let w = Warehouse::new().await;
-    write_traffic(w.raw());
+    write_traffic(w.raw(), 80);
     let (proxy, url) = behind_a_proxy(&w.db).await;
     let observer = w.db.etl_client().await;
     let through_proxy = connect(&url).await.expect("connecting through the proxy");
@@ -222,7 +222,7 @@ async fn runs_cut_off_by_the_network_anywhere_then_one_clean_run_leave_the_wareh
 ) {
     let mut w = Warehouse::new().await;
     // Few visits: eight runs; still dozens of COPYs each.
-    write_stored_events(w.raw(), &traffic(40), 5);
+    write_traffic(w.raw(), 40);
     let source = RawSource::Directory(w.raw().to_owned());
     let (proxy, url) = behind_a_proxy(&w.db).await;
     let observer = w.db.etl_client().await;
