@@ -44,6 +44,12 @@ pub struct SessionLimits {
     pub lock: Duration,
     /// A transaction left open between statements (a client stopped mid-batch).
     pub idle_in_transaction: Duration,
+    /// The session waiting for its client's next statement outside a
+    /// transaction: between batches a run is only ever that idle while it
+    /// reads S3 (under a minute, the call and body timeouts), so a session
+    /// idle for longer lost its client, and ending it frees the run lock
+    /// (keepalives end it too, unless something on the path answers them).
+    pub idle_session: Duration,
 }
 
 impl Default for SessionLimits {
@@ -52,20 +58,23 @@ impl Default for SessionLimits {
             statement: Duration::from_secs(120),
             lock: Duration::from_secs(10),
             idle_in_transaction: Duration::from_secs(60),
+            idle_session: Duration::from_secs(300),
         }
     }
 }
 
 impl SessionLimits {
-    /// These limits, none longer than a third of `run_time` (the time the
-    /// function has left), so a statement that times out still leaves the
-    /// run the time to record its failure.
+    /// These limits, none of the statement's longer than a third of
+    /// `run_time` (the time the function has left), so a statement that
+    /// times out still leaves the run the time to record its failure. The
+    /// idle session's stays: it must outlast the run's S3 reads.
     pub fn within(self, run_time: Duration) -> SessionLimits {
         let third = (run_time / 3).max(Duration::from_secs(1));
         SessionLimits {
             statement: self.statement.min(third),
             lock: self.lock.min(third),
             idle_in_transaction: self.idle_in_transaction.min(third),
+            idle_session: self.idle_session,
         }
     }
 
@@ -77,12 +86,14 @@ impl SessionLimits {
                 "SET statement_timeout = {};
                  SET lock_timeout = {};
                  SET idle_in_transaction_session_timeout = {};
+                 SET idle_session_timeout = {};
                  SET tcp_keepalives_idle = {};
                  SET tcp_keepalives_interval = {};
                  SET tcp_keepalives_count = {KEEPALIVE_RETRIES};",
                 ms(self.statement),
                 ms(self.lock),
                 ms(self.idle_in_transaction),
+                ms(self.idle_session),
                 KEEPALIVE_IDLE.as_secs(),
                 KEEPALIVE_INTERVAL.as_secs(),
             ))

@@ -48,37 +48,66 @@ async fn backend_pid(client: &Client) -> i32 {
         .get(0)
 }
 
+/// A moment of a run, as `pg_stat_activity` shows it.
+#[derive(Debug, Clone, Copy)]
+enum Moment {
+    /// In the middle of a batch's COPY.
+    Copying,
+    /// Between batches: one committed, the next not begun (on a migrated
+    /// database: the condition reads the manifest).
+    BetweenBatches,
+}
+
+impl Moment {
+    fn condition(self) -> &'static str {
+        match self {
+            Moment::Copying => "state = 'active' AND query LIKE 'COPY%'",
+            Moment::BetweenBatches => {
+                "state = 'idle' AND query = 'COMMIT' AND EXISTS (SELECT FROM etl_objects)"
+            }
+        }
+    }
+}
+
 /// Starts a run on `client` in a task and returns it, with the run's
 /// backend pid, once `observer` sees that backend in a COPY.
 async fn run_until_copy(
     observer: &Client,
     raw: &Path,
+    client: Client,
+) -> (JoinHandle<Result<RunSummary, EtlError>>, i32) {
+    run_until(observer, raw, client, small_batches(), Moment::Copying).await
+}
+
+/// Starts a run with `options` on `client` in a task and returns it, with
+/// the run's backend pid, once `observer` sees that backend at `moment`.
+async fn run_until(
+    observer: &Client,
+    raw: &Path,
     mut client: Client,
+    options: RunOptions,
+    moment: Moment,
 ) -> (JoinHandle<Result<RunSummary, EtlError>>, i32) {
     let pid = backend_pid(&client).await;
     let source = RawSource::Directory(raw.to_owned());
     let run = tokio::spawn(async move {
-        sbw_etl::run(&source, &mut client, &traffic_backfill(), &small_batches()).await
+        sbw_etl::run(&source, &mut client, &traffic_backfill(), &options).await
     });
+    let seen = format!(
+        "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1 AND {})",
+        moment.condition()
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let copying: bool = observer
-            .query_one(
-                "SELECT EXISTS (SELECT FROM pg_stat_activity
-                                WHERE pid = $1 AND state = 'active' AND query LIKE 'COPY%')",
-                &[&pid],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if copying {
+        let there: bool = observer.query_one(&seen, &[&pid]).await.unwrap().get(0);
+        if there {
             return (run, pid);
         }
         assert!(
             !run.is_finished(),
-            "the run ended before it was seen in a COPY"
+            "the run ended before it was seen {moment:?}"
         );
-        assert!(Instant::now() < deadline, "no COPY within a minute");
+        assert!(Instant::now() < deadline, "not {moment:?} within a minute");
     }
 }
 
@@ -215,6 +244,43 @@ async fn a_network_stall_mid_copy_only_delays_the_run_which_then_loads_as_a_clea
 
     let source = RawSource::Directory(w.raw().to_owned());
     assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
+}
+
+#[tokio::test]
+async fn a_run_cut_off_from_the_network_for_good_frees_the_lock_within_its_session_limits() {
+    let limits = SessionLimits {
+        statement: Duration::from_secs(2),
+        lock: Duration::from_secs(2),
+        idle_in_transaction: Duration::from_secs(2),
+        idle_session: Duration::from_secs(2),
+    };
+    let options = RunOptions {
+        limits,
+        ..small_batches()
+    };
+    for moment in [Moment::Copying, Moment::BetweenBatches] {
+        let mut w = Warehouse::new().await;
+        write_traffic(w.raw(), 80);
+        sbw_etl::migrate::migrate(&mut w.client).await.unwrap();
+        let (proxy, url) = behind_a_proxy(&w.db).await;
+        let observer = w.db.etl_client().await;
+        let through_proxy = connect(&url).await.expect("connecting through the proxy");
+        let (run, pid) =
+            run_until(&observer, w.raw(), through_proxy, options.clone(), moment).await;
+        // The path goes silent for good and Lambda ends the function: the
+        // server is left with a session whose client never speaks again,
+        // which keepalives do not end (the proxy's end of the path answers
+        // them). The session's limits do: mid-COPY the statement timeout
+        // and then the idle-in-transaction one; between batches (the run
+        // lock held, no transaction open) the idle-session one.
+        proxy.stall();
+        run.abort();
+        assert_backend_ends(&observer, pid).await;
+
+        let clean = TestDb::create().await;
+        let raw = w.raw().to_owned();
+        assert_next_run_completes_the_load(&mut w.client, &raw, &clean).await;
+    }
 }
 
 #[tokio::test]
