@@ -56,6 +56,9 @@ enum Command {
     /// The alarm topic's subscribers: send a test page.
     #[command(subcommand)]
     Alerts(commands::alerts::AlertsCommand),
+    /// Replace a secret without downtime: `rotate origin-secret`.
+    #[command(subcommand)]
+    Rotate(commands::rotate::RotateCommand),
     /// IAM policies to attach: `policy operator` for the person who runs sbwctl.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => commands::status::run(args),
         Command::Alarms(args) => commands::alarms::run(args),
         Command::Alerts(command) => commands::alerts::run(command),
+        Command::Rotate(command) => commands::rotate::run(command),
         Command::Policy(command) => commands::policy::run(command),
         Command::Runbook(command) => commands::runbook::run(command),
     };

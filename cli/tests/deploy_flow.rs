@@ -768,3 +768,105 @@ async fn destroy_delete_data_deletes_the_access_logs_last() {
     );
     assert!(!stdout.contains("kept"), "{}", text(&destroy));
 }
+
+/// `sbwctl rotate origin-secret`: refused with what to run before a deploy
+/// and with wrong arguments; after one, the parameter holds `new,current`
+/// and the edge stack (only it) sends the new secret; a deploy after it
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotate_origin_secret_keeps_the_previous_one_and_updates_cloudfront() {
+    let Prod {
+        moto,
+        endpoint,
+        config,
+        build_dir,
+        work: _work,
+        ..
+    } = Prod::new().await;
+    let (endpoint, config) = (endpoint.as_str(), config.as_str());
+    let rotate = [
+        "rotate",
+        "origin-secret",
+        "--config",
+        config,
+        "--env",
+        "prod",
+    ];
+
+    let usage = sbwctl(&["rotate", "origin-secret", "--env", "prod"], endpoint);
+    assert_eq!(usage.status.code(), Some(2), "{}", text(&usage));
+    assert!(text(&usage).contains("--config"), "{}", text(&usage));
+    let unknown = sbwctl(
+        &["rotate", "hash-key", "--config", config, "--env", "prod"],
+        endpoint,
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    let early = sbwctl(&rotate, endpoint);
+    assert_eq!(early.status.code(), Some(1), "{}", text(&early));
+    assert!(
+        text(&early).contains("sbw-shop-prod-edge is not deployed")
+            && text(&early).contains("sbwctl deploy"),
+        "{}",
+        text(&early)
+    );
+
+    let deploy = sbwctl(&deploy_prod(config, &build_dir), endpoint);
+    assert!(deploy.status.success(), "{}", text(&deploy));
+    let aws = moto.sdk_config().await;
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&aws)
+            .region(aws_sdk_ssm::config::Region::new(REGION))
+            .build(),
+    );
+    let parameter = "/sbw/sbw-shop/prod/origin-secret";
+    let stored = || async {
+        ssm.get_parameter()
+            .name(parameter)
+            .with_decryption(true)
+            .send()
+            .await
+            .expect("deploy creates the origin secret")
+            .parameter
+            .unwrap()
+            .value
+            .unwrap()
+    };
+    let first = stored().await;
+    assert!(
+        first.len() == 64 && first.bytes().all(|b| b.is_ascii_hexdigit()),
+        "one secret, 32 random bytes: {first}"
+    );
+    let stacks = Stacks::connect(&moto).await;
+    // moto echoes NoEcho parameters (AWS shows ****): what CloudFront gets.
+    let sent = || async { stacks.get("edge").await.unwrap().1["OriginSecret"].clone() };
+    assert_eq!(sent().await, first);
+
+    let rotated = sbwctl(&rotate, endpoint);
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    let said = text(&rotated);
+    assert!(
+        said.contains("stored a new origin secret in /sbw/sbw-shop/prod/origin-secret"),
+        "{said}"
+    );
+    assert!(said.contains("origin secret rotated"), "{said}");
+    assert!(!said.contains(&first), "a secret was printed: {said}");
+    let after = stored().await;
+    let (new, previous) = after.split_once(',').expect("new,previous");
+    assert_eq!(previous, first);
+    assert!(new.len() == 64 && new != first, "{after}");
+    assert!(!said.contains(new), "a secret was printed: {said}");
+    assert_eq!(sent().await, new, "CloudFront sends the new secret");
+    assert_eq!(
+        stacks.status("edge").await.as_deref(),
+        Some("UPDATE_COMPLETE")
+    );
+    assert_eq!(
+        stacks.status("ingest").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    let again = sbwctl(&deploy_prod(config, &build_dir), endpoint);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(results(&again)["edge"], "unchanged", "{}", text(&again));
+    assert_eq!(stored().await, after, "a deploy keeps the rotated secrets");
+}

@@ -1,5 +1,5 @@
 //! `sbwctl deploy`: the build's packages and large templates to the artifacts
-//! bucket, the prerequisites (the ingest hashing key), then every stack in
+//! bucket, the prerequisites (the ingest hashing key, the origin secret), then every stack in
 //! dependency order, independent ones at the same time, across regions.
 //! Bundles an instance fetches itself (the dashboard) are uploaded before
 //! their stack and published by rewriting `<artifact>/current.json`.
@@ -147,6 +147,7 @@ pub async fn deploy(
         ensure_secret(
             aws.region(&prerequisite.region),
             &prerequisite.name,
+            prerequisite.how,
             progress,
         )
         .await?;
@@ -196,11 +197,14 @@ pub async fn deploy(
         .collect())
 }
 
-/// Creates the SecureString `name` with 32 random bytes (hex) unless it exists;
-/// an existing key is never replaced (it would change every hashed identifier).
+/// Creates the SecureString `name` (under the default key aws/ssm) with
+/// [`random_secret`] unless it exists; an existing value is never replaced
+/// here (a new hashing key would change every hashed identifier; the origin
+/// secret has its own rotation).
 pub async fn ensure_secret(
     clients: &RegionClients,
     name: &str,
+    description: &str,
     progress: &Progress,
 ) -> Result<(), AwsError> {
     let action = || format!("creating the SSM parameter {name}");
@@ -217,21 +221,14 @@ pub async fn ensure_secret(
             ))
         }
     }
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| AwsError {
-        action: action(),
-        reason: format!("no randomness from the operating system: {e}"),
-        kind: crate::aws::AwsErrorKind::Service,
-    })?;
+    let key = random_secret(&action())?;
     match clients
         .ssm
         .put_parameter()
         .name(name)
-        .value(hex::encode(key))
+        .value(key)
         .r#type(ParameterType::SecureString)
-        .description(
-            "HMAC key for identifiers in events (created by sbwctl deploy; never rotate casually)",
-        )
+        .description(description)
         .overwrite(false)
         .send()
         .await
@@ -250,6 +247,66 @@ pub async fn ensure_secret(
         }
         Err(error) => Err(AwsError::new(action(), &error)),
     }
+}
+
+/// 32 random bytes from the operating system, as 64 hex digits; `action`
+/// names what needed them if there are none.
+pub fn random_secret(action: &str) -> Result<String, AwsError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AwsError {
+        action: action.to_owned(),
+        reason: format!("no randomness from the operating system: {e}"),
+        kind: crate::aws::AwsErrorKind::Service,
+    })?;
+    Ok(hex::encode(bytes))
+}
+
+/// The decrypted value of the SecureString `name`; `None` if there is none.
+pub async fn secure_parameter(
+    clients: &RegionClients,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
+    match clients
+        .ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(answer) => Ok(Some(
+            answer.parameter.and_then(|p| p.value).unwrap_or_default(),
+        )),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(AwsError::new(
+            format!("reading the SSM parameter {name}"),
+            &error,
+        )),
+    }
+}
+
+/// The origin secret CloudFront is to send: the current one in `parameter`.
+async fn current_origin_secret(
+    clients: &RegionClients,
+    parameter: &str,
+) -> Result<String, AwsError> {
+    let stored = secure_parameter(clients, parameter)
+        .await?
+        .unwrap_or_default();
+    sbw_names::origin_secret::current(&stored)
+        .map(str::to_owned)
+        .ok_or_else(|| AwsError {
+            action: format!("reading the origin secret from the SSM parameter {parameter}"),
+            reason: "it is empty or missing: delete it and run `sbwctl deploy` again, which creates a new one"
+                .to_owned(),
+            kind: crate::aws::AwsErrorKind::Service,
+        })
 }
 
 /// A stack's parameters and what must be in the artifacts bucket before it.
@@ -308,6 +365,12 @@ impl Context<'_> {
                 ParameterValue::SsmOnce { .. } if !self.options.update_ami && deployed => None,
                 ParameterValue::SsmOnce { parameter } => {
                     Some(public_parameter(clients, &parameter).await?)
+                }
+                // NoEcho: CloudFormation shows the deployed value as ****, so
+                // this stack always gets a change set, which CloudFormation
+                // finds empty unless the secret changed.
+                ParameterValue::Secret { parameter } => {
+                    Some(current_origin_secret(clients, &parameter).await?)
                 }
             };
             parameters.insert(key, value);

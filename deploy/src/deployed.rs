@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use sbw_infra::render::Manifest;
 
-use crate::aws::AwsError;
-use crate::stack;
+use crate::aws::{AwsError, RegionClients};
+use crate::progress::Progress;
+use crate::stack::{self, DataGuard, Outcome, PollTimes, StackChange, StackError, TemplateSource};
 use crate::Aws;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,18 @@ impl FailedCall for DeployedError {
             _ => None,
         }
     }
+}
+
+/// How a parameter change goes through: the rendered stacks (their
+/// capabilities and data resources), the deployer role, whether the change
+/// set is shown and asked about first, and whether it may replace a data
+/// resource (a restore replaces the data volume on purpose: said, not refused).
+#[derive(Clone, Copy)]
+pub struct Through<'a> {
+    pub manifest: &'a Manifest,
+    pub role_arn: &'a str,
+    pub ask: bool,
+    pub allow_replace: bool,
 }
 
 /// A deployed stack of the environment: its name, region and outputs.
@@ -92,5 +105,56 @@ impl DeployedStack {
                 status: self.status.clone(),
                 output: key.to_owned(),
             })
+    }
+}
+
+impl DeployedStack {
+    /// Sets `changes` on the stack with the template it runs now (the other
+    /// parameters keep their values), through a change set.
+    pub async fn change_parameters(
+        &self,
+        clients: &RegionClients,
+        through: Through<'_>,
+        changes: &[(String, String)],
+        progress: &Progress,
+        poll: &PollTimes,
+    ) -> Result<(Outcome, BTreeMap<String, String>), StackError> {
+        let parameters = self
+            .parameters
+            .keys()
+            .map(|key| {
+                let value = changes
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone());
+                (key.clone(), value)
+            })
+            .collect();
+        let manifest = through.manifest;
+        let rendered = manifest
+            .stacks
+            .iter()
+            .find(|s| s.stack_name == self.stack_name);
+        let capabilities = rendered.map(|s| s.capabilities.clone()).unwrap_or_default();
+        let change = StackChange {
+            stack_name: &self.stack_name,
+            template: TemplateSource::Previous,
+            template_sha256: "",
+            parameters,
+            capabilities: &capabilities,
+            ask: through.ask,
+            guard: DataGuard {
+                data_resources: rendered
+                    .map(|s| s.data_resources().into_iter().map(|(id, _)| id).collect())
+                    .unwrap_or_default(),
+                allow_replace: through.allow_replace,
+                protected: manifest.protected,
+            },
+            before_execute: None,
+            role_arn: Some(through.role_arn),
+        };
+        let existing = stack::describe(&clients.cloudformation, &self.stack_name).await?;
+        let spinner = progress.start(&self.stack_name, "creating a change set");
+        stack::deploy(&clients.cloudformation, &spinner, existing, &change, poll).await
     }
 }

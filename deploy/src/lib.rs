@@ -17,6 +17,7 @@ pub mod logs;
 pub mod plan;
 pub mod progress;
 pub mod protection;
+pub mod rotate;
 pub mod snapshot;
 pub mod stack;
 pub mod status;

@@ -162,6 +162,10 @@ pub enum ParameterValue {
     Kept {
         first: String,
     },
+    /// The current secret in this SSM SecureString, read by the deploy.
+    Secret {
+        parameter: String,
+    },
 }
 
 /// The parameters the deploy passes to `stack` (template defaults are left to
@@ -193,6 +197,9 @@ pub fn parameter_values(
             },
             ParameterSource::Kept { first } => ParameterValue::Kept {
                 first: first.clone(),
+            },
+            ParameterSource::SecureParameter { name } => ParameterValue::Secret {
+                parameter: name.clone(),
             },
         };
         values.insert(name.clone(), value);
@@ -334,6 +341,12 @@ mod tests {
         assert_eq!(
             edge["SiteCertificateArn"],
             ParameterValue::Value("arn:aws:acm:us-east-1:1:certificate/y".to_owned())
+        );
+        assert_eq!(
+            edge["OriginSecret"],
+            ParameterValue::Secret {
+                parameter: "/sbw/sbw-shop/prod/origin-secret".to_owned()
+            }
         );
         let ingest =
             parameter_values(manifest.stack("ingest").unwrap(), &build(), &outputs).unwrap();

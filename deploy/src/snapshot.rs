@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use crate::aws::{AwsError, RegionClients};
 use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
-use crate::deployed::{DeployedError, DeployedStack, FailedCall};
+use crate::deployed::{DeployedError, DeployedStack, FailedCall, Through};
 use crate::destroy::BACKUP_TAG;
 use crate::progress::Progress;
-use crate::stack::{self, DataGuard, Outcome, PollTimes, StackChange, StackError, TemplateSource};
+use crate::stack::{Outcome, PollTimes, StackError};
 use crate::Aws;
 
 const WAREHOUSE_STACK: &str = "warehouse";
@@ -325,19 +325,21 @@ pub async fn restore(
         warehouse.stack.output(VOLUME_OUTPUT).unwrap_or("?"),
         warehouse.stack.output(INSTANCE_OUTPUT).unwrap_or("?"),
     ));
-    let (outcome, outputs) = change_parameters(
-        warehouse.clients,
-        Through {
-            manifest,
-            role_arn: &role_arn,
-        },
-        &warehouse.stack,
-        &[(DATA_SNAPSHOT_PARAMETER.to_owned(), snapshot_id.to_owned())],
-        true,
-        progress,
-        poll,
-    )
-    .await?;
+    let (outcome, outputs) = warehouse
+        .stack
+        .change_parameters(
+            warehouse.clients,
+            Through {
+                manifest,
+                role_arn: &role_arn,
+                ask: true,
+                allow_replace: true,
+            },
+            &[(DATA_SNAPSHOT_PARAMETER.to_owned(), snapshot_id.to_owned())],
+            progress,
+            poll,
+        )
+        .await?;
     if outcome == Outcome::Updated {
         pass_on_new_outputs(aws, manifest, &role_arn, &outputs, progress, poll).await?;
     }
@@ -349,66 +351,6 @@ pub async fn restore(
         backfill_to: hour_floor(Utc::now()),
         snapshot,
     })
-}
-
-/// Sets `changes` on the deployed `stack` with the template it runs now (the
-/// other parameters keep their values); `ask` shows the change set first.
-/// What every parameter change goes through: the rendered stacks (their
-/// capabilities) and the deployer role.
-#[derive(Clone, Copy)]
-struct Through<'a> {
-    manifest: &'a Manifest,
-    role_arn: &'a str,
-}
-
-async fn change_parameters(
-    clients: &RegionClients,
-    through: Through<'_>,
-    stack: &DeployedStack,
-    changes: &[(String, String)],
-    ask: bool,
-    progress: &Progress,
-    poll: &PollTimes,
-) -> Result<(Outcome, BTreeMap<String, String>), SnapshotError> {
-    let parameters = stack
-        .parameters
-        .keys()
-        .map(|key| {
-            let value = changes
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone());
-            (key.clone(), value)
-        })
-        .collect();
-    let Through { manifest, role_arn } = through;
-    let rendered = manifest
-        .stacks
-        .iter()
-        .find(|s| s.stack_name == stack.stack_name);
-    let capabilities = rendered.map(|s| s.capabilities.clone()).unwrap_or_default();
-    let change = StackChange {
-        stack_name: &stack.stack_name,
-        template: TemplateSource::Previous,
-        template_sha256: "",
-        parameters,
-        capabilities: &capabilities,
-        ask,
-        // A restore replaces the data volume on purpose: said, not refused.
-        guard: DataGuard {
-            data_resources: rendered
-                .map(|s| s.data_resources().into_iter().map(|(id, _)| id).collect())
-                .unwrap_or_default(),
-            allow_replace: true,
-            protected: manifest.protected,
-        },
-        before_execute: None,
-        role_arn: Some(role_arn),
-    };
-    let existing = stack::describe(&clients.cloudformation, &stack.stack_name).await?;
-    let spinner = progress.start(&stack.stack_name, "creating a change set");
-    let changed = stack::deploy(&clients.cloudformation, &spinner, existing, &change, poll).await?;
-    Ok(changed)
 }
 
 /// Gives the stacks that take a warehouse output as a parameter (the ETL's
@@ -445,16 +387,20 @@ async fn pass_on_new_outputs(
             continue;
         }
         let clients = aws.region(&deployed.region);
-        change_parameters(
-            clients,
-            Through { manifest, role_arn },
-            &deployed,
-            &changes,
-            false,
-            progress,
-            poll,
-        )
-        .await?;
+        deployed
+            .change_parameters(
+                clients,
+                Through {
+                    manifest,
+                    role_arn,
+                    ask: false,
+                    allow_replace: true,
+                },
+                &changes,
+                progress,
+                poll,
+            )
+            .await?;
     }
     Ok(())
 }

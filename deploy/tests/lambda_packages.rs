@@ -49,6 +49,10 @@ fn function_env(function: &str) -> Vec<(&'static str, &'static str)> {
             ("SBW_SITE_KEYS", "pk_test_12345678"),
             ("SBW_ALLOWED_ORIGINS", "https://shop.example"),
             ("SBW_HASH_KEY", "a-test-hashing-key-of-32-bytes-at-least"),
+            (
+                "SBW_ORIGIN_SECRET",
+                "a-test-origin-secret-of-32-bytes-at-least",
+            ),
             ("SBW_DEPLOYMENT", "sbw-test"),
         ],
         "etl" => vec![
@@ -81,7 +85,7 @@ async fn check_invocations(arch: Architecture, function: &str, binary_path: &Pat
     let process = FunctionProcess::spawn(command).unwrap();
     for attempt in 0..2 {
         let outcome = match function {
-            // A GET where only POST is served: answered without touching AWS.
+            // A GET without CloudFront's origin secret: refused without touching AWS.
             "ingest" => {
                 runtime
                     .invoke(HttpApiRequest::new("GET", "/v1/events").to_event())

@@ -321,7 +321,9 @@ impl<'a> Template<'a> {
                 let secret_key = ["password", "secret", "privatekey"]
                     .iter()
                     .any(|word| lower.contains(word));
-                if secret_key && value.is_string() {
+                // The name of the SSM parameter that holds one, not a secret.
+                let names_a_parameter = lower.ends_with("_param") || lower.ends_with("parameter");
+                if secret_key && !names_a_parameter && value.is_string() {
                     report(
                         "secrets",
                         format!("{key} has a literal value; secrets never go in templates"),

@@ -18,7 +18,7 @@ pub mod output {
     pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
 }
 
-pub use sbw_names::{env, metric};
+pub use sbw_names::{env, metric, origin_secret};
 
 /// Every alarm the observability stack can create (`<prefix>-<Name>`) and
 /// the runbook that answers it (`runbooks/<runbook>.md`).
@@ -58,7 +58,7 @@ pub fn runbook(name: &str) -> Option<&'static str> {
 }
 
 /// `names` as the templates see it: `names.output.RawBucketName`,
-/// `names.metric.namespace`, `names.env.SBW_RAW_BUCKET`,
+/// `names.metric.namespace`, `names.env.SBW_RAW_BUCKET`, `names.header.origin_secret`,
 /// `names.alarm.IngestErrors` (the name) and `names.runbook.IngestErrors`.
 pub fn template_names() -> Value {
     let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
@@ -90,6 +90,7 @@ pub fn template_names() -> Value {
             ("dashboard_heartbeat", metric::DASHBOARD_HEARTBEAT),
         ]),
         env => same(env::ALL),
+        header => map(&[("origin_secret", origin_secret::HEADER)]),
         alarm => same(&alarms),
         runbook => map(ALARMS),
     }

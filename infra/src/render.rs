@@ -232,11 +232,19 @@ pub enum ParameterSource {
     SsmParameterOnce { name: String },
     /// The template's default.
     Default { value: String },
+    /// The current value of an SSM SecureString the deploy reads (with
+    /// decryption) and passes to a `NoEcho` parameter on every deploy, so that
+    /// a new value is a stack change (CloudFront properties take no
+    /// `{{resolve:ssm-secure:...}}` references): the origin secret.
+    SecureParameter { name: String },
     /// Set only by an operator command (the data volume's snapshot, by
     /// `sbwctl snapshot restore`) and kept by every deploy; `first` (the
     /// template's default) on the stack's first deploy.
     Kept { first: String },
 }
+
+/// The edge stack's parameter holding the origin secret CloudFront sends.
+pub const ORIGIN_SECRET_PARAMETER: &str = "OriginSecret";
 
 /// The warehouse parameter naming the snapshot its data volume was restored from.
 pub const DATA_SNAPSHOT_PARAMETER: &str = "DataSnapshotId";
@@ -379,12 +387,20 @@ fn render_named(
         account_id: d.account_id.to_string(),
         region: d.region.to_string(),
         global_region: GLOBAL_REGION,
-        prerequisites: vec![Prerequisite {
-            kind: "ssm_secure_string",
-            name: hash_key_parameter(d),
-            region: d.region.to_string(),
-            how: "created by sbwctl deploy with 32 random bytes if it does not exist; never rotated automatically (rotation changes every hashed user id)",
-        }],
+        prerequisites: vec![
+            Prerequisite {
+                kind: "ssm_secure_string",
+                name: hash_key_parameter(d),
+                region: d.region.to_string(),
+                how: "created by sbwctl deploy with 32 random bytes if it does not exist; never rotated automatically (rotation changes every hashed user id)",
+            },
+            Prerequisite {
+                kind: "ssm_secure_string",
+                name: origin_secret_parameter(d),
+                region: d.region.to_string(),
+                how: "created by sbwctl deploy with 32 random bytes if it does not exist; CloudFront sends it to the event API, which refuses requests without it; rotated by sbwctl rotate origin-secret (value: current[,previous])",
+            },
+        ],
         stacks,
         deployer,
         data_on_delete: data,
@@ -577,6 +593,12 @@ pub fn hash_key_parameter(d: &Deployment) -> String {
     format!("/sbw/{}/{}/ingest-hash-key", d.project, d.environment)
 }
 
+/// The SSM SecureString with the origin secrets (`current[,previous]`, see
+/// [`sbw_names::origin_secret`]), under the environment's parameter path.
+pub fn origin_secret_parameter(d: &Deployment) -> String {
+    format!("{}origin-secret", iam::parameter_path(d))
+}
+
 /// The public SSM parameter with the current Ubuntu 24.04 LTS AMI for the
 /// warehouse instance's architecture.
 pub fn ami_parameter(d: &Deployment) -> String {
@@ -669,6 +691,8 @@ fn template_context(
         lambda_arch => lambda_arch,
         root_volume_gb => ROOT_VOLUME_GB,
         hash_key_parameter => hash_key_parameter(d),
+        origin_secret_parameter => origin_secret_parameter(d),
+        origin_secret_stack_parameter => ORIGIN_SECRET_PARAMETER,
         etl_credentials_key => ETL_CREDENTIALS_KEY,
         dashboard_pointer_key => current_pointer_key("dashboard"),
         ops_memory_mb => OPS_SNAPSHOT_MEMORY_MB,
@@ -774,6 +798,9 @@ fn parameter_sources(
             Some(value) => ParameterSource::Default { value },
             None if name == "AmiId" => ParameterSource::SsmParameterOnce {
                 name: ami_parameter(d),
+            },
+            None if name == ORIGIN_SECRET_PARAMETER => ParameterSource::SecureParameter {
+                name: origin_secret_parameter(d),
             },
             None => PARAMETER_SOURCES
                 .iter()

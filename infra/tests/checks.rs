@@ -278,6 +278,23 @@ fn literal_secret() {
     );
 }
 
+/// The name of the SSM parameter a secret is in is no secret; the secret is.
+#[test]
+fn literal_origin_secret_but_not_its_parameter_name() {
+    let findings = findings_after(
+        prod(),
+        "ingest",
+        "          SBW_DEPLOYMENT:",
+        "          SBW_ORIGIN_SECRET: 0123456789abcdef0123456789abcdef\n          SBW_DEPLOYMENT:",
+    );
+    assert_single(
+        &findings,
+        "ingest",
+        "secrets",
+        "SBW_ORIGIN_SECRET has a literal value",
+    );
+}
+
 #[test]
 fn checkov_skip_without_a_reason() {
     let findings = findings_after(

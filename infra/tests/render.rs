@@ -158,7 +158,7 @@ fn manifest_orders_stacks_and_places_global_ones_in_us_east_1() {
             .parameters
             .keys()
             .collect::<Vec<_>>(),
-        ["SiteWebAclArn"]
+        ["OriginSecret", "SiteWebAclArn"]
     );
 }
 
@@ -306,6 +306,7 @@ fn ingest_function_gets_exactly_the_settings_it_reads() {
             "SBW_SITE_KEYS",
             "SBW_ALLOWED_ORIGINS",
             "SBW_HASH_KEY_PARAM",
+            "SBW_ORIGIN_SECRET_PARAM",
             "SBW_DEPLOYMENT",
             "SBW_METRICS_NAMESPACE",
             "RUST_LOG"
@@ -326,6 +327,83 @@ fn ingest_function_gets_exactly_the_settings_it_reads() {
     assert_eq!(function["Runtime"], "provided.al2023");
     assert_eq!(function["Handler"], "bootstrap");
     assert_eq!(function["Architectures"][0], "arm64");
+}
+
+/// Every variant: CloudFront adds the origin secret, from a NoEcho
+/// parameter the deploy fills from SSM, to requests to the API origin only;
+/// the ingest function is told the parameter and may read that one alone.
+#[test]
+fn cloudfront_sends_the_origin_secret_the_function_may_read() {
+    for (case, file, env, profile) in CASES {
+        let manifest = manifest(file, env, *profile);
+        let d = config::load(Path::new(file), env, *profile).unwrap();
+        let parameter = format!("/sbw/{}/{}/origin-secret", d.project, d.environment);
+        let edge = parse(&manifest, "edge");
+        let secret = &edge["Parameters"]["OriginSecret"];
+        assert_eq!(secret["NoEcho"], true, "{case}");
+        assert!(
+            secret.get("Default").is_none(),
+            "{case}: no secret in a template"
+        );
+        assert_eq!(
+            manifest.stack("edge").unwrap().parameters["OriginSecret"],
+            ParameterSource::SecureParameter {
+                name: parameter.clone()
+            },
+            "{case}"
+        );
+        assert!(
+            manifest
+                .prerequisites
+                .iter()
+                .any(|p| p.name == parameter && p.kind == "ssm_secure_string"),
+            "{case}: the deploy creates it"
+        );
+        let origins = edge["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+            ["Origins"]
+            .as_array()
+            .unwrap();
+        for origin in origins {
+            let headers = &origin["OriginCustomHeaders"];
+            if origin["Id"] == "api" {
+                assert_eq!(
+                    headers,
+                    &serde_json::json!([{
+                        "HeaderName": "x-sbw-origin-secret",
+                        "HeaderValue": {"Ref": "OriginSecret"}
+                    }]),
+                    "{case}"
+                );
+            } else {
+                assert!(headers.is_null(), "{case}: the site bucket gets no secret");
+            }
+        }
+        let ingest = parse(&manifest, "ingest");
+        let function = &ingest["Resources"]["Function"]["Properties"];
+        assert_eq!(
+            function["Environment"]["Variables"]["SBW_ORIGIN_SECRET_PARAM"], parameter,
+            "{case}"
+        );
+        let statements = ingest["Resources"]["FunctionRole"]["Properties"]["Policies"][0]
+            ["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+        let reads: Vec<&Value> = statements
+            .iter()
+            .filter(|s| s["Action"] == "ssm:GetParameter")
+            .map(|s| &s["Resource"]["Fn::Sub"])
+            .collect();
+        assert!(
+            reads.contains(&&Value::from(format!(
+                "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{parameter}"
+            ))),
+            "{case}: {reads:?}"
+        );
+        assert!(
+            !ingest.to_string().contains("origin-secret*"),
+            "{case}: the role reads that parameter alone"
+        );
+    }
 }
 
 #[test]

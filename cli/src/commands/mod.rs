@@ -16,6 +16,7 @@ pub mod logs;
 mod oncall;
 pub mod policy;
 pub mod render;
+pub mod rotate;
 pub mod runbook;
 pub mod shell;
 pub mod snapshot;

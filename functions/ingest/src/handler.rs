@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::access::{is_allowed_method, AccessPolicy, Route};
 use crate::dead_letter::DeadLetter;
+use crate::front_door::FrontDoor;
 use crate::metrics::Metrics;
 use crate::ndjson;
 use crate::recent::RecentIds;
@@ -37,6 +38,8 @@ const PARSED_USER_AGENTS: usize = 4_096;
 const RETRY_AFTER_SECS: &str = "30";
 
 pub struct Ingest {
+    /// Who may come in at all; [`FrontDoor::ThisServer`] unless told.
+    door: FrontDoor,
     access: AccessPolicy,
     hasher: IdentifierHasher,
     store: RawStore,
@@ -93,6 +96,7 @@ impl Ingest {
         dead_letter: DeadLetter,
     ) -> Self {
         Ingest {
+            door: FrontDoor::ThisServer,
             access,
             hasher,
             store,
@@ -103,6 +107,12 @@ impl Ingest {
                 NonZeroUsize::new(PARSED_USER_AGENTS).expect("non-zero"),
             )),
         }
+    }
+
+    /// Takes requests only through `door` (CloudFront with its origin secret).
+    pub fn with_front_door(mut self, door: FrontDoor) -> Self {
+        self.door = door;
+        self
     }
 
     /// Counts storage failures in `metrics` (EMF lines on stdout).
@@ -150,6 +160,7 @@ impl Ingest {
     }
 
     async fn route(&self, request: &IngestRequest) -> Result<(IngestResponse, Outcome), Refusal> {
+        self.door.check(request).await?;
         let route = Route::from_path(&request.path).ok_or_else(|| {
             Refusal::new(
                 StatusCode::NOT_FOUND,
@@ -191,6 +202,7 @@ impl Ingest {
                 .header("user-agent")
                 .map(|ua| self.parse_user_agent(ua))
                 .unwrap_or_default(),
+            // Past the front door: set by CloudFront (or, locally, this server's clients).
             viewer_country: request
                 .header("cloudfront-viewer-country")
                 .map(str::to_owned),

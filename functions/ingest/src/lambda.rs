@@ -9,22 +9,23 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use sbw_aws::CallTimeouts;
 use sbw_contract::IdentifierHasher;
-use sbw_names::{env, metric};
+use sbw_names::{env, metric, origin_secret};
 use tokio::sync::OnceCell;
 
 use crate::access::AccessPolicy;
 use crate::dead_letter::DeadLetter;
+use crate::front_door::{FrontDoor, OriginSecrets, SecretSource};
 use crate::handler::Ingest;
 use crate::metrics::Metrics;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
 use crate::store::RawStore;
 
-/// Where the per-deployment identifier hashing key comes from.
+/// Where a secret (the identifier hashing key, the origin secrets) comes from.
 #[derive(Debug, Clone)]
-pub enum HashKeySource {
+pub enum SecretSetting {
     /// Name of an SSM SecureString parameter (deployments).
     SsmParameter(String),
-    /// The key itself (tests and local runs only).
+    /// The value itself (tests and local runs only).
     Inline(String),
 }
 
@@ -34,7 +35,9 @@ pub struct LambdaSettings {
     pub raw_bucket: String,
     pub dead_letter_queue_url: String,
     pub access: AccessPolicy,
-    pub hash_key: HashKeySource,
+    pub hash_key: SecretSetting,
+    /// The origin secrets CloudFront sends (`current[,previous]`).
+    pub origin_secret: SecretSetting,
     pub metrics: Metrics,
 }
 
@@ -50,7 +53,7 @@ fn list(value: Option<String>) -> Vec<String> {
 
 impl LambdaSettings {
     /// Reads `SBW_RAW_BUCKET`, `SBW_DLQ_URL`, `SBW_SITE_KEYS`, `SBW_ALLOWED_ORIGINS`,
-    /// `SBW_HASH_KEY_PARAM` (or `SBW_HASH_KEY`), `SBW_DEPLOYMENT` and
+    /// `SBW_HASH_KEY_PARAM` (or `SBW_HASH_KEY`), `SBW_ORIGIN_SECRET_PARAM`, `SBW_DEPLOYMENT` and
     /// `SBW_METRICS_NAMESPACE` (default `SBW`) through `var`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let required = |name: &str| {
@@ -65,12 +68,19 @@ impl LambdaSettings {
         if access.site_keys.is_empty() || access.allowed_origins.is_empty() {
             bail!("SBW_SITE_KEYS and SBW_ALLOWED_ORIGINS must both list at least one value: anonymous ingest is never left open");
         }
-        let hash_key = match (var(env::HASH_KEY_PARAM), var("SBW_HASH_KEY")) {
-            (Some(name), _) if !name.is_empty() => HashKeySource::SsmParameter(name),
-            (_, Some(key)) if !key.is_empty() => HashKeySource::Inline(key),
-            _ => bail!("set SBW_HASH_KEY_PARAM to the SSM SecureString that holds the identifier hashing key"),
+        let secret = |parameter: &str, inline: &str| match (var(parameter), var(inline)) {
+            (Some(name), _) if !name.is_empty() => Some(SecretSetting::SsmParameter(name)),
+            (_, Some(value)) if !value.is_empty() => Some(SecretSetting::Inline(value)),
+            _ => None,
         };
+        let hash_key = secret(env::HASH_KEY_PARAM, "SBW_HASH_KEY").context(
+            "set SBW_HASH_KEY_PARAM to the SSM SecureString that holds the identifier hashing key",
+        )?;
+        let origin_secret = secret(env::ORIGIN_SECRET_PARAM, "SBW_ORIGIN_SECRET").context(
+            "set SBW_ORIGIN_SECRET_PARAM to the SSM SecureString of the origin secrets: the event API takes requests only through CloudFront, which sends one",
+        )?;
         Ok(LambdaSettings {
+            origin_secret,
             raw_bucket: required(env::RAW_BUCKET)?,
             dead_letter_queue_url: required(env::DLQ_URL)?,
             access,
@@ -98,21 +108,30 @@ pub const AWS_CALLS: CallTimeouts = CallTimeouts {
 /// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`), and the hashing key.
 pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
     let config = sbw_aws::load_config(&AWS_CALLS).await;
+    let ssm = aws_sdk_ssm::Client::new(&config);
     let key = match &settings.hash_key {
-        HashKeySource::Inline(key) => key.clone(),
-        HashKeySource::SsmParameter(name) => aws_sdk_ssm::Client::new(&config)
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
+        SecretSetting::Inline(key) => key.clone(),
+        SecretSetting::SsmParameter(name) => secure_parameter(&ssm, name)
             .await
-            .map_err(|e| anyhow::anyhow!("{}", aws_sdk_ssm::error::DisplayErrorContext(e)))
-            .with_context(|| format!("reading the hashing key from SSM parameter {name}"))?
-            .parameter
-            .and_then(|p| p.value)
-            .with_context(|| format!("SSM parameter {name} has no value"))?,
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("reading the hashing key from SSM parameter {name}"))?,
     };
     let hasher = IdentifierHasher::new(key.as_bytes()).context("the identifier hashing key")?;
+    let secrets = match &settings.origin_secret {
+        SecretSetting::Inline(stored) => OriginSecrets::fixed(
+            origin_secret::accepted(stored)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        ),
+        SecretSetting::SsmParameter(parameter) => {
+            OriginSecrets::load(SecretSource {
+                ssm,
+                parameter: parameter.clone(),
+            })
+            .await?
+        }
+    };
     Ok(Ingest::new(
         settings.access.clone(),
         hasher,
@@ -125,7 +144,24 @@ pub async fn build_ingest(settings: &LambdaSettings) -> anyhow::Result<Ingest> {
             queue_url: settings.dead_letter_queue_url.clone(),
         },
     )
+    .with_front_door(FrontDoor::CloudFront(secrets))
     .with_metrics(settings.metrics.clone()))
+}
+
+/// The decrypted value of the SSM SecureString `name`, or why not.
+pub(crate) async fn secure_parameter(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<String, String> {
+    ssm.get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_ssm::error::DisplayErrorContext(e).to_string())?
+        .parameter
+        .and_then(|p| p.value)
+        .ok_or_else(|| "the parameter has no value".to_owned())
 }
 
 /// The function: settings read once, the handler built on the first request

@@ -3,7 +3,8 @@
 //! `local` (feature `local-server`) to a plain HTTP server for `sbwctl dev ingest`,
 //! which also writes the operational snapshot (`ops_snapshot`).
 //!
-//! Request flow: route and method -> [`access`] (site key, Origin, JWT
+//! Request flow: [`front_door`] (the origin secret CloudFront adds) -> route
+//! and method -> [`access`] (site key, Origin, JWT
 //! subject) -> [`body`] (content type, gzip, size) -> contract validation and
 //! enrichment -> [`store`] (one NDJSON.gz object per request), or the
 //! [`dead_letter`] queue when the store fails, counted by [`metrics`].
@@ -11,6 +12,7 @@
 pub mod access;
 pub mod body;
 pub mod dead_letter;
+pub mod front_door;
 pub mod handler;
 pub mod lambda;
 #[cfg(feature = "local-server")]

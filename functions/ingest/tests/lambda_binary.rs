@@ -12,11 +12,11 @@ use aws_peers::{
     dead_lettered_events, gunzip, is_hour_key, stored_events, unique_name, Aws, HASH_KEY, ORIGIN,
     SITE_KEY, USER_AGENT,
 };
-use aws_sdk_ssm::types::ParameterType;
 use chrono::Utc;
 use sbw_contract::rawkey::ObjectKind;
 use sbw_contract::IdentifierHasher;
 use sbw_ingest::lambda::AWS_CALLS;
+use sbw_names::origin_secret;
 use sbw_testkit::events::valid_event;
 use sbw_testkit::fault_proxy::{Fault, FaultProxy, Match, Rule};
 use sbw_testkit::stall::StalledEndpoint;
@@ -30,15 +30,8 @@ const SIGNED_IN_PATH: &str = "/v1/events/signed-in";
 
 /// An SSM SecureString holding `value`; returns its name.
 async fn create_secure_parameter(aws: &Aws, value: &str) -> String {
-    let name = format!("/{}/hash-key", unique_name("ssm"));
-    aws_sdk_ssm::Client::new(&aws.config)
-        .put_parameter()
-        .name(&name)
-        .value(value)
-        .r#type(ParameterType::SecureString)
-        .send()
-        .await
-        .expect("put parameter");
+    let name = format!("/{}/secret", unique_name("ssm"));
+    aws.put_secure_parameter(&name, value).await;
     name
 }
 
@@ -51,6 +44,7 @@ struct Deployment {
     bucket: String,
     queue_url: String,
     hash_key_parameter: String,
+    origin_secret_parameter: String,
 }
 
 impl Deployment {
@@ -60,6 +54,11 @@ impl Deployment {
             bucket: aws.create_bucket().await,
             queue_url: aws.create_queue().await,
             hash_key_parameter: create_secure_parameter(&aws, HASH_KEY).await,
+            origin_secret_parameter: create_secure_parameter(
+                &aws,
+                &format!("{ORIGIN_SECRET},previous-secret-0123456789abcdef"),
+            )
+            .await,
             aws,
         }
     }
@@ -74,6 +73,10 @@ impl Deployment {
                 format!("https://other.example,{ORIGIN}"),
             ),
             ("SBW_HASH_KEY_PARAM", self.hash_key_parameter.clone()),
+            (
+                "SBW_ORIGIN_SECRET_PARAM",
+                self.origin_secret_parameter.clone(),
+            ),
             ("SBW_DEPLOYMENT", DEPLOYMENT.to_owned()),
         ]
     }
@@ -180,9 +183,17 @@ fn collect_lines(stream: impl AsyncRead + Unpin + Send + 'static, output: Arc<Mu
     });
 }
 
+/// The origin secret this deployment's CloudFront sends.
+const ORIGIN_SECRET: &str = "0123456789abcdef0123456789abcdef-current";
+
+/// A request as CloudFront forwards it: with the origin secret.
+fn via_cloudfront(method: &str, path: &str) -> HttpApiRequest {
+    HttpApiRequest::new(method, path).header(origin_secret::HEADER, ORIGIN_SECRET)
+}
+
 /// An anonymous POST of `events` from the shop's pages, as `sendBeacon` sends it.
 fn post_events(events: &Value) -> HttpApiRequest {
-    HttpApiRequest::new("POST", "/v1/events")
+    via_cloudfront("POST", "/v1/events")
         .query(&format!("site_key={SITE_KEY}"))
         .header("origin", ORIGIN)
         .header("content-type", "text/plain;charset=UTF-8")
@@ -365,7 +376,7 @@ async fn the_signed_in_route_takes_the_user_from_the_verified_claims_never_from_
     let mut function = deployment.start_function().await;
     let mut event = valid_event(Utc::now());
     event["user_id"] = json!("someone-else");
-    let request = HttpApiRequest::new("POST", SIGNED_IN_PATH)
+    let request = via_cloudfront("POST", SIGNED_IN_PATH)
         .header("origin", ORIGIN)
         .header("content-type", "application/json")
         .header("authorization", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig")
@@ -389,7 +400,7 @@ async fn access_is_refused_without_claims_site_key_or_allowed_origin() {
     let deployment = Deployment::create().await;
     let mut function = deployment.start_function().await;
     let batch = json!([valid_event(Utc::now())]);
-    let signed_in_without_claims = HttpApiRequest::new("POST", SIGNED_IN_PATH)
+    let signed_in_without_claims = via_cloudfront("POST", SIGNED_IN_PATH)
         .header("origin", ORIGIN)
         .header("content-type", "application/json")
         .body(batch.to_string());
@@ -421,7 +432,7 @@ async fn preflights_are_answered_for_allowed_origins_only() {
     let deployment = Deployment::create().await;
     let mut function = deployment.start_function().await;
     let preflight = |origin: &str| {
-        HttpApiRequest::new("OPTIONS", "/v1/events")
+        via_cloudfront("OPTIONS", "/v1/events")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header("access-control-request-headers", "content-type")
@@ -540,6 +551,7 @@ async fn a_missing_setting_stops_the_binary_with_its_name() {
         "SBW_SITE_KEYS",
         "SBW_ALLOWED_ORIGINS",
         "SBW_HASH_KEY_PARAM",
+        "SBW_ORIGIN_SECRET_PARAM",
         "SBW_DEPLOYMENT",
     ] {
         let mut env = deployment.function_env();
@@ -651,5 +663,76 @@ async fn under_s3_faults_the_binary_dead_letters_asks_for_retries_and_still_refu
     assert_eq!(
         in_queue, queued,
         "the dead-letter queue holds what the 503s said it does"
+    );
+}
+
+/// The API's own endpoint, called without CloudFront: refused before
+/// anything is read, with a reason; the previous secret still works, and a
+/// warm function takes a rotated one from the parameter at once.
+#[tokio::test]
+async fn only_requests_through_cloudfront_come_in_and_a_rotation_reaches_a_warm_function() {
+    let deployment = Deployment::create().await;
+    let mut function = deployment.start_function().await;
+    let batch = json!([valid_event(Utc::now())]);
+    let bypass = |secret: Option<&str>| {
+        let request = HttpApiRequest::new("POST", "/v1/events")
+            .query(&format!("site_key={SITE_KEY}"))
+            .header("origin", ORIGIN)
+            .header("content-type", "application/json")
+            .header("cloudfront-viewer-country", "KP")
+            .body(batch.to_string());
+        match secret {
+            Some(secret) => request.header(origin_secret::HEADER, secret),
+            None => request,
+        }
+    };
+    let refused = |response: &HttpApiResponse, code: &str| {
+        assert_eq!(response.json()["error"]["code"], code);
+        assert!(response.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CloudFront"));
+    };
+
+    let direct = function.expect(bypass(None), 403).await;
+    refused(&direct, "not_through_cloudfront");
+    let preflight = HttpApiRequest::new("OPTIONS", "/v1/events").header("origin", ORIGIN);
+    refused(
+        &function.expect(preflight, 403).await,
+        "not_through_cloudfront",
+    );
+    assert!(deployment
+        .aws
+        .objects(&deployment.bucket, "")
+        .await
+        .is_empty());
+
+    function.expect(bypass(Some(ORIGIN_SECRET)), 202).await;
+    function
+        .expect(bypass(Some("previous-secret-0123456789abcdef")), 202)
+        .await;
+    let stored = deployment.aws.events_in(&deployment.bucket).await;
+    assert_eq!(stored.len(), 1, "the same event twice is stored once");
+    assert_eq!(stored[0].geo.country.as_deref(), Some("KP"));
+
+    // sbwctl rotate origin-secret: new,current.
+    let rotated = "fedcba9876543210fedcba9876543210-rotated";
+    deployment
+        .aws
+        .put_secure_parameter(
+            &deployment.origin_secret_parameter,
+            &format!("{rotated},{ORIGIN_SECRET}"),
+        )
+        .await;
+    function.expect(bypass(Some(rotated)), 202).await;
+    function.expect(bypass(Some(ORIGIN_SECRET)), 202).await;
+    refused(
+        &function.expect(bypass(Some("guessed")), 403).await,
+        "origin_secret_unknown",
+    );
+    assert!(
+        !function.output().contains(rotated) && !function.output().contains(ORIGIN_SECRET),
+        "a secret appeared in the function's output:\n{}",
+        function.output()
     );
 }

@@ -73,6 +73,20 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// Writes `value` to the SecureString `name`, as deploy and rotate do.
+    #[allow(dead_code)] // aws_store.rs sets no parameter
+    pub async fn put_secure_parameter(&self, name: &str, value: &str) {
+        aws_sdk_ssm::Client::new(&self.config)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("put parameter");
+    }
+
     pub async fn connect() -> Self {
         let config = Moto::shared().sdk_config().await;
         Aws {
