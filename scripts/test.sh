@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib/ensure.sh"
 cd "$SBW_ROOT"
 
 ensure_rust
-ensure_apt build-essential pkg-config python3-venv wrk
+ensure_apt build-essential pkg-config python3-venv wrk iptables
 ensure_venv .venv scripts/requirements-aws-emulator.txt
 export SBW_MOTO_SERVER="$SBW_ROOT/.venv/bin/moto_server"
 ensure_postgres

@@ -37,6 +37,17 @@ pub enum RoleError {
 
 /// The deployer role's ARN, from the deployer stack's output.
 pub async fn deployer_role(aws: &Aws, deployment: &Deployment) -> Result<String, RoleError> {
+    let [arn] = deployer_outputs(aws, deployment, [iam::DEPLOYER_ROLE_OUTPUT]).await?;
+    Ok(arn)
+}
+
+/// The deployer stack's outputs `names`, in that order; a stack without one
+/// of them (not bootstrapped, or by an older `sbwctl`) is `Missing`.
+pub async fn deployer_outputs<const N: usize>(
+    aws: &Aws,
+    deployment: &Deployment,
+    names: [&str; N],
+) -> Result<[String; N], RoleError> {
     let region = deployment.region.to_string();
     let stack = iam::deployer_stack_name(deployment);
     let state = stack::describe(&aws.region(&region).cloudformation, &stack)
@@ -51,17 +62,26 @@ pub async fn deployer_role(aws: &Aws, deployment: &Deployment) -> Result<String,
             state,
         })
     };
-    match state {
-        None => Err(missing("does not exist".to_owned())),
-        Some(state) => match state.outputs.get(iam::DEPLOYER_ROLE_OUTPUT) {
-            Some(arn) if !arn.is_empty() && state.status != "DELETE_IN_PROGRESS" => Ok(arn.clone()),
-            _ => Err(missing(format!(
-                "is in {} without a {} output",
-                state.status,
-                iam::DEPLOYER_ROLE_OUTPUT
-            ))),
-        },
+    let Some(state) = state else {
+        return Err(missing("does not exist".to_owned()));
+    };
+    let mut values = Vec::with_capacity(N);
+    for name in names {
+        match state.outputs.get(name) {
+            Some(value) if !value.is_empty() && state.status != "DELETE_IN_PROGRESS" => {
+                values.push(value.clone())
+            }
+            _ => {
+                return Err(missing(format!(
+                    "is in {} without a {name} output",
+                    state.status
+                )))
+            }
+        }
     }
+    Ok(values
+        .try_into()
+        .expect("one value for each name, or an early return"))
 }
 
 /// Creates or updates the deployer stack (a no-op when unchanged).

@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aws_sdk_ssm::types::ParameterType;
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType};
 use sbw_infra::config::Deployment;
+use sbw_infra::iam;
 use sbw_infra::render::{current_pointer_key, Manifest, ParameterSource, RenderedStack};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
-use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
+use crate::bootstrap::{deployer_outputs, NotBootstrapped, RoleError};
 use crate::build::{architecture_name, BuildError, BuildOutput, Bundle};
 use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
 use crate::progress::Progress;
@@ -142,12 +143,20 @@ pub async fn deploy(
         });
     }
     check_account::<DeployError>(aws.region(&manifest.region), deployment).await?;
-    let role_arn = deployer_role(aws, deployment).await?;
+    let [role_arn, hash_key_key] = deployer_outputs(
+        aws,
+        deployment,
+        [iam::DEPLOYER_ROLE_OUTPUT, iam::HASH_KEY_KEY_OUTPUT],
+    )
+    .await?;
     for prerequisite in &manifest.prerequisites {
         ensure_secret(
             aws.region(&prerequisite.region),
             &prerequisite.name,
             prerequisite.how,
+            prerequisite
+                .only_ingest_decrypts
+                .then_some(hash_key_key.as_str()),
             progress,
         )
         .await?;
@@ -197,55 +206,110 @@ pub async fn deploy(
         .collect())
 }
 
-/// Creates the SecureString `name` (under the default key aws/ssm) with
-/// [`random_secret`] unless it exists; an existing value is never replaced
-/// here (a new hashing key would change every hashed identifier; the origin
-/// secret has its own rotation).
+/// Creates the SecureString `name` with [`random_secret`] unless it exists,
+/// encrypted with `key` (a key of the deployer stack), or with SSM's default
+/// key when `None`. An existing value is never replaced here (a new hashing
+/// key would change every hashed identifier; the origin secret has its own
+/// rotation), but one that an older `sbwctl` encrypted with another key than
+/// `key` is encrypted again with it, the value unchanged.
 pub async fn ensure_secret(
     clients: &RegionClients,
     name: &str,
     description: &str,
+    key: Option<&str>,
     progress: &Progress,
 ) -> Result<(), AwsError> {
-    let action = || format!("creating the SSM parameter {name}");
-    match clients.ssm.get_parameter().name(name).send().await {
-        Ok(_) => return Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_parameter_not_found()) => {}
-        Err(error) => {
-            return Err(AwsError::new(
-                format!("reading the SSM parameter {name}"),
-                &error,
-            ))
+    let secret = Secret {
+        clients,
+        name,
+        description,
+        key,
+    };
+    match (encryption_key(clients, name).await?, key) {
+        (None, _) => {
+            let value = random_secret(&format!("creating the SSM parameter {name}"))?;
+            if secret.put(value, false).await? {
+                progress.line(format!("created the SecureString {name} (32 random bytes)"));
+            }
         }
+        (Some(current), Some(key)) if !is_key(&current, key) => {
+            let value = secure_parameter(clients, name).await?.unwrap_or_default();
+            secret.put(value, true).await?;
+            progress.line(format!(
+                "encrypted the SecureString {name} with the environment's own key (it was under {current}); its value is unchanged"
+            ));
+        }
+        (Some(_), _) => {}
     }
-    let key = random_secret(&action())?;
-    match clients
+    Ok(())
+}
+
+/// The key the SecureString `name` is encrypted with, if it exists.
+async fn encryption_key(clients: &RegionClients, name: &str) -> Result<Option<String>, AwsError> {
+    let by_name = ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .values(name)
+        .build()
+        .expect("key is set");
+    let found = clients
         .ssm
-        .put_parameter()
-        .name(name)
-        .value(key)
-        .r#type(ParameterType::SecureString)
-        .description(description)
-        .overwrite(false)
+        .describe_parameters()
+        .parameter_filters(by_name)
         .send()
         .await
-    {
-        Ok(_) => {
-            progress.line(format!("created the SecureString {name} (32 random bytes)"));
-            Ok(())
+        .map_err(|e| AwsError::new(format!("reading the SSM parameter {name}"), &e))?;
+    Ok(found
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .find(|p| p.name.as_deref() == Some(name))
+        .map(|p| p.key_id.unwrap_or_else(|| "alias/aws/ssm".to_owned())))
+}
+
+/// Whether `key_id` (as SSM reports it: an ARN, an id or an alias) names `key_arn`.
+fn is_key(key_id: &str, key_arn: &str) -> bool {
+    key_id == key_arn || key_arn.ends_with(&format!("/{key_id}"))
+}
+
+/// One SecureString as `ensure_secret` writes it.
+struct Secret<'a> {
+    clients: &'a RegionClients,
+    name: &'a str,
+    description: &'a str,
+    key: Option<&'a str>,
+}
+
+impl Secret<'_> {
+    /// Puts `value`; `false` when, not overwriting, a concurrent deploy
+    /// created it in the meantime (theirs stays).
+    async fn put(&self, value: String, overwrite: bool) -> Result<bool, AwsError> {
+        let put = self
+            .clients
+            .ssm
+            .put_parameter()
+            .name(self.name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .set_key_id(self.key.map(str::to_owned))
+            .description(self.description)
+            .overwrite(overwrite)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_parameter_already_exists()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(AwsError::new(
+                format!("writing the SSM parameter {}", self.name),
+                &error,
+            )),
         }
-        // Created by a concurrent deploy in the meantime: theirs stays.
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_parameter_already_exists()) =>
-        {
-            Ok(())
-        }
-        Err(error) => Err(AwsError::new(action(), &error)),
     }
 }
 

@@ -60,6 +60,13 @@ const ACTIONS_WITHOUT_RESOURCE_TYPES: &[&str] =
 pub fn check(manifest: &Manifest) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut exports: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    // The deployer stack (`sbwctl bootstrap`) comes before every other and
+    // exports the keys of the secrets; its own rules are infra/tests/iam_policy.rs's.
+    if let Ok(deployer) = serde_saphyr::from_str::<Value>(&manifest.deployer.body) {
+        for export in Template::new(&deployer).exports() {
+            exports.insert(export, (0, manifest.deployer.region.clone()));
+        }
+    }
     for (index, stack) in manifest.stacks.iter().enumerate() {
         let mut report = |check: &'static str, message: String| {
             findings.push(Finding {

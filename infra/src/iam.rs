@@ -53,6 +53,21 @@ pub fn boundary_policy_arn(d: &Deployment) -> String {
 /// The deployer stack's output naming the role.
 pub const DEPLOYER_ROLE_OUTPUT: &str = "DeployerRoleArn";
 
+/// The deployer stack's output naming the key of the hash key's SecureString.
+pub const HASH_KEY_KEY_OUTPUT: &str = "HashKeyKeyArn";
+
+/// The alias of the customer-managed key that encrypts the HMAC key for
+/// identifiers: only the ingest role may decrypt with it.
+pub fn hash_key_key_alias(d: &Deployment) -> String {
+    format!("alias/sbw/{}/{}/hash-key", d.project, d.environment)
+}
+
+/// The alias of the customer-managed key that encrypts the ETL's warehouse
+/// login: the instance writes with it, only the ETL role decrypts.
+pub fn warehouse_login_key_alias(d: &Deployment) -> String {
+    format!("alias/sbw/{}/{}/warehouse-login", d.project, d.environment)
+}
+
 /// Services the stacks make create their service-linked role on first use:
 /// the load balancer (hardened profile) and WAF's logging.
 pub const SERVICE_LINKED_ROLES: &[&str] =

@@ -299,6 +299,10 @@ pub struct Prerequisite {
     pub name: String,
     pub region: String,
     pub how: &'static str,
+    /// Encrypted with the deployer stack's hash-key key, which only the
+    /// ingest role may decrypt; else with SSM's default key (the origin
+    /// secret, which the operator reads to give CloudFront).
+    pub only_ingest_decrypts: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -393,12 +397,14 @@ fn render_named(
                 name: hash_key_parameter(d),
                 region: d.region.to_string(),
                 how: "created by sbwctl deploy with 32 random bytes if it does not exist; never rotated automatically (rotation changes every hashed user id)",
+                only_ingest_decrypts: true,
             },
             Prerequisite {
                 kind: "ssm_secure_string",
                 name: origin_secret_parameter(d),
                 region: d.region.to_string(),
                 how: "created by sbwctl deploy with 32 random bytes if it does not exist; CloudFront sends it to the event API, which refuses requests without it; rotated by sbwctl rotate origin-secret (value: current[,previous])",
+                only_ingest_decrypts: false,
             },
         ],
         stacks,
@@ -560,6 +566,16 @@ impl Manifest {
             .as_str()
             .map(str::to_owned)
     }
+
+    /// The step of the warehouse's first-boot script between the lines
+    /// `# NAME: begin` and `# NAME: end`, which tests run on their own.
+    pub fn warehouse_user_data_step(&self, name: &str) -> Option<String> {
+        let script = self.warehouse_user_data()?;
+        let begin = format!("# {name}: begin\n");
+        let start = script.find(&begin)? + begin.len();
+        let end = start + script[start..].find(&format!("# {name}: end\n"))?;
+        Some(script[start..end].to_owned())
+    }
 }
 
 /// The operator's IAM policy for this environment, as pretty JSON: the
@@ -705,6 +721,8 @@ fn template_context(
         parameter_path => iam::parameter_path(d),
         boundary_policy_name => iam::boundary_policy_name(d),
         deployer_role_name => iam::deployer_role_name(d),
+        hash_key_key_alias => iam::hash_key_key_alias(d),
+        warehouse_login_key_alias => iam::warehouse_login_key_alias(d),
         deployer_stack_name => iam::deployer_stack_name(d),
         budget_name => names::budget_name(&d.prefix()),
         service_linked_roles => iam::SERVICE_LINKED_ROLES.to_vec(),

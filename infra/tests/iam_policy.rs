@@ -172,8 +172,9 @@ fn is_read(action: &str) -> bool {
         || action.eq_ignore_ascii_case("apigateway:GET")
 }
 
-/// Tag conditions naming this environment.
-fn tag_scoped(condition: &Value, d: &Deployment) -> bool {
+/// Conditions that keep a statement to this environment: its tags, or the
+/// aliases of its keys.
+fn condition_scoped(condition: &Value, d: &Deployment) -> bool {
     let mut pairs = Vec::new();
     if let Value::Object(operators) = condition {
         for keys in operators.values() {
@@ -190,8 +191,16 @@ fn tag_scoped(condition: &Value, d: &Deployment) -> bool {
                 && v == want
         })
     };
+    let keys = [
+        iam::hash_key_key_alias(d),
+        iam::warehouse_login_key_alias(d),
+    ];
+    let alias = pairs
+        .iter()
+        .any(|(k, v)| k == "kms:ResourceAliases" && keys.iter().any(|key| v == key));
     tag("sbw:backup", &d.prefix())
         || (tag("sbw:project", &d.project) && tag("sbw:environment", &d.environment))
+        || alias
 }
 
 /// A resource pattern that only matches this environment's resources.
@@ -211,8 +220,11 @@ fn name_scoped(resource: &str, d: &Deployment) -> bool {
         let after = resource[at + prefix.len()..].chars().next();
         matches!(before, Some(':' | '/' | '-')) && matches!(after, None | Some('-' | '/' | ':'))
     });
+    // `${Key.Arn}`: a resource of the deployer stack itself (the keys of the secrets).
+    let own = resource.starts_with("${") && resource.ends_with(".Arn}");
     resource != "*"
         && (named
+            || own
             || resource.contains(&iam::role_path(d))
             || resource.contains(&iam::parameter_path(d)))
 }
@@ -227,7 +239,7 @@ fn unscoped_writes(which: &str, policy: &[Statement], d: &Deployment) -> Vec<Str
                 problems.push(format!("{which} {}: {action} is a whole service", s.sid));
                 continue;
             }
-            if is_read(action) || tag_scoped(&s.condition, d) {
+            if is_read(action) || condition_scoped(&s.condition, d) {
                 continue;
             }
             if UNSCOPED
@@ -573,6 +585,164 @@ fn every_stack_role_carries_the_boundary_and_the_boundary_allows_what_it_needs()
     assert!(roles_seen >= 5 * CASES.len(), "{roles_seen} roles");
 }
 
+/// The statements of every stack role that allow one of `actions`, with
+/// the role's stack and logical id.
+fn role_statements_allowing(
+    m: &Manifest,
+    d: &Deployment,
+    actions: &[&str],
+) -> Vec<(String, Statement)> {
+    let mut found = Vec::new();
+    for stack in &m.stacks {
+        let template = yaml(&stack.body);
+        for (id, resource) in template["Resources"].as_object().into_iter().flatten() {
+            if resource["Type"] != "AWS::IAM::Role" {
+                continue;
+            }
+            let policies = resource["Properties"]["Policies"].as_array().cloned();
+            for statement in policies
+                .into_iter()
+                .flatten()
+                .flat_map(|p| statements(&p["PolicyDocument"], d))
+                .filter(|s| s.allow)
+            {
+                if actions
+                    .iter()
+                    .any(|action| statement.actions.iter().any(|a| glob(a, action)))
+                {
+                    found.push((format!("{} {id}", stack.name), statement));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Each secret has a key of its own that one stack role decrypts, through
+/// the one service that stores it: the hash key (SSM) the ingest function,
+/// the warehouse login (S3) the ETL, which the instance encrypts. Nobody
+/// else — not the instance, whose managed SSM policy reads any parameter,
+/// not the operator, not an administrator — decrypts either without first
+/// changing the key's policy.
+#[test]
+fn each_secret_is_decrypted_by_one_role_only() {
+    let crypto = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:ReEncryptFrom",
+        "kms:CreateGrant",
+    ];
+    for (file, env, profile) in CASES {
+        let d = deployment(file, env, *profile);
+        let m = manifest(&d);
+        let keys = &deployer_template(&m)["Resources"];
+        for (key, service, uses) in [
+            ("HashKeyKey", "ssm", vec!["kms:Encrypt", "kms:Decrypt"]),
+            (
+                "WarehouseLoginKey",
+                "s3",
+                vec!["kms:GenerateDataKey", "kms:Decrypt"],
+            ),
+        ] {
+            let where_ = format!("{env} {key}");
+            let properties = &keys[key]["Properties"];
+            assert_eq!(properties["EnableKeyRotation"], true, "{where_}");
+            let policy = statements(&properties["KeyPolicy"], &d);
+            let account_root = format!("arn:aws:iam::{}:root", d.account_id);
+            for raw in properties["KeyPolicy"]["Statement"].as_array().unwrap() {
+                // The account, so that IAM policies decide within the statement's conditions.
+                assert_eq!(
+                    resolve(&raw["Principal"]["AWS"], &d),
+                    account_root,
+                    "{where_}"
+                );
+            }
+            for statement in &policy {
+                let crypto_actions: Vec<&String> = statement
+                    .actions
+                    .iter()
+                    .filter(|a| crypto.iter().any(|c| glob(a, c)))
+                    .collect();
+                if statement.sid == "Administer" {
+                    assert!(crypto_actions.is_empty(), "{where_}: {crypto_actions:?}");
+                    continue;
+                }
+                assert_eq!(
+                    statement.condition["StringEquals"]["kms:ViaService"],
+                    format!("{service}.{}.amazonaws.com", d.region),
+                    "{where_} {}",
+                    statement.sid
+                );
+                if statement.actions.iter().any(|a| a == "kms:Decrypt") {
+                    assert_eq!(
+                        statement.condition["ArnLike"]["aws:PrincipalArn"],
+                        format!("arn:aws:iam::{}:role{}*", d.account_id, iam::role_path(&d)),
+                        "{where_}: decryption is for the environment's stack roles only"
+                    );
+                }
+            }
+            let allowed: Vec<&str> = policy
+                .iter()
+                .flat_map(|s| s.actions.iter())
+                .filter(|a| crypto.contains(&a.as_str()))
+                .map(String::as_str)
+                .collect();
+            assert_eq!(allowed, uses, "{where_}");
+        }
+
+        let mut grants: Vec<(String, Vec<String>, String)> =
+            role_statements_allowing(&m, &d, &crypto)
+                .into_iter()
+                .map(|(role, s)| {
+                    assert_eq!(s.resources.len(), 1, "{env} {role}: {s:?}");
+                    (role, s.actions, s.resources[0].clone())
+                })
+                .collect();
+        grants.sort();
+        let import = |output: &str| {
+            format!(
+                "(stack resource {})",
+                serde_json::json!({"Fn::ImportValue": format!("{}-deployer-{output}", d.prefix())})
+            )
+        };
+        assert_eq!(
+            grants,
+            [
+                (
+                    "etl FunctionRole".to_owned(),
+                    vec!["kms:Decrypt".to_owned()],
+                    import("WarehouseLoginKeyArn")
+                ),
+                (
+                    "ingest FunctionRole".to_owned(),
+                    vec!["kms:Decrypt".to_owned()],
+                    import("HashKeyKeyArn")
+                ),
+                (
+                    "warehouse InstanceRole".to_owned(),
+                    vec!["kms:GenerateDataKey".to_owned()],
+                    import("WarehouseLoginKeyArn")
+                ),
+            ],
+            "{env}"
+        );
+
+        let operator = operator(&d);
+        let any_key = format!("arn:aws:kms:{}:{}:key/any", d.region, d.account_id);
+        assert!(!allows(&operator, "kms:Decrypt", &any_key), "{env}");
+        let encrypt = operator
+            .iter()
+            .find(|s| s.actions.iter().any(|a| a == "kms:Encrypt"))
+            .expect("the operator encrypts the hash key it creates");
+        assert_eq!(
+            encrypt.condition["ForAnyValue:StringEquals"]["kms:ResourceAliases"],
+            iam::hash_key_key_alias(&d),
+            "{env}"
+        );
+    }
+}
+
 #[test]
 fn the_example_operator_policy_is_what_sbwctl_prints() {
     let d = deployment(EXAMPLE, "prod", None);
@@ -695,6 +865,7 @@ const SBWCTL_CALLS: &[(&str, &[&str], &str)] = &[
         &["ssm:PutParameter"],
         "arn:aws:ssm:{R}:{A}:parameter{S}ingest-hash-key",
     ),
+    ("describe_parameters", &["ssm:DescribeParameters"], "*"),
     ("get_queue_attributes", &["sqs:GetQueueAttributes"], QUEUE),
     ("receive_message", &["sqs:ReceiveMessage"], QUEUE),
     ("delete_message_batch", &["sqs:DeleteMessage"], QUEUE),

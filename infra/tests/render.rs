@@ -994,10 +994,9 @@ fn dashboard_health_is_answered_by_shiny_and_new_versions_arrive_without_replace
 /// only a device that exists and that blkid finds empty (exit 2) is formatted.
 #[test]
 fn the_data_volume_is_formatted_only_when_blkid_finds_nothing_on_it() {
-    let script = user_data(&manifest(EXAMPLE, "prod", None));
-    let begin = script.find("# format-data-volume: begin\n").unwrap();
-    let end = script.find("# format-data-volume: end\n").unwrap();
-    let step = &script[begin..end];
+    let step = manifest(EXAMPLE, "prod", None)
+        .warehouse_user_data_step("format-data-volume")
+        .unwrap();
     let work = std::env::temp_dir().join(format!("sbw-format-{}", std::process::id()));
     let bin = work.join("bin");
     std::fs::create_dir_all(&bin).unwrap();

@@ -36,6 +36,8 @@ pub struct PgServer {
     bin: PathBuf,
     data: PathBuf,
     port: u16,
+    /// Server settings beyond the defaults, as `-c name=value`.
+    settings: Vec<(String, String)>,
     /// Whether commands run as the `postgres` user (this process is root).
     as_postgres: bool,
 }
@@ -43,6 +45,11 @@ pub struct PgServer {
 impl PgServer {
     /// Creates and starts a cluster; returns once it accepts connections.
     pub fn start() -> Result<PgServer, ServerError> {
+        PgServer::start_with(&[])
+    }
+
+    /// As [`PgServer::start`], with server `settings` (`("ssl", "on")`, ...).
+    pub fn start_with(settings: &[(&str, &str)]) -> Result<PgServer, ServerError> {
         let bin = bin_dir().ok_or(ServerError::NoBinaries)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -52,6 +59,10 @@ impl PgServer {
             bin,
             data: std::env::temp_dir().join(format!("sbw-pg-{}", uuid::Uuid::new_v4().simple())),
             port,
+            settings: settings
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
             as_postgres: is_root(),
         };
         let data = server.data.to_string_lossy().into_owned();
@@ -61,6 +72,10 @@ impl PgServer {
         )?;
         server.pg_ctl(&["start"])?;
         Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// A superuser URL (what `TestDb::create_on` takes).
@@ -78,10 +93,13 @@ impl PgServer {
     fn pg_ctl(&self, action: &[&str]) -> Result<(), ServerError> {
         let data = self.data.to_string_lossy().into_owned();
         let log = self.data.join("server.log").to_string_lossy().into_owned();
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off",
             self.port
         );
+        for (name, value) in &self.settings {
+            options.push_str(&format!(" -c {name}={value}"));
+        }
         let mut args = action.to_vec();
         args.extend(["-w", "-D", &data, "-l", &log, "-o", &options]);
         self.run("pg_ctl", &args)

@@ -1,17 +1,24 @@
 //! Connecting to the warehouse, and the limits every ETL session runs under.
-//! TLS follows the connection's `sslmode` the
-//! way libpq does for `prefer` and `require`: the channel is encrypted, the
-//! server's certificate is not checked against a CA (the warehouse's
-//! certificate is self-signed, reached only inside the VPC). `disable`
-//! (local development) uses no TLS.
+//!
+//! Two ways to trust the server:
+//! - [`connect_verified`], the deployed function: TLS is required and the
+//!   server's certificate must chain to the warehouse instance's own CA (which
+//!   the instance publishes with the login) and name the host, as libpq's
+//!   `sslmode=verify-full` does. A server that offers no TLS, or another
+//!   certificate, is refused.
+//! - [`connect`], a URL an operator or the local platform gives: its `sslmode`
+//!   as libpq reads `disable`, `prefer` and `require` (encrypted, the
+//!   certificate not checked against a CA).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::Client;
 
 /// The error with its causes, e.g. `db error: ERROR: canceling statement
@@ -101,21 +108,82 @@ impl SessionLimits {
     }
 }
 
-/// Connects with TCP keepalives on and drives the connection in the background.
+/// Connects as the URL's `sslmode` says (see the module's documentation).
 pub async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+    let provider = crypto_provider();
+    let tls = client_config(&provider)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+        .with_no_client_auth();
+    connect_with(config, tls).await
+}
+
+/// Connects over TLS only, to a server whose certificate chains to one of
+/// `roots` and names the configured host (libpq's `verify-full`).
+pub async fn connect_verified(
+    config: &tokio_postgres::Config,
+    roots: TrustedRoots,
+) -> Result<Client, tokio_postgres::Error> {
+    let tls = client_config(&crypto_provider())
+        .with_root_certificates(roots.0)
+        .with_no_client_auth();
+    let mut config = config.clone();
+    config.ssl_mode(SslMode::Require);
+    connect_with(&config, tls).await
+}
+
+/// The certificates a verified connection trusts: the warehouse instance's CA.
+#[derive(Debug, Clone)]
+pub struct TrustedRoots(Arc<RootCertStore>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootsError {
+    #[error("it holds no PEM certificate")]
+    NoCertificate,
+    #[error("a certificate in it cannot be read: {0}")]
+    Unreadable(String),
+}
+
+impl TrustedRoots {
+    /// The certificates of a PEM text (one or more `BEGIN CERTIFICATE` blocks).
+    pub fn from_pem(pem: &str) -> Result<TrustedRoots, RootsError> {
+        let mut roots = RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let certificate = certificate.map_err(|e| RootsError::Unreadable(e.to_string()))?;
+            roots
+                .add(certificate)
+                .map_err(|e| RootsError::Unreadable(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(RootsError::NoCertificate);
+        }
+        Ok(TrustedRoots(Arc::new(roots)))
+    }
+}
+
+fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn client_config(
+    provider: &Arc<CryptoProvider>,
+) -> rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier> {
+    ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("the default provider supports the default protocol versions")
+}
+
+/// Connects with TCP keepalives on and drives the connection in the background.
+async fn connect_with(
+    config: &tokio_postgres::Config,
+    tls: ClientConfig,
+) -> Result<Client, tokio_postgres::Error> {
     let mut config = config.clone();
     config
         .keepalives(true)
         .keepalives_idle(KEEPALIVE_IDLE)
         .keepalives_interval(KEEPALIVE_INTERVAL)
         .keepalives_retries(KEEPALIVE_RETRIES);
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .expect("the default provider supports the default protocol versions")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
-        .with_no_client_auth();
     let (client, connection) = config
         .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
         .await?;

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use sbw_names::{env, metric};
 use serde::Deserialize;
 
-use crate::db::SessionLimits;
+use crate::db::{SessionLimits, TrustedRoots};
 use crate::metrics::emf_line;
 use crate::run::{run, EtlError, RunOptions, RunRequest};
 use crate::settings::ShopSettings;
@@ -88,7 +88,8 @@ impl LambdaSettings {
     }
 }
 
-/// The login the warehouse instance publishes (see the warehouse user data).
+/// The login the warehouse instance publishes (see the warehouse user data),
+/// encrypted with the environment's warehouse-login key.
 #[derive(Deserialize)]
 struct DatabaseLogin {
     port: u16,
@@ -96,6 +97,41 @@ struct DatabaseLogin {
     user: String,
     password: String,
     sslmode: String,
+    /// The instance's CA certificate (PEM), which signed the server's.
+    #[serde(default)]
+    sslrootcert: Option<String>,
+}
+
+/// The one `sslmode` the function accepts: TLS, the certificate checked.
+const VERIFIED_SSL_MODE: &str = "verify-full";
+
+impl DatabaseLogin {
+    /// The connection to `host` this login describes, and the CA to check
+    /// the server against; a login that would not verify the server is refused.
+    fn connection(self, host: &str) -> anyhow::Result<(tokio_postgres::Config, TrustedRoots)> {
+        if self.sslmode != VERIFIED_SSL_MODE {
+            anyhow::bail!(
+                "it says sslmode={:?}, and the ETL connects to the warehouse only with sslmode={VERIFIED_SSL_MODE} \
+                 (TLS, the server's certificate checked against the instance's CA); \
+                 run /usr/local/sbin/sbw-bootstrap on the instance to publish a current login \
+                 (runbooks/rotate-database-password.md)",
+                self.sslmode
+            );
+        }
+        let pem = self.sslrootcert.as_deref().unwrap_or_default();
+        let roots = TrustedRoots::from_pem(pem)
+            .map_err(|e| anyhow::anyhow!("its sslrootcert is not the instance's CA: {e}"))?;
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(host)
+            .port(self.port)
+            .dbname(&self.dbname)
+            .user(&self.user)
+            .password(self.password)
+            .application_name("sbw-etl")
+            .connect_timeout(std::time::Duration::from_secs(10));
+        Ok((config, roots))
+    }
 }
 
 impl std::fmt::Debug for DatabaseLogin {
@@ -121,7 +157,7 @@ impl EtlFunction {
         }
     }
 
-    async fn database_config(&self) -> anyhow::Result<tokio_postgres::Config> {
+    async fn database_config(&self) -> anyhow::Result<(tokio_postgres::Config, TrustedRoots)> {
         let s = &self.settings;
         let object = self
             .s3
@@ -135,7 +171,7 @@ impl EtlFunction {
                     "reading the database login s3://{}/{} failed: {}",
                     s.credentials_bucket,
                     s.credentials_key,
-                    aws_sdk_s3::error::DisplayErrorContext(e)
+                    sbw_aws::error::reason(&e)
                 )
             })?;
         let bytes = object.body.collect().await?.into_bytes();
@@ -146,25 +182,13 @@ impl EtlFunction {
                 s.credentials_key
             )
         })?;
-        let ssl_mode = match login.sslmode.as_str() {
-            "disable" => tokio_postgres::config::SslMode::Disable,
-            "prefer" => tokio_postgres::config::SslMode::Prefer,
-            "require" => tokio_postgres::config::SslMode::Require,
-            other => anyhow::bail!(
-                "sslmode {other:?} in the database login is not disable, prefer or require"
-            ),
-        };
-        let mut config = tokio_postgres::Config::new();
-        config
-            .host(&s.db_host)
-            .port(login.port)
-            .dbname(&login.dbname)
-            .user(&login.user)
-            .password(login.password)
-            .ssl_mode(ssl_mode)
-            .application_name("sbw-etl")
-            .connect_timeout(std::time::Duration::from_secs(10));
-        Ok(config)
+        login.connection(&s.db_host).map_err(|e| {
+            anyhow::anyhow!(
+                "the database login s3://{}/{}: {e}",
+                s.credentials_bucket,
+                s.credentials_key
+            )
+        })
     }
 
     /// One invocation: parse the request, run, log the metrics line. The
@@ -181,13 +205,16 @@ impl EtlFunction {
             .duration_since(SystemTime::now())
             .unwrap_or_default();
         let request = RunRequest::from_json(&payload)?;
-        let config = self.database_config().await?;
-        let mut client = crate::db::connect(&config).await.map_err(|e| {
-            anyhow::anyhow!(
-                "connecting to the warehouse at {} failed: {e}",
-                self.settings.db_host
-            )
-        })?;
+        let (config, roots) = self.database_config().await?;
+        let mut client = crate::db::connect_verified(&config, roots)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "connecting to the warehouse at {} failed: {}",
+                    self.settings.db_host,
+                    crate::db::describe(&e)
+                )
+            })?;
         let source = RawSource::S3 {
             client: self.s3.clone(),
             bucket: self.settings.raw_bucket.clone(),
@@ -223,6 +250,47 @@ impl EtlFunction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn login(sslmode: &str, sslrootcert: Option<&str>) -> DatabaseLogin {
+        serde_json::from_value(serde_json::json!({
+            "port": 5432, "dbname": "sbw", "user": "sbw_etl", "password": "p",
+            "sslmode": sslmode, "sslrootcert": sslrootcert,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_login_that_would_not_verify_the_server_is_refused() {
+        for mode in ["disable", "allow", "prefer", "require", "verify-ca", ""] {
+            let error = login(mode, None)
+                .connection("db.internal")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(&format!("it says sslmode={mode:?}"))
+                    && error.contains("only with sslmode=verify-full")
+                    && error.contains("sbw-bootstrap"),
+                "{error}"
+            );
+        }
+        for (pem, reason) in [
+            (None, "no PEM certificate"),
+            (Some("not a certificate"), "no PEM certificate"),
+            (
+                Some("-----BEGIN CERTIFICATE-----\nbm90IGRlcg==\n-----END CERTIFICATE-----\n"),
+                "cannot be read",
+            ),
+        ] {
+            let error = login("verify-full", pem)
+                .connection("db.internal")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("sslrootcert is not the instance's CA") && error.contains(reason),
+                "{error}"
+            );
+        }
+    }
 
     #[test]
     fn the_task_is_the_etl_unless_the_collector_is_named() {

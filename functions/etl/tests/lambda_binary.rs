@@ -1,9 +1,10 @@
 //! The built `etl` binary run as Lambda runs it: a clean Lambda environment,
 //! the local Runtime API handing it scheduled, backfill and bad requests,
 //! moto serving the raw bucket and the database login, and the warehouse on
-//! the real PostgreSQL.
+//! a real PostgreSQL serving the certificate the warehouse bootstrap makes.
 
 mod raw_bucket;
+mod tls_warehouse;
 
 use std::time::{Duration, Instant};
 
@@ -11,12 +12,14 @@ use chrono::{SecondsFormat, Utc};
 use raw_bucket::RawBucket;
 use sbw_etl::source::AWS_CALLS;
 use sbw_etl::{RunStatus, RunSummary};
+use sbw_testkit::pg_server::PgServer;
 use sbw_testkit::postgres::TestDb;
 use sbw_testkit::runtime_api::RuntimeApiError;
 use sbw_testkit::shoppers::Shoppers;
 use sbw_testkit::stall::StalledEndpoint;
 use sbw_testkit::{FunctionProcess, InvocationOutcome, Moto, RuntimeApi};
 use serde_json::{json, Value};
+use tls_warehouse::TlsWarehouse;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_etl");
 const DEPLOYMENT: &str = "etl-test";
@@ -32,42 +35,56 @@ const REQUIRED: [&str; 5] = [
 ];
 
 /// One deployment: the raw bucket, the credentials bucket holding the
-/// warehouse login (trust authentication locally), and the warehouse.
+/// warehouse login (trust authentication locally), and the warehouse, which
+/// the function reaches at 127.0.0.1 over TLS, verified against its CA.
 struct Deployment {
     raw: RawBucket,
     credentials: RawBucket,
     db: TestDb,
-    db_host: String,
+    /// After `db`, which it outlives.
+    warehouse: TlsWarehouse,
 }
+
+const DB_HOST: &str = "127.0.0.1";
 
 impl Deployment {
     async fn create() -> Deployment {
         let raw = RawBucket::create("raw").await;
         let credentials = RawBucket::create("creds").await;
-        let db = TestDb::create().await;
-        let url = url::Url::parse(&db.etl_url()).expect("a database URL");
-        let login = json!({
-            "port": url.port().unwrap_or(5432),
-            "dbname": db.name,
-            "user": "sbw_etl",
-            "password": "unused",
-            "sslmode": "disable",
-        });
-        credentials
-            .put(LOGIN_KEY, login.to_string().into_bytes())
-            .await;
-        Deployment {
+        let warehouse = TlsWarehouse::start("localhost", DB_HOST);
+        let db = TestDb::create_on(&warehouse.server.admin_url()).await;
+        let deployment = Deployment {
             raw,
             credentials,
-            db_host: url.host_str().unwrap_or("127.0.0.1").to_owned(),
             db,
-        }
+            warehouse,
+        };
+        deployment.put_login(deployment.login()).await;
+        deployment
+    }
+
+    /// The login the warehouse bootstrap publishes for this warehouse.
+    fn login(&self) -> Value {
+        json!({
+            "port": self.warehouse.server.port(),
+            "dbname": self.db.name,
+            "user": "sbw_etl",
+            "password": "unused",
+            "sslmode": "verify-full",
+            "sslrootcert": self.warehouse.ca_pem,
+        })
+    }
+
+    async fn put_login(&self, login: Value) {
+        self.credentials
+            .put(LOGIN_KEY, login.to_string().into_bytes())
+            .await;
     }
 
     fn function_env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("SBW_RAW_BUCKET", self.raw.name.clone()),
-            ("SBW_DB_HOST", self.db_host.clone()),
+            ("SBW_DB_HOST", DB_HOST.to_owned()),
             ("SBW_DB_CREDENTIALS_BUCKET", self.credentials.name.clone()),
             ("SBW_DB_CREDENTIALS_KEY", LOGIN_KEY.to_owned()),
             ("SBW_DEPLOYMENT", DEPLOYMENT.to_owned()),
@@ -323,6 +340,63 @@ async fn a_missing_database_login_is_an_invocation_error_naming_it() {
         );
     }
     assert!(!function.process.stdout_lines().iter().any(|l| is_emf(l)));
+}
+
+/// The function connects only to the warehouse that published its login:
+/// TLS, a certificate signed by that instance's CA, naming the host it
+/// dialled. Anything less is an invocation error that says why, and loads nothing.
+#[tokio::test]
+async fn the_etl_refuses_a_warehouse_it_cannot_verify() {
+    let deployment = Deployment::create().await;
+    deployment.put_visits(&mut Shoppers::new(7), 0, 2).await;
+    // Another instance: its own CA, a certificate for its own names.
+    let other = TlsWarehouse::start("ip-10-0-0-9.ec2.internal", "10.0.0.9");
+    let plain = PgServer::start().expect("a PostgreSQL server without TLS");
+    let good = deployment.login();
+    let with = |changes: Value| {
+        let mut login = good.clone();
+        for (name, value) in changes.as_object().expect("an object") {
+            login[name] = value.clone();
+        }
+        login
+    };
+    let mut function = Function::start(&deployment.function_env()).await;
+    for (login, says) in [
+        (with(json!({"sslmode": "disable"})), "sslmode=\"disable\""),
+        (with(json!({"sslmode": "require"})), "sslmode=\"require\""),
+        (with(json!({"sslrootcert": null})), "no PEM certificate"),
+        // The right CA, a server that offers no TLS.
+        (
+            with(json!({"port": plain.port()})),
+            "server does not support TLS",
+        ),
+        // A server whose certificate another instance's CA signed (same
+        // name, another key: rustls says BadSignature).
+        (
+            with(json!({"port": other.server.port()})),
+            "invalid peer certificate: BadSignature",
+        ),
+        // Its own CA, but a certificate for other names than 127.0.0.1.
+        (
+            with(json!({"port": other.server.port(), "sslrootcert": other.ca_pem})),
+            "invalid peer certificate: certificate not valid for name",
+        ),
+    ] {
+        deployment.put_login(login.clone()).await;
+        let message = function.refuse(json!({"trigger": "schedule"})).await;
+        assert!(message.contains(says), "{login} -> {message}");
+        assert!(function.is_running(), "etl exited after {login}");
+    }
+
+    deployment.put_login(good).await;
+    let (summary, _) = function.run(json!({"trigger": "schedule"})).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert!(summary.events_loaded > 0);
+    assert_eq!(
+        deployment.count("etl_runs").await,
+        1,
+        "the refused invocations ran nothing"
+    );
 }
 
 #[tokio::test]

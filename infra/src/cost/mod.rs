@@ -32,6 +32,9 @@ pub mod assumptions {
     pub const API_LOG_BYTES_PER_REQUEST: f64 = 350.0;
     /// Fixed cost of one ETL run (connect, list, record the run), seconds.
     pub const ETL_SECONDS_PER_RUN: f64 = 5.0;
+    /// Ingest containers started in a month (each reads the hash key once):
+    /// about one every ten minutes, a generous figure for a small shop.
+    pub const INGEST_COLD_STARTS_PER_MONTH: f64 = 4_500.0;
     /// Events the ETL loads per second once running.
     pub const ETL_EVENTS_PER_SECOND: f64 = 2_000.0;
     /// Log volume of one ETL run.
@@ -89,6 +92,8 @@ pub struct Footprint {
     pub sms_subscribers: u32,
     /// Functions that snapshot CloudWatch and SQS figures on the ETL's schedule.
     pub ops_collectors: u32,
+    /// Customer-managed KMS keys (the deployer stack's keys of the secrets).
+    pub kms_keys: u32,
     pub waf_web_acls: u32,
     /// Rules and managed rule groups across the web ACLs (billed per rule).
     pub waf_rules: u32,
@@ -96,10 +101,11 @@ pub struct Footprint {
 }
 
 impl Footprint {
-    /// Counts what the rendered stacks of `manifest` create.
+    /// Counts what the rendered stacks of `manifest`, the deployer's with
+    /// them, create.
     pub fn of(manifest: &crate::render::Manifest) -> Footprint {
         let mut footprint = Footprint::default();
-        for stack in &manifest.stacks {
+        for stack in manifest.stacks.iter().chain([&manifest.deployer]) {
             let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(&stack.body) else {
                 continue;
             };
@@ -144,6 +150,7 @@ impl Footprint {
                         footprint.sms_subscribers += 1;
                     }
                     "AWS::CloudWatch::Dashboard" => footprint.dashboards += 1,
+                    "AWS::KMS::Key" => footprint.kms_keys += 1,
                     "AWS::Lambda::Function"
                         if property("/Properties/Environment/Variables/SBW_ETL_TASK")
                             .and_then(|t| t.as_str())
@@ -268,7 +275,15 @@ pub fn estimate(deployment: &Deployment, footprint: &Footprint) -> Estimate {
         },
     };
     let mut bill = Bill { lines: Vec::new() };
-    for section in [warehouse, network, edge, lambda, raw_store, observability] {
+    for section in [
+        warehouse,
+        network,
+        edge,
+        lambda,
+        raw_store,
+        secrets,
+        observability,
+    ] {
         section(&mut bill, &inputs);
     }
     let (events_text, requests_text, runs_text) = (count(events), count(requests), count(runs));
@@ -636,6 +651,37 @@ fn raw_store(bill: &mut Bill, x: &Inputs) {
             a::MONTHS_OF_DATA,
             t.stored_bytes_per_event.get()
         ));
+}
+
+/// The customer-managed keys of the secrets and their use: the ETL decrypts
+/// the warehouse login at every run, ingest the hash key at each cold start.
+fn secrets(bill: &mut Bill, x: &Inputs) {
+    let keys = x.footprint.kms_keys;
+    if keys == 0 {
+        return;
+    }
+    bill.add(
+        "KMS",
+        "customer-managed keys".to_owned(),
+        (keys as f64, "keys", x.prices.kms_key_month),
+        None,
+        format!("{keys} keys: the hash key's and the warehouse login's, rotated yearly"),
+    );
+    let decrypts = x.volume.runs + a::INGEST_COLD_STARTS_PER_MONTH;
+    bill.add(
+        "KMS",
+        "decrypt requests".to_owned(),
+        (
+            decrypts / 10_000.0,
+            "10k requests",
+            x.prices.kms_per_10k_requests,
+        ),
+        Some(Allowance(2.0)),
+        format!(
+            "one per ETL run and one per ingest cold start (~{}); always free: 20,000/month",
+            count(a::INGEST_COLD_STARTS_PER_MONTH)
+        ),
+    );
 }
 
 /// CloudWatch and data transfer out.
