@@ -49,7 +49,9 @@ async fn the_hash_key_is_kept_under_the_environments_own_key() {
     let path = format!("/sbw/secrets-{}/dev/", uuid::Uuid::new_v4().simple());
 
     let new = format!("{path}ingest-hash-key");
-    ensure_secret(&clients, &new, "a test key", Some(KEY), &progress).await.unwrap();
+    ensure_secret(&clients, &new, "a test key", Some(KEY), &progress)
+        .await
+        .unwrap();
     let (key, value, version) = read(&clients.ssm, &new).await;
     assert_eq!(key, KEY);
     assert!(
@@ -57,7 +59,9 @@ async fn the_hash_key_is_kept_under_the_environments_own_key() {
         "{value}"
     );
     // Every later deploy: nothing written.
-    ensure_secret(&clients, &new, "a test key", Some(KEY), &progress).await.unwrap();
+    ensure_secret(&clients, &new, "a test key", Some(KEY), &progress)
+        .await
+        .unwrap();
     assert_eq!(read(&clients.ssm, &new).await, (key, value, version));
 
     // Created by an older sbwctl, under SSM's default key.
@@ -82,7 +86,9 @@ async fn the_hash_key_is_kept_under_the_environments_own_key() {
         read(&clients.ssm, &old).await,
         (default_key, old_value.clone(), version)
     );
-    ensure_secret(&clients, &old, "a test key", Some(KEY), &progress).await.unwrap();
+    ensure_secret(&clients, &old, "a test key", Some(KEY), &progress)
+        .await
+        .unwrap();
     let (key, value, _) = read(&clients.ssm, &old).await;
     assert_eq!(
         (key.as_str(), value.as_str()),

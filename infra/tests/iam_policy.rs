@@ -172,8 +172,8 @@ fn is_read(action: &str) -> bool {
         || action.eq_ignore_ascii_case("apigateway:GET")
 }
 
-/// Conditions that keep a statement to this environment: its tags, or the
-/// aliases of its keys.
+/// Conditions that keep a statement to this environment: its tags, the
+/// aliases of its keys, or its parameters (as the encryption context).
 fn condition_scoped(condition: &Value, d: &Deployment) -> bool {
     let mut pairs = Vec::new();
     if let Value::Object(operators) = condition {
@@ -195,12 +195,15 @@ fn condition_scoped(condition: &Value, d: &Deployment) -> bool {
         iam::hash_key_key_alias(d),
         iam::warehouse_login_key_alias(d),
     ];
-    let alias = pairs
-        .iter()
-        .any(|(k, v)| k == "kms:ResourceAliases" && keys.iter().any(|key| v == key));
+    let key = pairs.iter().any(|(k, v)| {
+        (k == "kms:ResourceAliases" && keys.iter().any(|key| v == key))
+            || (k == "kms:EncryptionContext:PARAMETER_ARN"
+                && v.as_str()
+                    .is_some_and(|arn| arn.contains(&iam::parameter_path(d))))
+    });
     tag("sbw:backup", &d.prefix())
         || (tag("sbw:project", &d.project) && tag("sbw:environment", &d.environment))
-        || alias
+        || key
 }
 
 /// A resource pattern that only matches this environment's resources.
@@ -220,8 +223,8 @@ fn name_scoped(resource: &str, d: &Deployment) -> bool {
         let after = resource[at + prefix.len()..].chars().next();
         matches!(before, Some(':' | '/' | '-')) && matches!(after, None | Some('-' | '/' | ':'))
     });
-    // `${Key.Arn}`: a resource of the deployer stack itself (the keys of the secrets).
-    let own = resource.starts_with("${") && resource.ends_with(".Arn}");
+    // `key/${Key}`: a key of the deployer stack itself (the keys of the secrets).
+    let own = resource.contains(":key/${") && resource.ends_with('}');
     resource != "*"
         && (named
             || own
@@ -691,14 +694,28 @@ fn each_secret_is_decrypted_by_one_role_only() {
             assert_eq!(allowed, uses, "{where_}");
         }
 
-        let mut grants: Vec<(String, Vec<String>, String)> =
+        // Besides these, a role may decrypt only a parameter of its own under
+        // SSM's default key (ingest: the origin secret), never the hash key.
+        let (under_default_key, under_own_keys): (Vec<_>, Vec<_>) =
             role_statements_allowing(&m, &d, &crypto)
                 .into_iter()
-                .map(|(role, s)| {
-                    assert_eq!(s.resources.len(), 1, "{env} {role}: {s:?}");
-                    (role, s.actions, s.resources[0].clone())
-                })
-                .collect();
+                .partition(|(_, s)| s.resources.iter().all(|r| r.ends_with(":key/*")));
+        for (role, s) in &under_default_key {
+            let parameter = s.condition["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{env} {role}: {s:?} is not for one parameter"));
+            assert!(
+                parameter.ends_with(&render::origin_secret_parameter(&d)),
+                "{env} {role}: {parameter}"
+            );
+        }
+        let mut grants: Vec<(String, Vec<String>, String)> = under_own_keys
+            .into_iter()
+            .map(|(role, s)| {
+                assert_eq!(s.resources.len(), 1, "{env} {role}: {s:?}");
+                (role, s.actions, s.resources[0].clone())
+            })
+            .collect();
         grants.sort();
         let import = |output: &str| {
             format!(
