@@ -3,6 +3,7 @@
 //! them, and the monthly cost estimate. `sbwctl render|validate|cost` are
 //! thin wrappers over this crate.
 
+pub mod catalogue;
 pub mod checks;
 pub mod config;
 pub mod cost;

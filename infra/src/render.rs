@@ -16,8 +16,8 @@ use minijinja::{context, AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Architecture, Deployment, Profile, GLOBAL_REGION};
-use crate::cost::ROOT_VOLUME_GB;
+use crate::catalogue::{Architecture, ROOT_VOLUME_GB};
+use crate::config::{Deployment, Profile, GLOBAL_REGION};
 use crate::{iam, names};
 
 /// CloudFormation accepts template bodies up to this size inline; larger

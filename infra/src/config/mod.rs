@@ -14,6 +14,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{Location, Spanned};
 
+use crate::catalogue;
+pub use crate::catalogue::Architecture;
 pub use values::{
     AccountId, Bounded, Cidr, DomainName, Email, HostedZoneId, LogRetentionDays, Name, Origin,
     PhoneNumber, Region, SiteKey, TimeZone, WebhookUrl, GLOBAL_REGION, LOG_RETENTION_DAYS, REGIONS,
@@ -48,13 +50,6 @@ impl Profile {
             Profile::Hardened => "hardened",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Architecture {
-    Arm64,
-    X86_64,
 }
 
 /// The whole file as written.
@@ -231,7 +226,7 @@ impl Default for Etl {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Warehouse {
-    /// Default: t4g.micro (minimal), t4g.small (hardened).
+    /// Default: [`catalogue::MINIMAL_DEFAULT`], [`catalogue::HARDENED_DEFAULT`].
     #[serde(default)]
     pub instance_type: Option<Spanned<String>>,
     /// The PostgreSQL data volume (gp3, encrypted), separate from the root disk.
@@ -388,22 +383,8 @@ impl Deployment {
         format!("{}-{}", self.project, self.environment)
     }
 
-    /// EC2 instances of a Graviton family (`t4g`, `m7g`, ...) are arm64.
     pub fn instance_arch(&self) -> Architecture {
-        instance_architecture(&self.instance_type)
-    }
-}
-
-fn instance_architecture(instance_type: &str) -> Architecture {
-    let family = instance_type.split('.').next().unwrap_or_default();
-    if family
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic() && c != 'g')
-        .ends_with('g')
-        || family.contains("gd")
-    {
-        Architecture::Arm64
-    } else {
-        Architecture::X86_64
+        catalogue::architecture(&self.instance_type)
     }
 }
 
@@ -709,20 +690,22 @@ fn build(
     }
     let instance_type = match &env.warehouse.instance_type {
         Some(spanned) => {
-            if crate::cost::prices::ec2_hourly(&spanned.value).is_none() {
+            if catalogue::instance_type(&spanned.value).is_none() {
+                let supported: Vec<&str> =
+                    catalogue::INSTANCE_TYPES.iter().map(|t| t.name).collect();
                 return Err(error(
                     spanned.referenced,
                     format!(
                         "warehouse.instance_type {:?} is not supported; choose one of {}",
                         spanned.value,
-                        crate::cost::prices::EC2_INSTANCE_TYPES.join(", ")
+                        supported.join(", ")
                     ),
                 ));
             }
             spanned.value.clone()
         }
-        None if hardened => "t4g.small".to_owned(),
-        None => "t4g.micro".to_owned(),
+        None if hardened => catalogue::HARDENED_DEFAULT.to_owned(),
+        None => catalogue::MINIMAL_DEFAULT.to_owned(),
     };
     if let Some(ami) = &env.warehouse.ami_id {
         let id = ami.value.strip_prefix("ami-").unwrap_or_default();
@@ -785,14 +768,6 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn graviton_families_are_arm64() {
-        assert_eq!(instance_architecture("t4g.micro"), Architecture::Arm64);
-        assert_eq!(instance_architecture("m7g.large"), Architecture::Arm64);
-        assert_eq!(instance_architecture("t3.small"), Architecture::X86_64);
-        assert_eq!(instance_architecture("m7i.large"), Architecture::X86_64);
-    }
 
     #[test]
     fn cidr_subnets() {

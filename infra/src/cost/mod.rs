@@ -13,14 +13,13 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::config::{Architecture, Deployment};
+use crate::catalogue::{self, Architecture, ROOT_VOLUME_GB};
+use crate::config::Deployment;
 use crate::names;
 use crate::render::OPS_SNAPSHOT_MEMORY_MB;
 pub use prices::PriceTable;
 
 pub const HOURS_PER_MONTH: f64 = 730.0;
-/// Root disk of the warehouse instance (the Ubuntu AMI's size); data has its own volume.
-pub const ROOT_VOLUME_GB: u64 = 8;
 
 /// Assumptions about how the software behaves, stated once.
 pub mod assumptions {
@@ -384,7 +383,9 @@ fn warehouse(bill: &mut Bill, x: &Inputs) {
     let d = x.d;
     let prices = x.prices;
     let Volume { events, .. } = x.volume;
-    let hourly = prices::lookup(prices.ec2_hourly, &d.instance_type).unwrap_or(0.0);
+    let hourly = catalogue::instance_type(&d.instance_type)
+        .and_then(|t| t.hourly_usd_in(prices.region))
+        .unwrap_or(0.0);
     bill.add(
         "EC2",
         format!("warehouse instance {}", d.instance_type),

@@ -1,56 +1,18 @@
 //! The price table `sbwctl cost` multiplies by: public on-demand list prices
 //! in USD, per region, with the date they were taken. Update the table and
 //! its date together; the cost tests pin the arithmetic, not these numbers.
+//! The EC2 instance prices are in [`crate::catalogue`], with the instance types.
 
 /// Where the numbers come from and when they were read.
 pub const SOURCE: &str =
     "AWS public on-demand list prices (aws.amazon.com/pricing), Linux; always-free allowances in their own column";
 pub const PRICE_DATE: &str = "2025-06";
 
-/// On-demand USD per hour of the EC2 instance types the warehouse may use (us-east-1).
-const EC2_US_EAST_1: &[(&str, f64)] = &[
-    ("t4g.micro", 0.0084),
-    ("t4g.small", 0.0168),
-    ("t4g.medium", 0.0336),
-    ("t4g.large", 0.0672),
-    ("t3.micro", 0.0104),
-    ("t3.small", 0.0208),
-    ("t3.medium", 0.0416),
-    ("m7g.medium", 0.0408),
-    ("m7g.large", 0.0816),
-];
-
-/// The same instance types in ap-southeast-1 (Singapore).
-const EC2_AP_SOUTHEAST_1: &[(&str, f64)] = &[
-    ("t4g.micro", 0.0106),
-    ("t4g.small", 0.0212),
-    ("t4g.medium", 0.0424),
-    ("t4g.large", 0.0848),
-    ("t3.micro", 0.0132),
-    ("t3.small", 0.0264),
-    ("t3.medium", 0.0528),
-    ("m7g.medium", 0.0502),
-    ("m7g.large", 0.1004),
-];
-
-/// The instance types the config accepts (those with a price in every table).
-pub const EC2_INSTANCE_TYPES: &[&str] = &[
-    "t4g.micro",
-    "t4g.small",
-    "t4g.medium",
-    "t4g.large",
-    "t3.micro",
-    "t3.small",
-    "t3.medium",
-    "m7g.medium",
-    "m7g.large",
-];
-
 /// Unit prices of one region. Field names carry the unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceTable {
+    /// One of [`crate::catalogue::PRICE_REGIONS`]: the catalogue's EC2 prices are this region's.
     pub region: &'static str,
-    pub ec2_hourly: &'static [(&'static str, f64)],
     pub gp3_gb_month: f64,
     pub snapshot_gb_month: f64,
     pub public_ipv4_hour: f64,
@@ -94,7 +56,6 @@ pub struct PriceTable {
 
 pub const US_EAST_1: PriceTable = PriceTable {
     region: "us-east-1",
-    ec2_hourly: EC2_US_EAST_1,
     gp3_gb_month: 0.08,
     snapshot_gb_month: 0.05,
     public_ipv4_hour: 0.005,
@@ -133,7 +94,6 @@ pub const US_EAST_1: PriceTable = PriceTable {
 
 pub const AP_SOUTHEAST_1: PriceTable = PriceTable {
     region: "ap-southeast-1",
-    ec2_hourly: EC2_AP_SOUTHEAST_1,
     gp3_gb_month: 0.096,
     snapshot_gb_month: 0.05,
     public_ipv4_hour: 0.005,
@@ -178,33 +138,22 @@ pub fn table_for(region: &str) -> &'static PriceTable {
     }
 }
 
-/// On-demand USD per hour of `instance_type` in us-east-1, if it is supported.
-pub fn ec2_hourly(instance_type: &str) -> Option<f64> {
-    lookup(EC2_US_EAST_1, instance_type)
-}
-
-pub(crate) fn lookup(table: &[(&str, f64)], instance_type: &str) -> Option<f64> {
-    table
-        .iter()
-        .find(|(name, _)| *name == instance_type)
-        .map(|(_, price)| *price)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::INSTANCE_TYPES;
 
     #[test]
     fn every_supported_instance_type_has_a_price_in_every_table() {
         for table in [&US_EAST_1, &AP_SOUTHEAST_1] {
-            for instance in EC2_INSTANCE_TYPES {
+            for instance in INSTANCE_TYPES {
                 assert!(
-                    lookup(table.ec2_hourly, instance).is_some(),
-                    "{instance} in {}",
+                    instance.hourly_usd_in(table.region).is_some(),
+                    "{} in {}",
+                    instance.name,
                     table.region
                 );
             }
-            assert_eq!(table.ec2_hourly.len(), EC2_INSTANCE_TYPES.len());
         }
     }
 }
