@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::render::{Manifest, RenderedStack, S3_TEMPLATE_LIMIT};
+use crate::render::{Manifest, RenderedStack, Resource, Template, S3_TEMPLATE_LIMIT};
 
 /// One problem in one stack.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,10 +62,8 @@ pub fn check(manifest: &Manifest) -> Vec<Finding> {
     let mut exports: BTreeMap<String, (usize, String)> = BTreeMap::new();
     // The deployer stack (`sbwctl bootstrap`) comes before every other and
     // exports the keys of the secrets; its own rules are infra/tests/iam_policy.rs's.
-    if let Ok(deployer) = serde_saphyr::from_str::<Value>(&manifest.deployer.body) {
-        for export in Template::new(&deployer).exports() {
-            exports.insert(export, (0, manifest.deployer.region.clone()));
-        }
+    for export in exports_of(manifest.deployer.template()) {
+        exports.insert(export.to_owned(), (0, manifest.deployer.region.clone()));
     }
     for (index, stack) in manifest.stacks.iter().enumerate() {
         let mut report = |check: &'static str, message: String| {
@@ -92,21 +90,14 @@ pub fn check(manifest: &Manifest) -> Vec<Finding> {
                 );
             }
         }
-        let template: Value = match serde_saphyr::from_str(&stack.body) {
-            Ok(template) => template,
-            Err(error) => {
-                report("yaml", error.to_string());
-                continue;
-            }
-        };
-        let template = Template::new(&template);
+        let template = Checked::new(stack.template());
         template.check_references(&mut report);
         template.check_iam(&mut report);
         template.check_ingress(&mut report);
         template.check_secrets(&mut report);
         template.check_skip_reasons(&mut report);
-        for import in template.imports() {
-            match exports.get(&import) {
+        for import in stack.template().imports() {
+            match exports.get(import) {
                 None => report("imports", format!("imports {import}, which no earlier stack exports")),
                 Some((_, region)) if *region != stack.region => report(
                     "imports",
@@ -115,9 +106,9 @@ pub fn check(manifest: &Manifest) -> Vec<Finding> {
                 Some(_) => {}
             }
         }
-        for export in template.exports() {
+        for export in exports_of(stack.template()) {
             if exports
-                .insert(export.clone(), (index, stack.region.clone()))
+                .insert(export.to_owned(), (index, stack.region.clone()))
                 .is_some()
             {
                 report(
@@ -130,24 +121,23 @@ pub fn check(manifest: &Manifest) -> Vec<Finding> {
     findings
 }
 
-/// A parsed template and the names it defines.
-struct Template<'a> {
-    root: &'a Value,
-    resources: BTreeMap<&'a str, &'a Value>,
+fn exports_of(template: &Template) -> impl Iterator<Item = &str> {
+    template.outputs().filter_map(|output| output.export)
+}
+
+/// A template under check and the names it defines.
+struct Checked<'a> {
+    template: &'a Template,
+    resources: BTreeMap<&'a str, Resource<'a>>,
     parameters: BTreeSet<&'a str>,
 }
 
-impl<'a> Template<'a> {
-    fn new(root: &'a Value) -> Self {
-        let section = |name: &str| root.get(name).and_then(Value::as_object);
-        Template {
-            root,
-            resources: section("Resources")
-                .map(|r| r.iter().map(|(k, v)| (k.as_str(), v)).collect())
-                .unwrap_or_default(),
-            parameters: section("Parameters")
-                .map(|p| p.keys().map(String::as_str).collect())
-                .unwrap_or_default(),
+impl<'a> Checked<'a> {
+    fn new(template: &'a Template) -> Self {
+        Checked {
+            template,
+            resources: template.resources().map(|r| (r.logical_id, r)).collect(),
+            parameters: template.parameters().map(|p| p.name).collect(),
         }
     }
 
@@ -159,7 +149,7 @@ impl<'a> Template<'a> {
 
     fn check_references(&self, report: &mut impl FnMut(&'static str, String)) {
         for (name, resource) in &self.resources {
-            let depends = match resource.get("DependsOn") {
+            let depends = match resource.attribute("DependsOn") {
                 Some(Value::String(one)) => vec![one.as_str()],
                 Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
                 _ => vec![],
@@ -173,7 +163,7 @@ impl<'a> Template<'a> {
                 }
             }
         }
-        walk(self.root, &mut |value| {
+        self.template.visit(&mut |value| {
             let Some(object) = value.as_object() else {
                 return;
             };
@@ -224,7 +214,7 @@ impl<'a> Template<'a> {
     }
 
     fn check_iam(&self, report: &mut impl FnMut(&'static str, String)) {
-        walk(self.root, &mut |value| {
+        self.template.visit(&mut |value| {
             let Some(statements) = value.get("Statement").and_then(Value::as_array) else {
                 return;
             };
@@ -269,27 +259,25 @@ impl<'a> Template<'a> {
         let entry_point = |group: &str| {
             self.resources
                 .get(group)
-                .and_then(|g| g.pointer("/Metadata/sbw/public_entry_point"))
+                .and_then(|g| g.attribute("Metadata"))
+                .and_then(|m| m.pointer("/sbw/public_entry_point"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         };
         let mut rules: Vec<(&str, &Value)> = Vec::new();
         for (name, resource) in &self.resources {
-            match resource.get("Type").and_then(Value::as_str) {
-                Some("AWS::EC2::SecurityGroup") => {
+            match resource.kind {
+                "AWS::EC2::SecurityGroup" => {
                     if let Some(ingress) = resource
-                        .pointer("/Properties/SecurityGroupIngress")
+                        .property("/SecurityGroupIngress")
                         .and_then(Value::as_array)
                     {
                         rules.extend(ingress.iter().map(|rule| (*name, rule)));
                     }
                 }
-                Some("AWS::EC2::SecurityGroupIngress") => {
-                    let group = resource
-                        .pointer("/Properties/GroupId/Ref")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    if let Some(rule) = resource.get("Properties") {
+                "AWS::EC2::SecurityGroupIngress" => {
+                    let group = resource.property_str("/GroupId/Ref").unwrap_or("");
+                    if let Some(rule) = resource.properties() {
                         rules.push((group, rule));
                     }
                 }
@@ -319,7 +307,7 @@ impl<'a> Template<'a> {
     }
 
     fn check_secrets(&self, report: &mut impl FnMut(&'static str, String)) {
-        walk(self.root, &mut |value| {
+        self.template.visit(&mut |value| {
             let Some(object) = value.as_object() else {
                 return;
             };
@@ -344,7 +332,8 @@ impl<'a> Template<'a> {
     fn check_skip_reasons(&self, report: &mut impl FnMut(&'static str, String)) {
         for (name, resource) in &self.resources {
             let skips = resource
-                .pointer("/Metadata/checkov/skip")
+                .attribute("Metadata")
+                .and_then(|m| m.pointer("/checkov/skip"))
                 .and_then(Value::as_array);
             for skip in skips.into_iter().flatten() {
                 let id = skip.get("id").and_then(Value::as_str).unwrap_or("(no id)");
@@ -361,40 +350,6 @@ impl<'a> Template<'a> {
                 }
             }
         }
-    }
-
-    fn imports(&self) -> Vec<String> {
-        let mut imports = Vec::new();
-        walk(self.root, &mut |value| {
-            if let Some(Value::String(name)) = value.get("Fn::ImportValue") {
-                imports.push(name.clone());
-            }
-        });
-        imports
-    }
-
-    fn exports(&self) -> Vec<String> {
-        let outputs = self.root.get("Outputs").and_then(Value::as_object);
-        outputs
-            .into_iter()
-            .flat_map(|o| o.values())
-            .filter_map(|output| {
-                output
-                    .pointer("/Export/Name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect()
-    }
-}
-
-/// Calls `visit` on every value in the tree, parents first.
-fn walk<'a>(value: &'a Value, visit: &mut impl FnMut(&'a Value)) {
-    visit(value);
-    match value {
-        Value::Object(object) => object.values().for_each(|v| walk(v, visit)),
-        Value::Array(array) => array.iter().for_each(|v| walk(v, visit)),
-        _ => {}
     }
 }
 

@@ -3,7 +3,7 @@
 
 use sbw_infra::checks::{self, Finding};
 use sbw_infra::config::{self, Profile};
-use sbw_infra::render::{self, Manifest};
+use sbw_infra::render::{self, Manifest, RenderError};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
 const VARIANTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/variants.yaml");
@@ -24,7 +24,7 @@ fn findings_after(mut manifest: Manifest, stack: &str, from: &str, to: &str) -> 
         .find(|s| s.name == stack)
         .unwrap();
     assert!(target.body.contains(from), "{stack}.yaml has no {from:?}");
-    target.body = target.body.replacen(from, to, 1);
+    target.set_body(target.body.replacen(from, to, 1)).unwrap();
     checks::check(&manifest)
 }
 
@@ -311,20 +311,23 @@ fn checkov_skip_without_a_reason() {
     );
 }
 
+/// A manifest holds parsed templates only: a template that is not YAML is
+/// refused where it is made (by `render`, or here by the edit), with the
+/// stack and the line, before any check could run on it.
 #[test]
 fn template_that_is_not_yaml() {
-    let findings = findings_after(prod(), "auth", "Resources:\n", "Resources: [\n");
-    assert_eq!(
-        (findings[0].stack.as_str(), findings[0].check),
-        ("auth", "yaml"),
-        "{findings:#?}"
-    );
-    assert!(findings[0].message.contains("line 10"), "{}", findings[0]);
-    // The stacks that import from auth then report each missing export.
-    assert!(
-        findings[1..]
-            .iter()
-            .all(|f| f.check == "imports" && f.message.contains("-auth-")),
-        "{findings:#?}"
-    );
+    let mut manifest = prod();
+    let auth = manifest
+        .stacks
+        .iter_mut()
+        .find(|s| s.name == "auth")
+        .unwrap();
+    let edited = auth.body.replacen("Resources:\n", "Resources: [\n", 1);
+    let error = auth.set_body(edited).unwrap_err();
+    let RenderError::InvalidYaml { file, line, .. } = &error else {
+        panic!("{error}");
+    };
+    assert_eq!((file.as_str(), *line), ("auth.yaml", 10), "{error}");
+    assert!(error.to_string().starts_with("auth.yaml:10:"), "{error}");
+    assert_eq!(checks::check(&manifest), [], "the stack keeps its template");
 }

@@ -494,17 +494,23 @@ fn parse(text: &str, file: &str) -> Result<ConfigFile, ConfigError> {
     Ok(parsed)
 }
 
-fn from_yaml_error(text: &str, file: &str, error: &serde_saphyr::Error) -> ConfigError {
+/// The message of a YAML error without its location, which callers put in
+/// front (`file:line:column: message`).
+pub(crate) fn yaml_error_message(error: &serde_saphyr::Error) -> String {
     let options = serde_saphyr::render_options! {
         formatter: &serde_saphyr::UserMessageFormatter,
         snippets: serde_saphyr::SnippetMode::Off,
     };
     let rendered = error.render_with_options(options);
-    // The plain rendering ends with " at line L, column C"; the location goes in front instead.
-    let message = match rendered.rfind(" at line ") {
+    // The plain rendering ends with " at line L, column C".
+    match rendered.rfind(" at line ") {
         Some(at) => rendered[..at].to_owned(),
         None => rendered,
-    };
+    }
+}
+
+fn from_yaml_error(text: &str, file: &str, error: &serde_saphyr::Error) -> ConfigError {
+    let message = yaml_error_message(error);
     let message = match message.as_str() {
         "expected sequence start" => {
             "expected a list here: write [a, b] or one `- item` per line".to_owned()

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::catalogue::{self, Architecture, ROOT_VOLUME_GB};
 use crate::config::Deployment;
 use crate::names;
-use crate::render::OPS_SNAPSHOT_MEMORY_MB;
+use crate::render::{Resource, OPS_SNAPSHOT_MEMORY_MB};
 pub use prices::PriceTable;
 
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -104,76 +104,65 @@ impl Footprint {
     /// them, create.
     pub fn of(manifest: &crate::render::Manifest) -> Footprint {
         let mut footprint = Footprint::default();
-        for stack in manifest.stacks.iter().chain([&manifest.deployer]) {
-            let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(&stack.body) else {
-                continue;
-            };
-            let resources = template.get("Resources").and_then(|r| r.as_object());
-            for resource in resources.into_iter().flat_map(|r| r.values()) {
-                let kind = resource
-                    .get("Type")
-                    .and_then(|t| t.as_str())
-                    .unwrap_or_default();
-                let property = |pointer: &str| resource.pointer(pointer);
-                match kind {
-                    "AWS::EC2::NatGateway" => footprint.nat_gateways += 1,
-                    "AWS::EC2::EIP" => footprint.public_ipv4 += 1,
-                    "AWS::ElasticLoadBalancingV2::LoadBalancer" => {
-                        footprint.load_balancers += 1;
-                        if property("/Properties/Scheme").and_then(|s| s.as_str())
-                            == Some("internet-facing")
-                        {
-                            let zones = property("/Properties/Subnets")
-                                .and_then(|s| s.as_array())
-                                .map_or(0, Vec::len);
-                            footprint.public_ipv4 += zones as u32;
-                        }
-                    }
-                    "AWS::CloudWatch::Alarm" => {
-                        footprint.alarms += 1;
-                        if property("/Properties/Namespace").and_then(|n| n.as_str())
-                            == Some(names::metric::NAMESPACE)
-                        {
-                            footprint.custom_metrics += 1;
-                        }
-                        if property("/Properties/MetricName").and_then(|n| n.as_str())
-                            == Some(names::metric::DASHBOARD_HEARTBEAT)
-                        {
-                            footprint.heartbeats += 1;
-                        }
-                    }
-                    "AWS::SNS::Subscription"
-                        if property("/Properties/Protocol").and_then(|p| p.as_str())
-                            == Some("sms") =>
-                    {
-                        footprint.sms_subscribers += 1;
-                    }
-                    "AWS::CloudWatch::Dashboard" => footprint.dashboards += 1,
-                    "AWS::KMS::Key" => footprint.kms_keys += 1,
-                    "AWS::Lambda::Function"
-                        if property("/Properties/Environment/Variables/SBW_ETL_TASK")
-                            .and_then(|t| t.as_str())
-                            == Some("ops-snapshot") =>
-                    {
-                        footprint.ops_collectors += 1;
-                    }
-                    "AWS::WAFv2::WebACL" => {
-                        footprint.waf_web_acls += 1;
-                        let rules = property("/Properties/Rules")
-                            .and_then(|r| r.as_array())
-                            .cloned()
-                            .unwrap_or_default();
-                        footprint.waf_rules += rules.len() as u32;
-                        footprint.bot_control |= rules.iter().any(|rule| {
-                            rule.get("Name").and_then(|n| n.as_str())
-                                == Some("AWSManagedRulesBotControlRuleSet")
-                        });
-                    }
-                    _ => {}
-                }
-            }
+        let resources = manifest
+            .stacks
+            .iter()
+            .chain([&manifest.deployer])
+            .flat_map(|stack| stack.template().resources());
+        for resource in resources {
+            footprint.count(&resource);
         }
         footprint
+    }
+
+    fn count(&mut self, resource: &Resource) {
+        let property = |pointer: &str| resource.property_str(pointer);
+        match resource.kind {
+            "AWS::EC2::NatGateway" => self.nat_gateways += 1,
+            "AWS::EC2::EIP" => self.public_ipv4 += 1,
+            "AWS::ElasticLoadBalancingV2::LoadBalancer" => {
+                self.load_balancers += 1;
+                if property("/Scheme") == Some("internet-facing") {
+                    let zones = resource
+                        .property("/Subnets")
+                        .and_then(|s| s.as_array())
+                        .map_or(0, Vec::len);
+                    self.public_ipv4 += zones as u32;
+                }
+            }
+            "AWS::CloudWatch::Alarm" => {
+                self.alarms += 1;
+                if property("/Namespace") == Some(names::metric::NAMESPACE) {
+                    self.custom_metrics += 1;
+                }
+                if property("/MetricName") == Some(names::metric::DASHBOARD_HEARTBEAT) {
+                    self.heartbeats += 1;
+                }
+            }
+            "AWS::SNS::Subscription" if property("/Protocol") == Some("sms") => {
+                self.sms_subscribers += 1;
+            }
+            "AWS::CloudWatch::Dashboard" => self.dashboards += 1,
+            "AWS::KMS::Key" => self.kms_keys += 1,
+            "AWS::Lambda::Function"
+                if property("/Environment/Variables/SBW_ETL_TASK") == Some("ops-snapshot") =>
+            {
+                self.ops_collectors += 1;
+            }
+            "AWS::WAFv2::WebACL" => {
+                self.waf_web_acls += 1;
+                let rules = resource
+                    .property("/Rules")
+                    .and_then(|r| r.as_array())
+                    .map_or(&[][..], Vec::as_slice);
+                self.waf_rules += rules.len() as u32;
+                self.bot_control |= rules.iter().any(|rule| {
+                    rule.get("Name").and_then(|n| n.as_str())
+                        == Some("AWSManagedRulesBotControlRuleSet")
+                });
+            }
+            _ => {}
+        }
     }
 }
 

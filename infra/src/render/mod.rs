@@ -20,6 +20,9 @@ use crate::catalogue::{Architecture, ROOT_VOLUME_GB};
 use crate::config::{Deployment, Profile, GLOBAL_REGION};
 use crate::{iam, names};
 
+mod template;
+pub use template::{Output, Parameter, Resource, Template};
+
 /// CloudFormation accepts template bodies up to this size inline; larger
 /// templates must be uploaded to S3 and passed by URL.
 pub const INLINE_TEMPLATE_LIMIT: usize = 51_200;
@@ -137,49 +140,58 @@ pub const STACKS: &[StackDef] = &[
 
 /// Template sources, compiled in so `sbwctl` works from any directory.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("_macros.j2", include_str!("../../templates/_macros.j2")),
+    ("_macros.j2", include_str!("../../../templates/_macros.j2")),
     (
         "warehouse-user-data.sh.j2",
-        include_str!("../../templates/warehouse-user-data.sh.j2"),
+        include_str!("../../../templates/warehouse-user-data.sh.j2"),
     ),
     (
         "network.yaml.j2",
-        include_str!("../../templates/network.yaml.j2"),
+        include_str!("../../../templates/network.yaml.j2"),
     ),
-    ("auth.yaml.j2", include_str!("../../templates/auth.yaml.j2")),
+    (
+        "auth.yaml.j2",
+        include_str!("../../../templates/auth.yaml.j2"),
+    ),
     (
         "storage.yaml.j2",
-        include_str!("../../templates/storage.yaml.j2"),
+        include_str!("../../../templates/storage.yaml.j2"),
     ),
     (
         "warehouse.yaml.j2",
-        include_str!("../../templates/warehouse.yaml.j2"),
+        include_str!("../../../templates/warehouse.yaml.j2"),
     ),
     (
         "ingest.yaml.j2",
-        include_str!("../../templates/ingest.yaml.j2"),
+        include_str!("../../../templates/ingest.yaml.j2"),
     ),
-    ("etl.yaml.j2", include_str!("../../templates/etl.yaml.j2")),
+    (
+        "etl.yaml.j2",
+        include_str!("../../../templates/etl.yaml.j2"),
+    ),
     (
         "edge-global.yaml.j2",
-        include_str!("../../templates/edge-global.yaml.j2"),
+        include_str!("../../../templates/edge-global.yaml.j2"),
     ),
-    ("edge.yaml.j2", include_str!("../../templates/edge.yaml.j2")),
+    (
+        "edge.yaml.j2",
+        include_str!("../../../templates/edge.yaml.j2"),
+    ),
     (
         "observability.yaml.j2",
-        include_str!("../../templates/observability.yaml.j2"),
+        include_str!("../../../templates/observability.yaml.j2"),
     ),
     (
         "budget.yaml.j2",
-        include_str!("../../templates/budget.yaml.j2"),
+        include_str!("../../../templates/budget.yaml.j2"),
     ),
     (
         "deployer.yaml.j2",
-        include_str!("../../templates/deployer.yaml.j2"),
+        include_str!("../../../templates/deployer.yaml.j2"),
     ),
     (
         "operator-policy.json.j2",
-        include_str!("../../templates/operator-policy.json.j2"),
+        include_str!("../../../templates/operator-policy.json.j2"),
     ),
 ];
 
@@ -192,8 +204,14 @@ pub enum RenderError {
     },
     #[error("{stack}.yaml: parameter {parameter} has no default and no known source; add it to PARAMETER_SOURCES")]
     UnknownParameter { stack: String, parameter: String },
-    #[error("{stack}.yaml is not valid YAML after rendering: {message}")]
-    InvalidYaml { stack: String, message: String },
+    /// The rendered text of a template (`<stack>.yaml`) does not parse.
+    #[error("{file}:{line}:{column}: the rendered template does not parse: {message}")]
+    InvalidYaml {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -323,8 +341,12 @@ pub struct RenderedStack {
     pub sha256: String,
     /// Larger than the inline limit: upload to the artifacts bucket, deploy by URL.
     pub requires_s3_upload: bool,
+    /// The template as CloudFormation gets it; [`RenderedStack::set_body`]
+    /// changes it together with its parse.
     #[serde(skip)]
     pub body: String,
+    #[serde(skip)]
+    template: Template,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -432,25 +454,14 @@ fn render_stack(
             source,
         })?;
     let body = tidy(&body);
-    let template: serde_json::Value =
-        serde_saphyr::from_str(&body).map_err(|e| RenderError::InvalidYaml {
-            stack: def.name.to_owned(),
-            message: e.to_string(),
-        })?;
+    let template = Template::parse(def.name, &body)?;
     let parameters = parameter_sources(def.name, &template, d)?;
     let depends_on = dependencies(&prefix, &template, &parameters);
     let region = match def.placement {
         Placement::Regional => d.region.to_string(),
         Placement::Global => GLOBAL_REGION.to_owned(),
     };
-    let capabilities = if body.contains("RoleName:") {
-        vec!["CAPABILITY_NAMED_IAM"]
-    } else if body.contains("Type: AWS::IAM::Role") {
-        vec!["CAPABILITY_IAM"]
-    } else {
-        vec![]
-    };
-    Ok(RenderedStack {
+    let mut stack = RenderedStack {
         name: def.name,
         stack_name: format!("{prefix}-{}", def.name),
         purpose: def.purpose,
@@ -458,19 +469,44 @@ fn render_stack(
         template_file: format!("{}.yaml", def.name),
         depends_on,
         parameters,
-        capabilities,
+        capabilities: template.capabilities(),
         fetches: def.fetches.to_vec(),
-        bytes: body.len(),
-        sha256: hex::encode(Sha256::digest(body.as_bytes())),
-        requires_s3_upload: body.len() > INLINE_TEMPLATE_LIMIT,
-        body,
-    })
+        bytes: 0,
+        sha256: String::new(),
+        requires_s3_upload: false,
+        body: String::new(),
+        template,
+    };
+    stack.keep_body(body);
+    Ok(stack)
 }
 
 /// A resource of a rendered template: its logical id and type.
 pub type TemplateResource = (String, String);
 
 impl RenderedStack {
+    /// The parsed template.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
+    /// Replaces the template with `body`, parsed as `render` parses it (to
+    /// check an edited template); the parameters, dependencies and
+    /// capabilities stay as rendered.
+    pub fn set_body(&mut self, body: String) -> Result<(), RenderError> {
+        self.template = Template::parse(self.name, &body)?;
+        self.keep_body(body);
+        Ok(())
+    }
+
+    /// Stores `body` and what the deploy needs to know of its size.
+    fn keep_body(&mut self, body: String) {
+        self.bytes = body.len();
+        self.sha256 = hex::encode(Sha256::digest(body.as_bytes()));
+        self.requires_s3_upload = body.len() > INLINE_TEMPLATE_LIMIT;
+        self.body = body;
+    }
+
     /// The resources that hold data: raw events, artifacts, the site, the
     /// access logs, dead letters, user pools, the warehouse volume. The
     /// templates mark them with the `keeps_data` macro, whose
@@ -488,24 +524,15 @@ impl RenderedStack {
     }
 
     fn resources_where(&self, policy: &str) -> Vec<TemplateResource> {
-        let Ok(template) = serde_saphyr::from_str::<serde_json::Value>(&self.body) else {
-            return Vec::new();
-        };
-        let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
-            return Vec::new();
-        };
-        resources
-            .iter()
-            .filter(|(_, r)| {
+        self.template
+            .resources()
+            .filter(|r| {
                 matches!(
-                    r.get(policy).and_then(|p| p.as_str()),
+                    r.attribute(policy).and_then(|p| p.as_str()),
                     Some("Retain" | "Snapshot")
                 )
             })
-            .map(|(id, r)| {
-                let kind = r.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
-                (id.clone(), kind.to_owned())
-            })
+            .map(|r| (r.logical_id.to_owned(), r.kind.to_owned()))
             .collect()
     }
 }
@@ -559,11 +586,10 @@ impl Manifest {
     /// The script the warehouse instance runs at first boot, as its template
     /// holds it (before CloudFormation substitutes the `${...}` names).
     pub fn warehouse_user_data(&self) -> Option<String> {
-        let template: serde_json::Value =
-            serde_saphyr::from_str(&self.stack("warehouse")?.body).ok()?;
-        template["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
-            ["Fn::Base64"]["Fn::Sub"][0]
-            .as_str()
+        self.stack("warehouse")?
+            .template
+            .resource("LaunchTemplate")?
+            .property_str("/LaunchTemplateData/UserData/Fn::Base64/Fn::Sub/0")
             .map(str::to_owned)
     }
 
@@ -598,7 +624,9 @@ pub fn operator_policy(d: &Deployment) -> Result<String, RenderError> {
             source,
         })?;
     serde_json::from_str::<serde_json::Value>(&text).map_err(|e| RenderError::InvalidYaml {
-        stack: "operator-policy".to_owned(),
+        file: "operator-policy.json".to_owned(),
+        line: e.line() as u64,
+        column: e.column() as u64,
         message: e.to_string(),
     })?;
     Ok(text.trim_start().to_owned())
@@ -756,11 +784,10 @@ fn tidy(text: &str) -> String {
 /// `<prefix>-<stack>-<Output>`) and outputs passed to it as parameters.
 fn dependencies(
     prefix: &str,
-    template: &serde_json::Value,
+    template: &Template,
     parameters: &BTreeMap<String, ParameterSource>,
 ) -> Vec<&'static str> {
-    let mut imports = Vec::new();
-    collect_imports(template, &mut imports);
+    let imports = template.imports();
     let exporting = |import: &str| {
         let (stack, _output) = import
             .strip_prefix(prefix)?
@@ -780,39 +807,21 @@ fn dependencies(
         .collect()
 }
 
-fn collect_imports(value: &serde_json::Value, into: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(object) => {
-            if let Some(serde_json::Value::String(name)) = object.get("Fn::ImportValue") {
-                into.push(name.clone());
-            }
-            object.values().for_each(|v| collect_imports(v, into));
-        }
-        serde_json::Value::Array(array) => array.iter().for_each(|v| collect_imports(v, into)),
-        _ => {}
-    }
-}
-
 /// The template's parameters and where their values come from.
 fn parameter_sources(
     stack: &str,
-    template: &serde_json::Value,
+    template: &Template,
     d: &Deployment,
 ) -> Result<BTreeMap<String, ParameterSource>, RenderError> {
     let mut sources = BTreeMap::new();
-    let Some(parameters) = template.get("Parameters").and_then(|p| p.as_object()) else {
-        return Ok(sources);
-    };
-    for (name, parameter) in parameters {
-        let default = parameter.get("Default").map(|default| {
+    for Parameter { name, default } in template.parameters() {
+        let default = default.map(|default| {
             default
                 .as_str()
                 .map_or_else(|| default.to_string(), str::to_owned)
         });
         let source = match default {
-            Some(first) if KEPT_PARAMETERS.contains(&name.as_str()) => {
-                ParameterSource::Kept { first }
-            }
+            Some(first) if KEPT_PARAMETERS.contains(&name) => ParameterSource::Kept { first },
             Some(value) => ParameterSource::Default { value },
             None if name == "AmiId" => ParameterSource::SsmParameterOnce {
                 name: ami_parameter(d),
@@ -822,14 +831,14 @@ fn parameter_sources(
             },
             None => PARAMETER_SOURCES
                 .iter()
-                .find(|(known, _)| known == name)
+                .find(|(known, _)| *known == name)
                 .map(|(_, source)| source.clone())
                 .ok_or_else(|| RenderError::UnknownParameter {
                     stack: stack.to_owned(),
-                    parameter: name.clone(),
+                    parameter: name.to_owned(),
                 })?,
         };
-        sources.insert(name.clone(), source);
+        sources.insert(name.to_owned(), source);
     }
     Ok(sources)
 }
@@ -838,16 +847,20 @@ fn parameter_sources(
 mod tests {
     use super::*;
 
+    fn example(environment: &str) -> Deployment {
+        crate::config::resolve(
+            include_str!("../../../examples/sbw.yaml"),
+            "sbw.yaml",
+            environment,
+            None,
+        )
+        .unwrap()
+    }
+
     /// The example's dev environment with `names` renamed at `pointer`
     /// (e.g. "/output/RawBucketName" becomes ".../RawBucketNameRenamed").
     fn render_renamed(pointer: &str) -> Result<Manifest, RenderError> {
-        let d = crate::config::resolve(
-            include_str!("../../examples/sbw.yaml"),
-            "sbw.yaml",
-            "dev",
-            None,
-        )
-        .unwrap();
+        let d = example("dev");
         let mut names = serde_json::to_value(names::template_names()).unwrap();
         let (parent, key) = pointer.rsplit_once('/').unwrap();
         let map = names.pointer_mut(parent).unwrap().as_object_mut().unwrap();
@@ -882,13 +895,7 @@ mod tests {
 
     #[test]
     fn every_alarm_rendered_has_a_name_and_runbook_from_names() {
-        let d = crate::config::resolve(
-            include_str!("../../examples/sbw.yaml"),
-            "sbw.yaml",
-            "prod",
-            None,
-        )
-        .unwrap();
+        let d = example("prod");
         let manifest = render(&d).unwrap();
         let body = &manifest.stack("observability").unwrap().body;
         let rendered: Vec<&str> = body
@@ -903,6 +910,20 @@ mod tests {
             );
             assert!(body.contains(&format!("(runbook: {runbook})")), "{runbook}");
         }
+    }
+
+    #[test]
+    fn a_template_that_does_not_parse_stops_render_with_its_stack_and_line() {
+        let d = example("dev");
+        let mut env = environment().unwrap();
+        env.add_template(
+            "storage.yaml.j2",
+            "Resources:\n  RawBucket:\n    Type: [AWS::S3::Bucket\n",
+        )
+        .unwrap();
+        let names = names::template_names();
+        let error = render_stack(&env, &d, &STACKS[0], DataOnDelete::Retain, &names).unwrap_err();
+        assert!(error.to_string().starts_with("storage.yaml:3:"), "{error}");
     }
 
     #[test]
