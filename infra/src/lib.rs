@@ -1,7 +1,7 @@
 //! SBW infrastructure as code: the deployment config (`sbw.yaml`), the
 //! CloudFormation templates rendered from `templates/`, the checks run on
-//! them, and the monthly cost estimate. `sbwctl render|validate|cost` are
-//! thin wrappers over this crate.
+//! them, the monthly cost estimate, and the catalogue of instance types the
+//! three share. `sbwctl render|validate|cost` are thin wrappers over this crate.
 
 pub mod catalogue;
 pub mod checks;

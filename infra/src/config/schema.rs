@@ -205,7 +205,7 @@ impl Default for Etl {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Warehouse {
-    /// Default: [`catalogue::MINIMAL_DEFAULT`], [`catalogue::HARDENED_DEFAULT`].
+    /// Default: [`crate::catalogue::MINIMAL_DEFAULT`], [`crate::catalogue::HARDENED_DEFAULT`].
     #[serde(default)]
     pub instance_type: Option<Spanned<String>>,
     /// The PostgreSQL data volume (gp3, encrypted), separate from the root disk.

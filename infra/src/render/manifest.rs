@@ -32,6 +32,7 @@ pub struct RenderedStack {
     pub template_file: String,
     pub depends_on: Vec<&'static str>,
     pub parameters: BTreeMap<String, ParameterSource>,
+    /// What CloudFormation must be allowed: [`Template::capabilities`].
     pub capabilities: Vec<&'static str>,
     /// Build artifacts the deploy uploads and points `<artifact>/current.json`
     /// at before this stack; its instance installs them without being replaced.

@@ -27,7 +27,7 @@ pub struct StackDef {
     pub placement: Placement,
     /// Whether this environment needs the stack at all.
     pub needed: fn(&Deployment) -> bool,
-    /// Build artifacts the stack's instance fetches by itself (see [`current_pointer_key`]).
+    /// Build artifacts the stack's instance fetches by itself (see [`super::current_pointer_key`]).
     pub fetches: &'static [&'static str],
 }
 
