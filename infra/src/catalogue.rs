@@ -87,6 +87,28 @@ mod tests {
         assert_eq!(architecture("m7i.large"), Architecture::X86_64);
     }
 
+    /// `examples/sbw.yaml` lists the types as `family.{size,size}, ...`.
+    #[test]
+    fn the_example_config_lists_the_catalogue() {
+        let example = include_str!("../../examples/sbw.yaml");
+        let (_, after) = example.split_once("# instance_type: ").unwrap();
+        let (defaults, after) = after.split_once('\n').unwrap();
+        let listed_line = after.lines().next().unwrap();
+        let listed = listed_line.trim_start_matches([' ', '#']);
+        let mut names = Vec::new();
+        for group in listed.split("}, ") {
+            let (family, sizes) = group.split_once(".{").unwrap();
+            for size in sizes.trim_end_matches('}').split(',') {
+                names.push(format!("{family}.{size}"));
+            }
+        }
+        let catalogue: Vec<&str> = INSTANCE_TYPES.iter().map(|t| t.name).collect();
+        assert_eq!(names, catalogue, "{listed_line}");
+        let expected =
+            format!("default: {MINIMAL_DEFAULT} (minimal), {HARDENED_DEFAULT} (hardened)");
+        assert!(defaults.contains(&expected), "{defaults}");
+    }
+
     #[test]
     fn the_defaults_are_in_the_catalogue() {
         for default in [MINIMAL_DEFAULT, HARDENED_DEFAULT] {
