@@ -1,26 +1,29 @@
 //! The warehouse side of a run: the run record and lock, the watermark, the
 //! object manifest, loading a batch of decoded objects in one transaction,
-//! and the rebuild of sessions and rollups.
+//! and the rebuild of sessions and rollups. Which copy of an event is kept
+//! is decided in [`copies`]; the rows written in [`fact_events`] and
+//! [`products`].
+
+mod copies;
+mod fact_events;
+mod products;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use futures_util::pin_mut;
-use rust_decimal::Decimal;
-use sbw_contract::StoredEvent;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{Json, ToSql, Type};
+use sbw_rawstore::decode::DecodedObject;
+use sbw_rawstore::RawObject;
 use tokio_postgres::{Client, Transaction};
 use uuid::Uuid;
 
-use crate::attribution::attribute;
-use crate::decode::DecodedObject;
-use crate::source::RawObject;
+use copies::Copies;
+use fact_events::{copy_events, copy_keys};
+use products::upsert_products;
 
 /// `pg_advisory_lock` key held for a whole run ("sbw-etl!").
 const RUN_LOCK: i64 = 0x7362_772d_6574_6c21;
 
-const REBUILD_SQL: &str = include_str!("../sql/rebuild.sql");
+const REBUILD_SQL: &str = include_str!("../../sql/rebuild.sql");
 
 pub type DbResult<T> = Result<T, tokio_postgres::Error>;
 
@@ -179,12 +182,6 @@ pub struct LoadedObject {
     pub decoded: DecodedObject,
 }
 
-/// Which copy of an event the warehouse keeps: the first received (then the
-/// smaller request id), whatever order the copies are loaded in.
-fn keeps_first(a: &StoredEvent, b_received: DateTime<Utc>, b_request: &str) -> bool {
-    (a.received_at, a.request_id.as_str()) < (b_received, b_request)
-}
-
 /// Partitions `fact_events` has, as (year, month); created on demand before
 /// a batch's transaction, because creating one locks the parent table.
 #[derive(Default)]
@@ -242,40 +239,15 @@ pub async fn load_batch(
     run_id: i64,
     objects: &[LoadedObject],
 ) -> DbResult<BatchStats> {
-    // Within the batch: one copy per event id.
-    let mut winners: HashMap<Uuid, (usize, usize)> = HashMap::new();
-    let mut duplicates_per_object = vec![0i32; objects.len()];
-    for (o, loaded) in objects.iter().enumerate() {
-        for (e, event) in loaded.decoded.events.iter().enumerate() {
-            match winners.get_mut(&event.event_id) {
-                None => {
-                    winners.insert(event.event_id, (o, e));
-                }
-                Some(current) => {
-                    let held = &objects[current.0].decoded.events[current.1];
-                    if keeps_first(event, held.received_at, &held.request_id) {
-                        duplicates_per_object[current.0] += 1;
-                        *current = (o, e);
-                    } else {
-                        duplicates_per_object[o] += 1;
-                    }
-                }
-            }
-        }
-    }
-    let event_of = |(o, e): (usize, usize)| &objects[o].decoded.events[e];
-
-    let months: BTreeSet<(i32, u32)> = winners
-        .values()
-        .map(|&at| month_of(event_of(at).ts))
-        .collect();
+    let mut copies = Copies::within(objects);
+    let months: BTreeSet<(i32, u32)> = copies.events().map(|event| month_of(event.ts)).collect();
     partitions.ensure(client, &months).await?;
 
     let transaction = client.transaction().await?;
 
     // Across runs: the warehouse may hold another copy already. Most ids are
     // new, so only those `event_keys` knows are looked up in `fact_events`.
-    let ids: Vec<Uuid> = winners.keys().copied().collect();
+    let ids = copies.event_ids();
     let known: Vec<Uuid> = transaction
         .query(
             "SELECT event_id FROM event_keys WHERE event_id = ANY($1)",
@@ -305,18 +277,12 @@ pub async fn load_batch(
     let mut dirty_times: Vec<DateTime<Utc>> = Vec::new();
     for row in held {
         let id: Uuid = row.get(0);
-        let at = winners[&id];
-        let incoming = event_of(at);
-        if keeps_first(incoming, row.get(2), row.get::<_, &str>(3)) {
+        if copies.replaces_held(id, row.get(2), row.get::<_, &str>(3)) {
             let old_ts: DateTime<Utc> = row.get(1);
             replaced_ids.push(id);
             replaced_ts.push(old_ts);
             dirty_sessions.insert(row.get(4));
             dirty_times.push(old_ts);
-            duplicates_per_object[at.0] += 1;
-        } else {
-            winners.remove(&id);
-            duplicates_per_object[at.0] += 1;
         }
     }
     if !replaced_ids.is_empty() {
@@ -335,10 +301,7 @@ pub async fn load_batch(
             .await?;
     }
 
-    // Stable order: objects as listed, lines as written.
-    let mut rows: Vec<(usize, usize)> = winners.values().copied().collect();
-    rows.sort_unstable();
-    let events: Vec<&StoredEvent> = rows.iter().map(|&at| event_of(at)).collect();
+    let events = copies.to_load();
     copy_events(&transaction, &events).await?;
     copy_keys(&transaction, &events).await?;
 
@@ -362,223 +325,17 @@ pub async fn load_batch(
         .await?;
     upsert_products(&transaction, &events).await?;
 
-    let mut loaded_per_object = vec![0i32; objects.len()];
-    for &(o, _) in &rows {
-        loaded_per_object[o] += 1;
-    }
     let mut stats = record_objects(
         &transaction,
         run_id,
         objects,
-        &loaded_per_object,
-        &duplicates_per_object,
+        &copies.loaded_per_object(),
+        copies.duplicates_per_object(),
     )
     .await?;
     stats.newest_received_at = events.iter().map(|e| e.received_at).max();
     transaction.commit().await?;
     Ok(stats)
-}
-
-/// The columns of `fact_events` the ETL writes, with their types, in the
-/// order of the row [`copy_events`] writes.
-const EVENT_COLUMNS: [(&str, Type); 31] = [
-    ("event_id", Type::UUID),
-    ("ts", Type::TIMESTAMPTZ),
-    ("event_type", Type::TEXT),
-    ("client_ts", Type::TIMESTAMPTZ),
-    ("received_at", Type::TIMESTAMPTZ),
-    ("clock_skew_ms", Type::INT8),
-    ("session_id", Type::UUID),
-    ("anonymous_id_hash", Type::TEXT),
-    ("user_id_hash", Type::TEXT),
-    ("claimed_user_id_hash", Type::TEXT),
-    ("page_url", Type::TEXT),
-    ("page_path", Type::TEXT),
-    ("referrer", Type::TEXT),
-    ("referrer_class", Type::TEXT),
-    ("utm_source", Type::TEXT),
-    ("utm_medium", Type::TEXT),
-    ("utm_campaign", Type::TEXT),
-    ("device_type", Type::TEXT),
-    ("browser", Type::TEXT),
-    ("os", Type::TEXT),
-    ("device_family", Type::TEXT),
-    ("is_bot", Type::BOOL),
-    ("country", Type::TEXT),
-    ("city", Type::TEXT),
-    ("product_id", Type::TEXT),
-    ("category", Type::TEXT),
-    ("currency", Type::TEXT),
-    ("price", Type::NUMERIC),
-    ("qty", Type::INT4),
-    ("props", Type::JSONB),
-    ("request_id", Type::TEXT),
-];
-
-async fn copy_events(transaction: &Transaction<'_>, events: &[&StoredEvent]) -> DbResult<()> {
-    let (names, types): (Vec<&str>, Vec<Type>) = EVENT_COLUMNS.iter().cloned().unzip();
-    let sink = transaction
-        .copy_in(&format!(
-            "COPY fact_events ({}) FROM STDIN (FORMAT binary)",
-            names.join(", ")
-        ))
-        .await?;
-    let writer = BinaryCopyInWriter::new(sink, &types);
-    pin_mut!(writer);
-    for event in events {
-        let attribution = attribute(&event.page_url, event.referrer.as_deref());
-        let ecom = event.ecom.as_ref();
-        let qty = ecom.and_then(|e| e.qty).map(|q| q as i32);
-        let props = (!event.props.is_empty()).then_some(Json(&event.props));
-        let row: [&(dyn ToSql + Sync); EVENT_COLUMNS.len()] = [
-            &event.event_id,
-            &event.ts,
-            &event.event_type.as_str(),
-            &event.client_ts,
-            &event.received_at,
-            &event.clock_skew_ms,
-            &event.session_id,
-            &event.anonymous_id_hash,
-            &event.user_id_hash,
-            &event.claimed_user_id_hash,
-            &event.page_url,
-            &attribution.page_path,
-            &event.referrer,
-            &attribution.referrer_class,
-            &attribution.utm_source,
-            &attribution.utm_medium,
-            &attribution.utm_campaign,
-            &event.device.device_type.as_str(),
-            &event.device.browser,
-            &event.device.os,
-            &event.device.family,
-            &event.device.bot,
-            &event.geo.country,
-            &event.geo.city,
-            &ecom.and_then(|e| e.product_id.as_deref()),
-            &ecom.and_then(|e| e.category.as_deref()),
-            &ecom.and_then(|e| e.currency.as_deref()),
-            &ecom.and_then(|e| e.price),
-            &qty,
-            &props,
-            &event.request_id,
-        ];
-        writer.as_mut().write(&row).await?;
-    }
-    writer.finish().await.map(|_| ())
-}
-
-async fn copy_keys(transaction: &Transaction<'_>, events: &[&StoredEvent]) -> DbResult<()> {
-    let sink = transaction
-        .copy_in("COPY event_keys (event_id, ts) FROM STDIN (FORMAT binary)")
-        .await?;
-    let writer = BinaryCopyInWriter::new(sink, &[Type::UUID, Type::TIMESTAMPTZ]);
-    pin_mut!(writer);
-    for event in events {
-        writer.as_mut().write(&[&event.event_id, &event.ts]).await?;
-    }
-    writer.finish().await.map(|_| ())
-}
-
-/// The latest category and price of each product in the batch, merged with
-/// what `dim_product` holds: the later (ts, event_id) wins either way.
-async fn upsert_products(transaction: &Transaction<'_>, events: &[&StoredEvent]) -> DbResult<()> {
-    #[derive(Default)]
-    struct Latest<'a> {
-        category: Option<(DateTime<Utc>, Uuid, &'a str)>,
-        price: Option<(DateTime<Utc>, Uuid, Decimal, Option<&'a str>)>,
-        first_seen: Option<DateTime<Utc>>,
-        last_seen: Option<DateTime<Utc>>,
-    }
-    let mut products: HashMap<&str, Latest> = HashMap::new();
-    for event in events {
-        let Some(ecom) = &event.ecom else { continue };
-        let Some(product_id) = ecom.product_id.as_deref() else {
-            continue;
-        };
-        let latest = products.entry(product_id).or_default();
-        let key = (event.ts, event.event_id);
-        if let Some(category) = ecom.category.as_deref() {
-            if latest.category.is_none_or(|(t, id, _)| key > (t, id)) {
-                latest.category = Some((event.ts, event.event_id, category));
-            }
-        }
-        if let Some(price) = ecom.price {
-            if latest.price.is_none_or(|(t, id, _, _)| key > (t, id)) {
-                latest.price = Some((event.ts, event.event_id, price, ecom.currency.as_deref()));
-            }
-        }
-        latest.first_seen = Some(latest.first_seen.map_or(event.ts, |t| t.min(event.ts)));
-        latest.last_seen = Some(latest.last_seen.map_or(event.ts, |t| t.max(event.ts)));
-    }
-    if products.is_empty() {
-        return Ok(());
-    }
-    let mut ids = Vec::new();
-    let (mut categories, mut category_seen, mut category_events) = (vec![], vec![], vec![]);
-    let (mut prices, mut currencies, mut price_seen, mut price_events) =
-        (vec![], vec![], vec![], vec![]);
-    let (mut first_seen, mut last_seen) = (vec![], vec![]);
-    for (id, latest) in &products {
-        ids.push(*id);
-        categories.push(latest.category.map(|c| c.2));
-        category_seen.push(latest.category.map(|c| c.0));
-        category_events.push(latest.category.map(|c| c.1));
-        prices.push(latest.price.map(|p| p.2));
-        currencies.push(latest.price.and_then(|p| p.3));
-        price_seen.push(latest.price.map(|p| p.0));
-        price_events.push(latest.price.map(|p| p.1));
-        first_seen.push(latest.first_seen);
-        last_seen.push(latest.last_seen);
-    }
-    transaction
-        .execute(
-            "INSERT INTO dim_product AS d
-             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[],
-                                  $5::numeric[], $6::text[], $7::timestamptz[], $8::uuid[],
-                                  $9::timestamptz[], $10::timestamptz[])
-             ON CONFLICT (product_id) DO UPDATE SET
-               category = CASE WHEN (excluded.category_seen_at, excluded.category_event)
-                                    > (d.category_seen_at, d.category_event)
-                                 OR d.category_seen_at IS NULL
-                               THEN coalesce(excluded.category, d.category) ELSE d.category END,
-               category_seen_at = greatest(d.category_seen_at, excluded.category_seen_at),
-               category_event = CASE WHEN (excluded.category_seen_at, excluded.category_event)
-                                          > (d.category_seen_at, d.category_event)
-                                       OR d.category_seen_at IS NULL
-                                     THEN coalesce(excluded.category_event, d.category_event)
-                                     ELSE d.category_event END,
-               price = CASE WHEN (excluded.price_seen_at, excluded.price_event)
-                                 > (d.price_seen_at, d.price_event)
-                              OR d.price_seen_at IS NULL
-                            THEN coalesce(excluded.price, d.price) ELSE d.price END,
-               currency = CASE WHEN (excluded.price_seen_at, excluded.price_event)
-                                    > (d.price_seen_at, d.price_event)
-                                 OR d.price_seen_at IS NULL
-                               THEN coalesce(excluded.currency, d.currency) ELSE d.currency END,
-               price_seen_at = greatest(d.price_seen_at, excluded.price_seen_at),
-               price_event = CASE WHEN (excluded.price_seen_at, excluded.price_event)
-                                       > (d.price_seen_at, d.price_event)
-                                    OR d.price_seen_at IS NULL
-                                  THEN coalesce(excluded.price_event, d.price_event)
-                                  ELSE d.price_event END,
-               first_seen_at = least(d.first_seen_at, excluded.first_seen_at),
-               last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)",
-            &[
-                &ids,
-                &categories,
-                &category_seen,
-                &category_events,
-                &prices,
-                &currencies,
-                &price_seen,
-                &price_events,
-                &first_seen,
-                &last_seen,
-            ],
-        )
-        .await
-        .map(|_| ())
 }
 
 async fn record_objects(
