@@ -238,7 +238,7 @@ struct Prod {
     zone: String,
     config: String,
     build_dir: PathBuf,
-    build: sbw_deploy::build::BuildOutput,
+    build: sbw_packaging::BuildOutput,
 }
 
 impl Prod {
@@ -481,7 +481,7 @@ async fn deploy_status_noop_update_destroy() {
     // Status: stacks and the dead-letter queue are read; CloudWatch is not served by moto.
     s3.put_object()
         .bucket(&storage_outputs["RawBucketName"])
-        .key(sbw_etl::summary::LAST_RUN_KEY)
+        .key(sbw_etl::LAST_RUN_KEY)
         .body(
             serde_json::json!({
                 "run_id": 3, "trigger": "schedule", "status": "succeeded",

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_cloudformation::types::StackStatus;
 use sbw_infra::config::Deployment;
 use sbw_infra::iam;
 use sbw_infra::render::Manifest;
@@ -68,7 +69,7 @@ pub async fn deployer_outputs<const N: usize>(
     let mut values = Vec::with_capacity(N);
     for name in names {
         match state.outputs.get(name) {
-            Some(value) if !value.is_empty() && state.status != "DELETE_IN_PROGRESS" => {
+            Some(value) if !value.is_empty() && state.status != StackStatus::DeleteInProgress => {
                 values.push(value.clone())
             }
             _ => {

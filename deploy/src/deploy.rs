@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
 use crate::bootstrap::{deployer_outputs, NotBootstrapped, RoleError};
-use crate::build::{architecture_name, BuildError, BuildOutput, Bundle};
 use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
 use crate::progress::Progress;
 use crate::protection;
@@ -25,6 +24,7 @@ use crate::stack::{
 use crate::warehouse;
 use crate::Aws;
 use futures_util::future::LocalBoxFuture;
+use sbw_packaging::{architecture_name, BuildError, BuildOutput, Bundle};
 
 /// The storage stack's output naming the artifacts bucket.
 const ARTIFACTS_BUCKET_OUTPUT: (&str, &str) = ("storage", "ArtifactsBucketName");
@@ -252,19 +252,22 @@ async fn encryption_key(clients: &RegionClients, name: &str) -> Result<Option<St
         .values(name)
         .build()
         .expect("key is set");
-    let found = clients
+    // A filtered answer may come in pages, some of them empty.
+    let mut pages = clients
         .ssm
         .describe_parameters()
         .parameter_filters(by_name)
-        .send()
-        .await
-        .map_err(|e| AwsError::new(format!("reading the SSM parameter {name}"), &e))?;
-    Ok(found
-        .parameters
-        .unwrap_or_default()
-        .into_iter()
-        .find(|p| p.name.as_deref() == Some(name))
-        .map(|p| p.key_id.unwrap_or_else(|| "alias/aws/ssm".to_owned())))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::new(format!("reading the SSM parameter {name}"), &e))?;
+        if let Some(found) = page.parameters().iter().find(|p| p.name() == Some(name)) {
+            let key = found.key_id().unwrap_or("alias/aws/ssm");
+            return Ok(Some(key.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether `key_id` (as SSM reports it: an ARN, an id or an alias) names `key_arn`.

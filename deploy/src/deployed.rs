@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_cloudformation::types::StackStatus;
 use sbw_infra::render::Manifest;
 
 use crate::aws::{AwsError, RegionClients};
@@ -59,7 +60,7 @@ pub struct Through<'a> {
 pub struct DeployedStack {
     pub stack_name: String,
     pub region: String,
-    pub status: String,
+    pub status: StackStatus,
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
 }
@@ -83,7 +84,7 @@ impl DeployedStack {
         };
         let state = stack::describe(&clients.cloudformation, &rendered.stack_name)
             .await?
-            .filter(|s| s.status != "DELETE_COMPLETE")
+            .filter(|s| s.status != StackStatus::DeleteComplete)
             .ok_or_else(not_deployed)?;
         Ok(DeployedStack {
             stack_name: state.stack_name,
@@ -102,7 +103,7 @@ impl DeployedStack {
             .map(String::as_str)
             .ok_or_else(|| DeployedError::MissingOutput {
                 stack_name: self.stack_name.clone(),
-                status: self.status.clone(),
+                status: self.status.to_string(),
                 output: key.to_owned(),
             })
     }

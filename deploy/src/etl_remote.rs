@@ -13,8 +13,8 @@ use aws_sdk_lambda::operation::RequestId;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use chrono::{DateTime, Utc};
-use sbw_etl::run::hour_floor;
-use sbw_etl::{RunRequest, RunStatus, RunSummary};
+use sbw_contract::etl_run::{RunRequest, RunStatus, RunSummary};
+use sbw_contract::rawkey::hour_floor;
 use sbw_infra::names::output::FUNCTION_NAME;
 use sbw_infra::render::Manifest;
 use serde::Deserialize;
@@ -48,7 +48,7 @@ pub enum RemoteEtlError {
     )]
     NotASummary { function: String, detail: String },
     #[error(transparent)]
-    Request(#[from] sbw_etl::run::RequestError),
+    Request(#[from] sbw_contract::etl_run::RequestError),
     #[error("the backfill stopped at {resume_from} ({reason}); what came before is loaded: resume with `sbwctl etl backfill --from {resume_from} --to {to} --remote`")]
     Stopped {
         resume_from: String,

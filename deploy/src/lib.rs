@@ -1,5 +1,6 @@
-//! `sbwctl build | deploy | destroy | status`: the Lambda packages and the
-//! AWS side of the platform. Everything here talks to AWS through the
+//! `sbwctl deploy | destroy | status` and the on-call commands: the AWS side
+//! of the platform. It deploys what `sbw-packaging` built and never compiles.
+//! Everything here talks to AWS through the
 //! standard SDK configuration chain; tests point it at an emulator with
 //! `AWS_ENDPOINT_URL` (or hand it mocked clients) and nothing else differs.
 
@@ -7,7 +8,6 @@ pub mod alarms;
 pub mod alerts;
 pub mod aws;
 pub mod bootstrap;
-pub mod build;
 pub mod deploy;
 pub mod deployed;
 pub mod destroy;

@@ -8,7 +8,7 @@ use std::future::Future;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
 
-use crate::build::BuildOutput;
+use sbw_packaging::BuildOutput;
 
 /// Outputs of the stacks deployed so far: stack (short name) -> key -> value.
 pub type StackOutputs = BTreeMap<String, BTreeMap<String, String>>;
@@ -232,7 +232,7 @@ mod tests {
     use sbw_infra::config::{self, Architecture};
 
     use super::*;
-    use crate::build::Package;
+    use sbw_packaging::Package;
 
     const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
 

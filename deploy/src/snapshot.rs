@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, SecondsFormat, Utc};
-use sbw_etl::run::hour_floor;
+use sbw_contract::rawkey::hour_floor;
 use sbw_infra::config::Deployment;
 use sbw_infra::render::{Manifest, ParameterSource, DATA_SNAPSHOT_PARAMETER};
 use serde::Serialize;

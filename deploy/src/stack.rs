@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, StackEvent,
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, ResourceStatus, StackEvent, StackStatus,
 };
 use aws_sdk_cloudformation::Client;
 use futures_util::future::LocalBoxFuture;
@@ -47,7 +47,7 @@ impl PollTimes {
 pub struct StackState {
     pub stack_name: String,
     pub stack_id: String,
-    pub status: String,
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
@@ -58,28 +58,57 @@ pub struct StackState {
 impl StackState {
     /// A change or deletion is running.
     pub fn in_progress(&self) -> bool {
-        self.status.ends_with("_IN_PROGRESS") && self.status != "REVIEW_IN_PROGRESS"
+        is_changing(&self.status)
     }
 
     /// The stack runs a template (created, updated or rolled back to one).
     pub fn is_stable(&self) -> bool {
         matches!(
-            self.status.as_str(),
-            "CREATE_COMPLETE"
-                | "UPDATE_COMPLETE"
-                | "UPDATE_ROLLBACK_COMPLETE"
-                | "IMPORT_COMPLETE"
-                | "IMPORT_ROLLBACK_COMPLETE"
+            self.status,
+            StackStatus::CreateComplete
+                | StackStatus::UpdateComplete
+                | StackStatus::UpdateRollbackComplete
+                | StackStatus::ImportComplete
+                | StackStatus::ImportRollbackComplete
         )
     }
 
     /// Left behind by a first create that never completed: only deletion helps.
     pub fn is_failed_first_create(&self) -> bool {
         matches!(
-            self.status.as_str(),
-            "ROLLBACK_COMPLETE" | "REVIEW_IN_PROGRESS"
+            self.status,
+            StackStatus::RollbackComplete | StackStatus::ReviewInProgress
         )
     }
+
+    /// An operation failed and left the stack where only a hand helps.
+    fn is_stuck(&self) -> bool {
+        matches!(
+            self.status,
+            StackStatus::CreateFailed
+                | StackStatus::DeleteFailed
+                | StackStatus::RollbackFailed
+                | StackStatus::UpdateFailed
+                | StackStatus::UpdateRollbackFailed
+                | StackStatus::ImportRollbackFailed
+        )
+    }
+}
+
+/// A change or deletion is running (a change set under review is not one).
+pub fn is_changing(status: &StackStatus) -> bool {
+    matches!(
+        status,
+        StackStatus::CreateInProgress
+            | StackStatus::DeleteInProgress
+            | StackStatus::ImportInProgress
+            | StackStatus::ImportRollbackInProgress
+            | StackStatus::RollbackInProgress
+            | StackStatus::UpdateInProgress
+            | StackStatus::UpdateCompleteCleanupInProgress
+            | StackStatus::UpdateRollbackInProgress
+            | StackStatus::UpdateRollbackCompleteCleanupInProgress
+    )
 }
 
 /// A resource that failed, from the stack's events.
@@ -251,8 +280,8 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>, Aw
         stack_id: stack.stack_id().unwrap_or(name).to_owned(),
         status: stack
             .stack_status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+            .cloned()
+            .unwrap_or_else(|| StackStatus::from("")),
         status_reason: stack.stack_status_reason().map(str::to_owned),
         parameters: pairs(
             stack
@@ -385,7 +414,7 @@ pub async fn deploy(
         Some(state) if state.in_progress() => {
             return Err(StackError::Busy {
                 stack: name.to_owned(),
-                status: state.status,
+                status: state.status.to_string(),
             })
         }
         Some(state) if state.is_failed_first_create() => {
@@ -396,10 +425,10 @@ pub async fn deploy(
             delete(cfn, progress, &state, change.role_arn, poll).await?;
             None
         }
-        Some(state) if state.status.ends_with("_FAILED") => {
+        Some(state) if state.is_stuck() => {
             return Err(StackError::Stuck {
                 stack: name.to_owned(),
-                status: state.status,
+                status: state.status.to_string(),
                 advice: "see its events in the CloudFormation console; UPDATE_ROLLBACK_FAILED needs `aws cloudformation continue-update-rollback`, DELETE_FAILED a `sbwctl destroy`",
             })
         }
@@ -542,13 +571,12 @@ pub async fn deploy(
         set_stack_policy(cfn, &stack_id, policy).await?;
     }
     let (state, events) = executed?;
-    let status = state.as_ref().map(|s| s.status.clone()).unwrap_or_default();
-    match status.as_str() {
-        "CREATE_COMPLETE" => Ok((Outcome::Created, outputs_of(state))),
-        "UPDATE_COMPLETE" => Ok((Outcome::Updated, outputs_of(state))),
-        _ => Err(StackError::Failed {
+    match state.as_ref().map(|s| &s.status) {
+        Some(StackStatus::CreateComplete) => Ok((Outcome::Created, outputs_of(state))),
+        Some(StackStatus::UpdateComplete) => Ok((Outcome::Updated, outputs_of(state))),
+        status => Err(StackError::Failed {
             stack: name.to_owned(),
-            status,
+            status: status.map(StackStatus::to_string).unwrap_or_default(),
             failures: failures(name, &events),
         }),
     }
@@ -575,7 +603,9 @@ async fn wait_for_change_set(
             .map_err(|e| AwsError::new(format!("reading the change set of {stack}"), &e))?;
         match answer.status() {
             Some(ChangeSetStatus::CreateComplete) => {
-                // Every page: the guard must see every resource.
+                // Every page: the guard must see every resource. The first
+                // is this answer, so the rest follow its token (no paginator
+                // starts from one).
                 let mut changes = resource_changes(answer.changes());
                 let mut token = answer.next_token().map(str::to_owned);
                 while let Some(next) = token {
@@ -700,7 +730,7 @@ async fn follow(
         match state {
             Some(state) if state.in_progress() => tokio::time::sleep(poll.nth(attempt)).await,
             done => {
-                let finished = done.filter(|s| s.status != "DELETE_COMPLETE");
+                let finished = done.filter(|s| s.status != StackStatus::DeleteComplete);
                 return Ok((finished, all));
             }
         }
@@ -724,15 +754,27 @@ fn event_line(event: &StackEvent) -> String {
     )
 }
 
+fn is_failure(status: &ResourceStatus) -> bool {
+    matches!(
+        status,
+        ResourceStatus::CreateFailed
+            | ResourceStatus::DeleteFailed
+            | ResourceStatus::ExportFailed
+            | ResourceStatus::ExportRollbackFailed
+            | ResourceStatus::ImportFailed
+            | ResourceStatus::ImportRollbackFailed
+            | ResourceStatus::RollbackFailed
+            | ResourceStatus::UpdateFailed
+            | ResourceStatus::UpdateRollbackFailed
+    )
+}
+
 /// The failed resources and their reasons, from events oldest first. Resources
 /// cancelled because another one failed are left out when a cause is known.
 pub fn failures(stack_name: &str, events: &[StackEvent]) -> Vec<ResourceFailure> {
     let failed: Vec<ResourceFailure> = events
         .iter()
-        .filter(|e| {
-            e.resource_status()
-                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-        })
+        .filter(|e| e.resource_status().is_some_and(is_failure))
         .map(|e| ResourceFailure {
             logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
             resource_type: e.resource_type().unwrap_or_default().to_owned(),
@@ -778,7 +820,7 @@ pub async fn delete(
         Some(stack) => Err(StackError::Failed {
             failures: failures(&stack.stack_name, &events),
             stack: stack.stack_name,
-            status: stack.status,
+            status: stack.status.to_string(),
         }),
     }
 }

@@ -16,12 +16,12 @@ use sbw_contract::rawkey::{hour_prefix, object_key, ObjectKind};
 use sbw_contract::{IdentifierHasher, RejectedEvent, StoredEvent};
 use sbw_deploy::dlq::{inspect, redrive, Queue};
 use sbw_etl::run::plan_listing;
-use sbw_etl::{RawSource, RunOptions, RunRequest, Trigger};
+use sbw_etl::{RunOptions, RunRequest, Trigger};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
-use sbw_ingest::ndjson;
-use sbw_ingest::store::RawStore;
 use sbw_ingest::{Ingest, IngestRequest};
+use sbw_rawstore::ndjson;
+use sbw_rawstore::RawStore;
 use sbw_testkit::events::valid_event;
 use sbw_testkit::ndjson::gunzip_lines;
 use sbw_testkit::postgres::TestDb;
@@ -108,32 +108,11 @@ impl Aws {
 
     /// Key -> (etag, content) of every object under `prefix`.
     async fn objects(&self, bucket: &str, prefix: &str) -> BTreeMap<String, (String, Vec<u8>)> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .expect("list objects");
+        let store = self.store(bucket);
         let mut objects = BTreeMap::new();
-        for object in listed.contents() {
-            let key = object.key().unwrap().to_owned();
-            let body = self
-                .s3
-                .get_object()
-                .bucket(bucket)
-                .key(&key)
-                .send()
-                .await
-                .expect("get object")
-                .body
-                .collect()
-                .await
-                .unwrap()
-                .into_bytes()
-                .to_vec();
-            objects.insert(key, (object.e_tag().unwrap().to_owned(), body));
+        for object in store.list(prefix).await.expect("list objects") {
+            let body = store.get(&object.key).await.expect("get object").to_vec();
+            objects.insert(object.key, (object.etag, body));
         }
         objects
     }
@@ -325,7 +304,7 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
     // The ETL has run since: it has a watermark, and lists recent hours only.
     let db = TestDb::create().await;
     let mut client = db.etl_client().await;
-    let source = RawSource::S3 {
+    let source = RawStore::S3 {
         client: aws.s3.clone(),
         bucket: bucket.clone(),
     };
@@ -597,7 +576,7 @@ async fn ten_thousand_dead_letters_are_redriven_and_loaded_once() {
 
     let db = TestDb::create().await;
     let mut client = db.etl_client().await;
-    let source = RawSource::S3 {
+    let source = RawStore::S3 {
         client: sbw_aws::s3_client(&aws.config),
         bucket,
     };

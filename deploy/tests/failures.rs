@@ -255,7 +255,7 @@ async fn a_stack_left_by_a_failed_first_create_is_deleted_and_created_again() {
     let left_behind = StackState {
         stack_name: STACK.to_owned(),
         stack_id: STACK_ID.to_owned(),
-        status: "ROLLBACK_COMPLETE".to_owned(),
+        status: StackStatus::RollbackComplete,
         status_reason: None,
         parameters: Default::default(),
         outputs: Default::default(),
@@ -304,7 +304,7 @@ async fn throttling_is_retried_and_reported_when_it_persists() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(state.status, "UPDATE_COMPLETE");
+    assert_eq!(state.status, StackStatus::UpdateComplete);
     assert_eq!(throttled_once.num_calls(), 2);
 
     let always_throttled = mock!(CloudFormation::describe_stacks)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sbw_etl::{RawSource, RunOptions, RunRequest, Trigger};
+use sbw_etl::{RawStore, RunOptions, RunRequest, Trigger};
 use tokio::sync::oneshot;
 
 use crate::notice::{Notice, Notify};
@@ -29,7 +29,7 @@ pub enum EtlStop {
 }
 
 pub struct Schedule {
-    pub source: RawSource,
+    pub source: RawStore,
     pub database: tokio_postgres::Config,
     pub shown_as: String,
     pub options: RunOptions,

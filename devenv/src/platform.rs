@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use sbw_etl::{RawSource, RunOptions, ShopSettings};
+use sbw_etl::{RawStore, RunOptions, ShopSettings};
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::local::{LocalServer, LocalSettings};
 use tokio::net::TcpListener;
@@ -317,7 +317,7 @@ impl Start<'_> {
         let (first_run, first_run_done) = oneshot::channel();
         let (switch, signal) = stop_pair();
         let schedule = Schedule {
-            source: RawSource::Directory(self.layout.raw()),
+            source: RawStore::Directory(self.layout.raw()),
             database: warehouse.etl_config(),
             shown_as: warehouse::redacted(&warehouse.etl_url()),
             options: RunOptions {

@@ -12,7 +12,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sbw
 # machine as well: cargo-zigbuild names its linker wrapper after the zig it
 # runs, and the linker is part of every build fingerprint, so a venv inside
 # each checkout would make every fresh clone rebuild both release targets.
-# deploy/src/build.rs looks in the same place.
+# packaging/src/lib.rs looks in the same place.
 export SBW_BUILD_VENV="${SBW_BUILD_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/sbw/venv-build}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -16,10 +16,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sbw_contract::pii::WeakHashKey;
-use sbw_contract::rawkey::{object_key, ObjectKind};
+use sbw_contract::rawkey::{hour_floor, object_key, ObjectKind};
 use sbw_contract::StoredEvent;
-use sbw_ingest::ndjson;
-use sbw_ingest::store::{write_atomically, StoreError};
+use sbw_rawstore::directory::write_atomically;
+use sbw_rawstore::ndjson;
+use sbw_rawstore::StoreError;
 use serde::Serialize;
 
 use crate::receive::Receiver;
@@ -137,11 +138,6 @@ pub enum HistoryError {
 /// they do not follow the same sequence.
 const OBJECT_NAMES: u64 = 0x6f62_6a65_6374_7321;
 const VISIT_STARTS: u64 = 0x7374_6172_7473_2121;
-
-fn hour_floor(t: DateTime<Utc>) -> DateTime<Utc> {
-    t - Duration::seconds(t.timestamp().rem_euclid(3600))
-        - Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos()))
-}
 
 /// The hours of the span with the part of each that is inside it.
 fn hours_of(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {

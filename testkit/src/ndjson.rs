@@ -76,13 +76,12 @@ pub fn stored_object(events: &[sbw_contract::StoredEvent]) -> Vec<u8> {
 }
 
 /// Writes `bytes` as a new raw object of the receive hour of `hour` below
-/// `root` (same key layout as the ingest function); returns its key.
+/// `root`, as the ingest function writes one locally; returns its key.
 pub fn write_raw_object(root: &Path, hour: chrono::DateTime<chrono::Utc>, bytes: &[u8]) -> String {
     use sbw_contract::rawkey::{object_key, ObjectKind};
     let key = object_key(ObjectKind::Events, hour, uuid::Uuid::new_v4());
-    let path = root.join(&key);
-    std::fs::create_dir_all(path.parent().expect("keys have directories")).expect("mkdir");
-    std::fs::write(&path, bytes).expect("writing a raw object");
+    sbw_rawstore::directory::write_atomically(&root.join(&key), bytes)
+        .expect("writing a raw object");
     key
 }
 

@@ -15,12 +15,18 @@ const RULES: &[(&str, Option<&[&str]>)] = &[
     ("sbw-aws", Some(&["sbw-names"])),
     (
         "sbw-ingest",
-        Some(&["sbw-contract", "sbw-aws", "sbw-names"]),
+        Some(&["sbw-contract", "sbw-rawstore", "sbw-aws", "sbw-names"]),
     ),
-    ("sbw-etl", Some(&["sbw-contract", "sbw-aws", "sbw-names"])),
+    ("sbw-rawstore", Some(&["sbw-contract", "sbw-aws"])),
+    (
+        "sbw-etl",
+        Some(&["sbw-contract", "sbw-rawstore", "sbw-aws", "sbw-names"]),
+    ),
     // Rendering never calls AWS and never links a function.
     ("sbw-infra", Some(&["sbw-names"])),
     ("sbw-runbooks", Some(&[])),
+    // Building never calls AWS; deploying never compiles.
+    ("sbw-packaging", Some(&["sbw-infra"])),
     (
         "sbw-deploy",
         Some(&[
@@ -28,11 +34,16 @@ const RULES: &[(&str, Option<&[&str]>)] = &[
             "sbw-contract",
             "sbw-infra",
             "sbw-names",
+            "sbw-packaging",
+            "sbw-rawstore",
             "sbw-runbooks",
         ]),
     ),
-    ("sbw-shoppers", Some(&["sbw-contract", "sbw-ingest"])),
-    ("sbw-testkit", Some(&["sbw-contract", "sbw-shoppers"])),
+    ("sbw-shoppers", Some(&["sbw-contract", "sbw-rawstore"])),
+    (
+        "sbw-testkit",
+        Some(&["sbw-contract", "sbw-rawstore", "sbw-shoppers"]),
+    ),
     (
         "sbw-dev",
         Some(&[
@@ -40,29 +51,19 @@ const RULES: &[(&str, Option<&[&str]>)] = &[
             "sbw-etl",
             "sbw-ingest",
             "sbw-names",
+            "sbw-rawstore",
             "sbw-shoppers",
         ]),
     ),
     ("sbwctl", None),
 ];
 
-/// Dependencies that break a rule today, each with the work that removes it.
-/// The test fails when one of them is gone too, so this list only shrinks.
-const KNOWN_EXCEPTIONS: &[(&str, &str, &str)] = &[
-    (
-        "sbw-deploy",
-        "sbw-etl",
-        "issue 20: the run summary `status` reads moves to the contract crate",
-    ),
-    (
-        "sbw-deploy",
-        "sbw-ingest",
-        "issue 20: one raw store crate for ingest, the ETL and the DLQ commands",
-    ),
-];
+/// Crates that never call AWS: none of them, nor a workspace crate they
+/// depend on, links an AWS SDK crate.
+const NEVER_CALL_AWS: &[&str] = &["sbw-infra", "sbw-packaging"];
 
-/// Every workspace crate and its normal dependencies on other workspace crates.
-fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+/// Every workspace crate and its normal dependencies, workspace crates or not.
+fn normal_dependencies() -> BTreeMap<String, BTreeSet<String>> {
     let output = Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -77,10 +78,6 @@ fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
     assert!(output.status.success(), "{output:?}");
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let packages = metadata["packages"].as_array().unwrap();
-    let members: BTreeSet<&str> = packages
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
     packages
         .iter()
         .map(|package| {
@@ -89,12 +86,19 @@ fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
                 .unwrap()
                 .iter()
                 .filter(|d| d["kind"].is_null())
-                .map(|d| d["name"].as_str().unwrap())
-                .filter(|name| members.contains(name))
-                .map(str::to_owned)
+                .map(|d| d["name"].as_str().unwrap().to_owned())
                 .collect();
             (package["name"].as_str().unwrap().to_owned(), dependencies)
         })
+        .collect()
+}
+
+/// Every workspace crate and its normal dependencies on other workspace crates.
+fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let all = normal_dependencies();
+    let members: BTreeSet<String> = all.keys().cloned().collect();
+    all.into_iter()
+        .map(|(krate, uses)| (krate, &uses & &members))
         .collect()
 }
 
@@ -117,10 +121,7 @@ fn every_crate_depends_only_on_what_its_rule_allows() {
             continue;
         };
         for dependency in uses {
-            let excepted = KNOWN_EXCEPTIONS
-                .iter()
-                .any(|(k, d, _)| k == krate && d == dependency);
-            if !allowed.contains(&dependency.as_str()) && !excepted {
+            if !allowed.contains(&dependency.as_str()) {
                 broken.push(format!("{krate} -> {dependency}"));
             }
         }
@@ -129,14 +130,26 @@ fn every_crate_depends_only_on_what_its_rule_allows() {
         broken.is_empty(),
         "dependencies the rules forbid: {broken:?}"
     );
+}
 
-    let resolved: Vec<String> = KNOWN_EXCEPTIONS
-        .iter()
-        .filter(|(krate, dependency, _)| !dependencies[*krate].contains(*dependency))
-        .map(|(krate, dependency, _)| format!("{krate} -> {dependency}"))
-        .collect();
-    assert!(
-        resolved.is_empty(),
-        "no longer a dependency: remove from KNOWN_EXCEPTIONS and ARCHITECTURE.md: {resolved:?}"
-    );
+#[test]
+fn the_crates_that_never_call_aws_link_no_aws_sdk() {
+    let all = normal_dependencies();
+    let mut pending: Vec<&str> = NEVER_CALL_AWS.to_vec();
+    let mut seen = BTreeSet::new();
+    let mut linked = Vec::new();
+    while let Some(krate) = pending.pop() {
+        if !seen.insert(krate) {
+            continue;
+        }
+        for dependency in &all[krate] {
+            if dependency.starts_with("aws-") {
+                linked.push(format!("{krate} -> {dependency}"));
+            }
+            if all.contains_key(dependency) {
+                pending.push(dependency);
+            }
+        }
+    }
+    assert!(linked.is_empty(), "AWS SDK crates linked: {linked:?}");
 }

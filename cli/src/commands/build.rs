@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use sbw_deploy::build;
 use sbw_infra::config::Architecture;
+use sbw_packaging as build;
 
 #[derive(Args)]
 #[command(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
-use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, RunSummary, ShopSettings, Trigger};
+use sbw_etl::{RawStore, RunOptions, RunRequest, RunStatus, RunSummary, ShopSettings, Trigger};
 
 use super::shell::{Output, OutputArg, UsageError};
 
@@ -196,7 +196,7 @@ async fn load(args: SourceArgs, request: RunRequest) -> anyhow::Result<ExitCode>
         shop: args.shop.settings(),
         ..RunOptions::default()
     };
-    let source = RawSource::Directory(args.raw_dir);
+    let source = RawStore::Directory(args.raw_dir);
     let (summary, code) = match sbw_etl::run(&source, &mut client, &request, &options).await {
         Ok(summary) => (summary, ExitCode::SUCCESS),
         Err(sbw_etl::EtlError::RunFailed { summary, .. }) => (*summary, ExitCode::FAILURE),

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sbw_deploy::build::{pack_dashboard, write_package, BuildOutput};
 use sbw_infra::config::Architecture;
+use sbw_packaging::{pack_dashboard, write_package, BuildOutput};
 
 pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
 /// moto's account.

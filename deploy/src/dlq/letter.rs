@@ -1,14 +1,13 @@
 //! One received message: its SQS facts, what it holds when its body is a
 //! dead letter, and the objects that replay it in the raw store.
 
-use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::{FieldError, RejectedEvent};
-use sbw_etl::decode::{decode_guarded, DecodeLimits, DecodedObject};
-use sbw_ingest::dead_letter::DeadLetterMessage;
-use sbw_ingest::ndjson;
+use sbw_rawstore::dead_letter::DeadLetterMessage;
+use sbw_rawstore::decode::{decode_guarded, DecodeLimits, DecodedObject};
+use sbw_rawstore::ndjson;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -25,7 +24,7 @@ pub struct Received {
 }
 
 /// A dead letter, its payload decoded and checked line by line as the ETL
-/// reads stored events ([`sbw_etl::decode`]): the client's request is gone,
+/// reads stored events ([`sbw_rawstore::decode`]): the client's request is gone,
 /// so what can have stopped being valid since the ingest function wrote the
 /// lines is the stored-event contract (a new schema version, a tightened rule).
 #[derive(Debug)]
@@ -68,9 +67,7 @@ impl Letter {
                 message.part, message.parts
             ));
         }
-        let gzipped = base64::engine::general_purpose::STANDARD
-            .decode(&message.ndjson_gz_base64)
-            .map_err(|e| format!("ndjson_gz_base64 is not base64: {e}"))?;
+        let gzipped = message.gzipped_lines()?;
         Ok(Letter {
             request_id: message.request_id,
             key: message.key,

@@ -1,6 +1,6 @@
 //! `sbwctl dlq inspect | redrive`: the ingest function's dead-letter queue,
 //! where it puts the events of a request when the raw store refuses them
-//! ([`sbw_ingest::dead_letter`]).
+//! ([`sbw_rawstore::dead_letter`]).
 //!
 //! Reading a message from SQS hides it from every other reader for the
 //! visibility timeout given with the receive. [`inspect`] hides what it reads
@@ -20,7 +20,7 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName,
 };
 use sbw_infra::render::Manifest;
-use sbw_ingest::store::RawStore;
+use sbw_rawstore::RawStore;
 
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::stack;

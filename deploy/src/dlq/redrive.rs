@@ -2,7 +2,7 @@
 //! the next ETL run loads it.
 //!
 //! The ETL lists the receive hours from shortly before its previous listing
-//! ended through the current hour ([`sbw_etl::run::plan_listing`]), so an
+//! ended through the current hour (the ETL's `plan_listing`), so an
 //! object written under its original, older hour could be missed. A redriven
 //! message is written under the hour it is redriven in instead, which every
 //! later run lists. Its events keep their own `received_at`, and the ETL keeps
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use chrono::Utc;
-use sbw_ingest::store::{RawStore, StoreError};
+use sbw_rawstore::{RawStore, StoreError};
 use serde::Serialize;
 
 use super::letter::Replay;

@@ -1,13 +1,15 @@
 //! The SBW event contract, shared by the ingest and ETL functions: typed
 //! events and their documented [`limits`], [`validate`]ion with a field path
 //! and reason for every problem, server-side [`enrich`]ment, [`pii`] handling,
-//! the raw store's key layout ([`rawkey`]) and the operational snapshot the
-//! ETL records for the dashboard ([`ops`]).
+//! the raw store's key layout ([`rawkey`]), the operational snapshot the
+//! ETL records for the dashboard ([`ops`]), and the ETL function's input and
+//! run summary ([`etl_run`]).
 //!
 //! `schema/event.schema.json` describes the same event for the SDK and the docs;
 //! a test keeps the two in agreement.
 
 pub mod enrich;
+pub mod etl_run;
 pub mod event;
 pub mod json;
 pub mod limits;

@@ -36,6 +36,12 @@ pub fn hour_prefix(kind: ObjectKind, at: DateTime<Utc>) -> String {
     )
 }
 
+/// The first instant of the receive hour that holds `t`.
+pub fn hour_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = t.timestamp() - t.timestamp().rem_euclid(3600);
+    DateTime::from_timestamp(seconds, 0).unwrap_or(t)
+}
+
 /// The key of a new object received at `received_at`.
 pub fn object_key(kind: ObjectKind, received_at: DateTime<Utc>, id: Uuid) -> String {
     format!(

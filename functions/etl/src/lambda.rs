@@ -2,17 +2,29 @@
 //! template), the database login read from S3 at each run, one run per
 //! invocation, the EMF metrics line on stdout.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use sbw_aws::CallTimeouts;
 use sbw_names::{env, metric};
 use serde::Deserialize;
 
 use crate::db::{SessionLimits, TrustedRoots};
 use crate::metrics::emf_line;
-use crate::run::{run, EtlError, RunOptions, RunRequest};
+use sbw_contract::etl_run::RunRequest;
+
+use crate::run::{run, EtlError, RunOptions};
 use crate::settings::ShopSettings;
-use crate::source::RawSource;
-use crate::summary::RunSummary;
+use sbw_contract::etl_run::RunSummary;
+use sbw_rawstore::RawStore;
+
+/// The ETL's AWS calls end well within the function's timeout (60 s at the
+/// least): a stalled S3 fails the run, which records its failure, instead of
+/// Lambda killing it with the run unrecorded.
+pub const AWS_CALLS: CallTimeouts = CallTimeouts {
+    connect: Duration::from_secs(3),
+    attempt: Duration::from_secs(5),
+    operation: Duration::from_secs(15),
+};
 
 /// What this `etl` process does, from [`env::ETL_TASK`]: the ETL when it is unset
 /// or `etl`, the ops snapshot collector (run outside the VPC) when it is
@@ -150,7 +162,7 @@ pub struct EtlFunction {
 
 impl EtlFunction {
     pub async fn new(settings: LambdaSettings) -> EtlFunction {
-        let config = sbw_aws::load_config(&crate::source::AWS_CALLS).await;
+        let config = sbw_aws::load_config(&AWS_CALLS).await;
         EtlFunction {
             s3: sbw_aws::s3_client(&config),
             settings,
@@ -215,7 +227,7 @@ impl EtlFunction {
                     crate::db::describe(&e)
                 )
             })?;
-        let source = RawSource::S3 {
+        let source = RawStore::S3 {
             client: self.s3.clone(),
             bucket: self.settings.raw_bucket.clone(),
         };

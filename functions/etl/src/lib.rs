@@ -10,7 +10,6 @@
 
 pub mod attribution;
 pub mod db;
-pub mod decode;
 pub mod lambda;
 pub mod listing;
 pub mod metrics;
@@ -19,11 +18,10 @@ pub mod ops_history;
 pub mod ops_snapshot;
 pub mod run;
 pub mod settings;
-pub mod source;
-pub mod summary;
 pub mod warehouse;
 
-pub use run::{rebuild_rollups, run, EtlError, RollupRebuild, RunOptions, RunRequest, Trigger};
+pub use run::{rebuild_rollups, run, EtlError, RollupRebuild, RunOptions};
+// The types of `run`'s signature, where they are defined.
+pub use sbw_contract::etl_run::{RunRequest, RunStatus, RunSummary, Trigger, LAST_RUN_KEY};
+pub use sbw_rawstore::RawStore;
 pub use settings::ShopSettings;
-pub use source::RawSource;
-pub use summary::{RunStatus, RunSummary, LAST_RUN_KEY};

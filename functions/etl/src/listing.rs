@@ -4,10 +4,10 @@
 //! time budget; the next run goes on from there, so a backlog of a year
 //! (a first run, a recovery) is loaded over as many runs as it takes.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use sbw_contract::rawkey::{hour_prefix, ObjectKind};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sbw_contract::rawkey::{hour_floor, hour_prefix, ObjectKind};
 
-use crate::run::RunRequest;
+use sbw_contract::etl_run::RunRequest;
 
 /// The receive hours a run lists: `[from, to)`, whole hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,16 +85,10 @@ pub fn hour_of_key(key: &str) -> Option<DateTime<Utc>> {
     Some(date.and_hms_opt(hour, 0, 0)?.and_utc())
 }
 
-/// The first instant of the hour that holds `t`.
-pub fn hour_floor(t: DateTime<Utc>) -> DateTime<Utc> {
-    let seconds = t.timestamp() - t.timestamp().rem_euclid(3600);
-    Utc.timestamp_opt(seconds, 0).single().unwrap_or(t)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::Trigger;
+    use sbw_contract::etl_run::Trigger;
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

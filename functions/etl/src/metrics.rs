@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map};
 
-use crate::summary::RunSummary;
+use sbw_contract::etl_run::RunSummary;
 
 /// One EMF document: `namespace`, dimension `Deployment`, the run's figures.
 /// Freshness is left out while nothing was ever loaded (there is no age yet).
@@ -47,7 +47,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::summary::RunStatus;
+    use sbw_contract::etl_run::RunStatus;
 
     fn summary(freshness: Option<f64>) -> RunSummary {
         RunSummary {

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use sbw_contract::ops::{OpsSnapshot, OpsSource, OPS_SNAPSHOT_KEY};
 use tokio_postgres::Client;
 
-use crate::source::{RawSource, SourceError};
+use sbw_rawstore::{RawStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsHistoryError {
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(#[from] StoreError),
     #[error("{OPS_SNAPSHOT_KEY} is not an operational snapshot: {0}")]
     Shape(String),
     #[error("recording the operational snapshot: {0}")]
@@ -21,7 +21,7 @@ pub enum OpsHistoryError {
 /// Records the snapshot the raw store holds, unless it is already recorded;
 /// returns its time, or `None` when there is none.
 pub async fn record_latest(
-    source: &RawSource,
+    source: &RawStore,
     client: &Client,
     run_id: i64,
 ) -> Result<Option<DateTime<Utc>>, OpsHistoryError> {

@@ -18,6 +18,7 @@ use sbw_contract::ops::{
     DeadLetters, IngestCounts, OpsSnapshot, OpsSource, OPS_SNAPSHOT_KEY, OPS_WINDOW_MINUTES,
 };
 use sbw_names::env;
+use sbw_rawstore::{RawStore, StoreError};
 
 use crate::lambda::required_var;
 
@@ -111,12 +112,8 @@ pub enum CollectError {
     },
     #[error("reading the attributes of the dead-letter queue {url} failed: {message}")]
     Queue { url: String, message: String },
-    #[error("writing s3://{bucket}/{key} failed: {message}")]
-    Write {
-        bucket: String,
-        key: String,
-        message: String,
-    },
+    #[error(transparent)]
+    Write(#[from] StoreError),
 }
 
 /// What CloudWatch says about the window.
@@ -180,7 +177,7 @@ pub struct OpsCollector {
     settings: CollectorSettings,
     cloudwatch: aws_sdk_cloudwatch::Client,
     sqs: aws_sdk_sqs::Client,
-    s3: aws_sdk_s3::Client,
+    raw_store: RawStore,
 }
 
 impl OpsCollector {
@@ -202,11 +199,15 @@ impl OpsCollector {
         sqs: aws_sdk_sqs::Client,
         s3: aws_sdk_s3::Client,
     ) -> OpsCollector {
+        let raw_store = RawStore::S3 {
+            client: s3,
+            bucket: settings.raw_bucket.clone(),
+        };
         OpsCollector {
             settings,
             cloudwatch,
             sqs,
-            s3,
+            raw_store,
         }
     }
 
@@ -235,22 +236,8 @@ impl OpsCollector {
     }
 
     pub async fn write(&self, snapshot: &OpsSnapshot) -> Result<(), CollectError> {
-        let bucket = &self.settings.raw_bucket;
         let json = serde_json::to_vec_pretty(snapshot).expect("snapshots serialize");
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(OPS_SNAPSHOT_KEY)
-            .content_type("application/json")
-            .body(json.into())
-            .send()
-            .await
-            .map_err(|e| CollectError::Write {
-                bucket: bucket.clone(),
-                key: OPS_SNAPSHOT_KEY.to_owned(),
-                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            })?;
-        Ok(())
+        Ok(self.raw_store.put_json(OPS_SNAPSHOT_KEY, json).await?)
     }
 
     async fn metrics(&self, window: MetricWindow) -> Result<MetricReadings, CollectError> {

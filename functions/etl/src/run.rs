@@ -2,150 +2,21 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
-use serde::Deserialize;
+use sbw_contract::etl_run::{rfc3339, RunRequest, RunStatus, RunSummary, LAST_RUN_KEY};
+use sbw_rawstore::decode::{decode_guarded, DecodeLimits, DecodedObject};
+use sbw_rawstore::{RawObject, RawStore, StoreError};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::db::SessionLimits;
-use crate::decode::{decode_guarded, DecodeLimits, DecodedObject};
 use crate::listing::{first_hours_prefix, hour_of_key};
-pub use crate::listing::{hour_floor, plan_listing, Listing};
+pub use crate::listing::{plan_listing, Listing};
 use crate::migrate::{migrate, MigrationError};
 use crate::ops_history;
 use crate::settings::{self, Applied, SettingsError, ShopSettings};
-use crate::source::{RawObject, RawSource, SourceError};
-use crate::summary::{RunStatus, RunSummary, LAST_RUN_KEY};
 use crate::warehouse::{self, BatchStats, LoadedObject, Partitions, RunRecord};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    Manual,
-    Backfill,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::Manual => "manual",
-            Trigger::Backfill => "backfill",
-        }
-    }
-}
-
-/// What to load: everything new since the watermark, or a backfill of the
-/// receive hours from `from` to `to` (both included).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunRequest {
-    Incremental(Trigger),
-    Backfill {
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    },
-}
-
-impl RunRequest {
-    pub fn trigger(&self) -> Trigger {
-        match self {
-            RunRequest::Incremental(trigger) => *trigger,
-            RunRequest::Backfill { .. } => Trigger::Backfill,
-        }
-    }
-}
-
-/// The Lambda's input: the schedule's `{"trigger": "schedule"}`, an
-/// EventBridge scheduled event as is, `{"trigger": "manual"}`, or a
-/// backfill `{"from": "...", "to": "..."}`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Invocation {
-    Backfill {
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    },
-    Named {
-        trigger: String,
-    },
-    Scheduled {
-        #[serde(rename = "detail-type")]
-        detail_type: String,
-    },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RequestError {
-    #[error(
-        "the input is not an ETL request: expected {{\"trigger\": \"schedule\"|\"manual\"}}, \
-         an EventBridge scheduled event, or {{\"from\": RFC 3339, \"to\": RFC 3339}} ({0})"
-    )]
-    Shape(String),
-    #[error("unknown trigger {0:?}: use \"schedule\" or \"manual\"")]
-    Trigger(String),
-    #[error("a backfill needs from <= to (got {from} > {to})")]
-    Range { from: String, to: String },
-    #[error(
-        "a backfill spans at most {MAX_BACKFILL_DAYS} days (got {days} days from {from} to {to}); \
-         split it into several"
-    )]
-    TooLong { from: String, to: String, days: i64 },
-}
-
-/// The longest backfill one request may ask for: a year, leap day included.
-/// Longer ranges are a typo (a wrong year) more often than a plan, and one
-/// request of them would list and hold more than a run can finish.
-pub const MAX_BACKFILL_DAYS: i64 = 366;
-
-impl RunRequest {
-    pub fn from_json(input: &serde_json::Value) -> Result<RunRequest, RequestError> {
-        let invocation: Invocation = serde_json::from_value(input.clone())
-            .map_err(|e| RequestError::Shape(e.to_string()))?;
-        match invocation {
-            Invocation::Backfill { from, to } => RunRequest::backfill(from, to),
-            Invocation::Named { trigger } => match trigger.as_str() {
-                "schedule" => Ok(RunRequest::Incremental(Trigger::Schedule)),
-                "manual" => Ok(RunRequest::Incremental(Trigger::Manual)),
-                _ => Err(RequestError::Trigger(trigger)),
-            },
-            Invocation::Scheduled { detail_type } if detail_type == "Scheduled Event" => {
-                Ok(RunRequest::Incremental(Trigger::Schedule))
-            }
-            Invocation::Scheduled { detail_type } => Err(RequestError::Shape(format!(
-                "detail-type {detail_type:?} is not \"Scheduled Event\""
-            ))),
-        }
-    }
-
-    /// The Lambda input that [`RunRequest::from_json`] reads back as this
-    /// request (what `sbwctl etl invoke` and `etl backfill --remote` send).
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            RunRequest::Incremental(trigger) => serde_json::json!({"trigger": trigger.as_str()}),
-            RunRequest::Backfill { from, to } => {
-                serde_json::json!({"from": rfc3339(*from), "to": rfc3339(*to)})
-            }
-        }
-    }
-
-    pub fn backfill(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<RunRequest, RequestError> {
-        if from > to {
-            return Err(RequestError::Range {
-                from: rfc3339(from),
-                to: rfc3339(to),
-            });
-        }
-        if to - from > Duration::days(MAX_BACKFILL_DAYS) {
-            return Err(RequestError::TooLong {
-                from: rfc3339(from),
-                to: rfc3339(to),
-                days: (to - from).num_days(),
-            });
-        }
-        Ok(RunRequest::Backfill { from, to })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -189,7 +60,7 @@ pub enum EtlError {
     #[error("database: {}", crate::db::describe(.0))]
     Database(tokio_postgres::Error),
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(#[from] StoreError),
     #[error(transparent)]
     Settings(#[from] SettingsError),
     #[error("another ETL run holds the lock{}; try again when it is done",
@@ -213,14 +84,10 @@ impl From<tokio_postgres::Error> for EtlError {
     }
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// Runs the ETL once: migrations, the run lock, the listing, the batches,
 /// the rebuild, the run record and the summary object.
 pub async fn run(
-    source: &RawSource,
+    source: &RawStore,
     client: &mut Client,
     request: &RunRequest,
     options: &RunOptions,
@@ -348,7 +215,7 @@ pub async fn run(
         error: error.clone(),
     };
     let body = serde_json::to_vec_pretty(&summary).unwrap_or_default();
-    if let Err(e) = source.put(LAST_RUN_KEY, body).await {
+    if let Err(e) = source.put_json(LAST_RUN_KEY, body).await {
         tracing::warn!(error = %e, "writing the run summary failed");
     }
     match error {
@@ -428,7 +295,7 @@ struct Progress {
 /// `watermark`, so every run gets further than the last. Returns whether
 /// every window was listed.
 async fn load_windows(
-    source: &RawSource,
+    source: &RawStore,
     client: &mut Client,
     listing: &Listing,
     watermark: Option<DateTime<Utc>>,
@@ -467,7 +334,7 @@ async fn load_windows(
 /// Loads the objects in batches of whole objects. Another task fetches
 /// (`read_ahead` at a time) and decodes the next batch while this one loads.
 async fn load_objects(
-    source: &RawSource,
+    source: &RawStore,
     client: &mut Client,
     progress: &mut Progress,
     objects: Vec<RawObject>,
@@ -498,10 +365,10 @@ async fn load_objects(
     Ok(())
 }
 
-type Batch = Result<Vec<LoadedObject>, SourceError>;
+type Batch = Result<Vec<LoadedObject>, StoreError>;
 
 async fn read_batches(
-    source: RawSource,
+    source: RawStore,
     objects: Vec<RawObject>,
     options: RunOptions,
     sender: mpsc::Sender<Batch>,
@@ -512,7 +379,7 @@ async fn read_batches(
             let source = source.clone();
             async move {
                 if object.size as u64 > stored_limit {
-                    return Ok::<_, SourceError>((object, None));
+                    return Ok::<_, StoreError>((object, None));
                 }
                 let bytes = source.get(&object.key).await?;
                 Ok((object, Some(bytes)))
@@ -572,88 +439,5 @@ async fn read_batches(
         if done {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn lambda_inputs() {
-        let parse = |v: serde_json::Value| RunRequest::from_json(&v);
-        assert_eq!(
-            parse(json!({"trigger": "schedule"})).unwrap(),
-            RunRequest::Incremental(Trigger::Schedule)
-        );
-        assert_eq!(
-            parse(json!({"trigger": "manual"})).unwrap(),
-            RunRequest::Incremental(Trigger::Manual)
-        );
-        let scheduled = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event",
-                               "source": "aws.events", "time": "2026-11-20T08:00:00Z", "detail": {}});
-        assert_eq!(
-            parse(scheduled).unwrap(),
-            RunRequest::Incremental(Trigger::Schedule)
-        );
-        assert_eq!(
-            parse(json!({"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T05:00:00Z"})).unwrap(),
-            RunRequest::Backfill {
-                from: t("2026-11-01T00:00:00Z"),
-                to: t("2026-11-02T05:00:00Z")
-            }
-        );
-    }
-
-    #[test]
-    fn requests_survive_the_trip_through_the_lambda_input() {
-        let requests = [
-            RunRequest::Incremental(Trigger::Manual),
-            RunRequest::Incremental(Trigger::Schedule),
-            RunRequest::backfill(t("2026-11-01T00:00:00Z"), t("2026-11-02T05:00:00Z")).unwrap(),
-        ];
-        for request in requests {
-            assert_eq!(RunRequest::from_json(&request.to_json()).unwrap(), request);
-        }
-    }
-
-    #[test]
-    fn bad_lambda_inputs_say_what_is_expected() {
-        let error = |v: serde_json::Value| RunRequest::from_json(&v).unwrap_err().to_string();
-        assert!(error(json!({"trigger": "nightly"})).contains("unknown trigger \"nightly\""));
-        assert!(
-            error(json!({"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}))
-                .contains("from <= to")
-        );
-        assert!(
-            error(json!({"from": "yesterday", "to": "2026-11-01T00:00:00Z"}))
-                .contains("not an ETL request")
-        );
-        assert!(error(json!([1, 2])).contains("not an ETL request"));
-        let year_and_a_day =
-            error(json!({"from": "2025-11-01T00:00:00Z", "to": "2026-11-02T00:00:01Z"}));
-        assert!(
-            year_and_a_day.contains("at most 366 days (got 366 days"),
-            "{year_and_a_day}"
-        );
-        assert!(error(json!({"detail-type": "Object Created"})).contains("Scheduled Event"));
-    }
-
-    #[test]
-    fn a_backfill_may_span_a_leap_year_and_no_more() {
-        let from = t("2027-11-01T00:00:00Z");
-        assert!(RunRequest::backfill(from, from + Duration::days(366)).is_ok());
-        let error = RunRequest::backfill(from, from + Duration::days(366) + Duration::hours(1))
-            .unwrap_err();
-        assert!(
-            matches!(error, RequestError::TooLong { days: 366, .. }),
-            "{error}"
-        );
     }
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::{event, texts, Warehouse};
 use sbw_contract::EventType;
-use sbw_etl::decode::DecodeLimits;
 use sbw_etl::{RunOptions, RunRequest, RunStatus, Trigger};
+use sbw_rawstore::decode::DecodeLimits;
 use sbw_testkit::ndjson::{gzip, stored_object, write_raw_object};
 
 const HOURS: i64 = 30;

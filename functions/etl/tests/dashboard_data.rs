@@ -53,7 +53,7 @@ async fn sessions_per_day(w: &Warehouse) -> Vec<(NaiveDate, i32)> {
 }
 
 async fn run(w: &mut Warehouse, timezone: &str) -> Result<sbw_etl::RunSummary, EtlError> {
-    let source = sbw_etl::RawSource::Directory(w.raw().to_owned());
+    let source = sbw_etl::RawStore::Directory(w.raw().to_owned());
     sbw_etl::run(
         &source,
         &mut w.client,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use raw_bucket::RawBucket;
-use sbw_etl::source::AWS_CALLS;
+use sbw_etl::lambda::AWS_CALLS;
 use sbw_etl::{RunStatus, RunSummary};
 use sbw_testkit::pg_server::PgServer;
 use sbw_testkit::postgres::TestDb;

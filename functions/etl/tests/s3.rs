@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use raw_bucket::{s3_client, RawBucket};
 use sbw_contract::rawkey::{hour_prefix, ObjectKind};
 use sbw_contract::StoredEvent;
-use sbw_etl::{EtlError, RawSource, RunOptions, RunRequest, RunStatus, Trigger};
+use sbw_etl::{EtlError, RawStore, RunOptions, RunRequest, RunStatus, Trigger};
 use sbw_testkit::postgres::TestDb;
 use sbw_testkit::shoppers::Shoppers;
 use tokio_postgres::Client;
@@ -130,7 +130,7 @@ async fn every_object_is_loaded_once_with_its_etag_even_when_a_listing_takes_pag
 #[tokio::test]
 async fn a_bucket_that_does_not_exist_fails_the_run_naming_the_bucket_and_prefix() {
     let bucket = sbw_testkit::unique_name("missing");
-    let source = RawSource::S3 {
+    let source = RawStore::S3 {
         client: s3_client().await,
         bucket: bucket.clone(),
     };

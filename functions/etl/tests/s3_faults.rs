@@ -13,8 +13,8 @@ use common::{
 };
 use raw_bucket::RawBucket;
 use sbw_contract::rawkey::{hour_prefix, ObjectKind};
-use sbw_etl::source::AWS_CALLS;
-use sbw_etl::{EtlError, RawSource, RunStatus};
+use sbw_etl::lambda::AWS_CALLS;
+use sbw_etl::{EtlError, RawStore, RunStatus};
 use sbw_testkit::fault_proxy::{Fault, FaultProxy, Match, Method, Rule};
 use sbw_testkit::moto::sdk_config_timing_out;
 use sbw_testkit::postgres::TestDb;
@@ -32,7 +32,7 @@ struct Faulty {
     /// The key that sorts last (in the second hour).
     last_key: String,
     proxy: FaultProxy,
-    source: RawSource,
+    source: RawStore,
     events: i64,
 }
 
@@ -50,7 +50,7 @@ impl Faulty {
             .expect("a fault proxy");
         let config = sdk_config_timing_out(proxy.url(), AWS_CALLS.to_timeout_config()).await;
         Faulty {
-            source: RawSource::S3 {
+            source: RawStore::S3 {
                 client: sbw_aws::s3_client(&config),
                 bucket: bucket.name.clone(),
             },

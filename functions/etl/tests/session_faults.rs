@@ -16,7 +16,7 @@ use common::{
 };
 use sbw_contract::EventType;
 use sbw_etl::db::SessionLimits;
-use sbw_etl::{EtlError, RawSource, RunOptions, RunRequest, RunStatus, RunSummary, Trigger};
+use sbw_etl::{EtlError, RawStore, RunOptions, RunRequest, RunStatus, RunSummary, Trigger};
 use sbw_testkit::ndjson::write_stored_events;
 use sbw_testkit::pg_server::PgServer;
 use sbw_testkit::postgres::{connect, TestDb};
@@ -89,7 +89,7 @@ async fn run_until(
     moment: Moment,
 ) -> (JoinHandle<Result<RunSummary, EtlError>>, i32) {
     let pid = backend_pid(&client).await;
-    let source = RawSource::Directory(raw.to_owned());
+    let source = RawStore::Directory(raw.to_owned());
     let run = tokio::spawn(async move {
         sbw_etl::run(&source, &mut client, &traffic_backfill(), &options).await
     });
@@ -115,7 +115,7 @@ async fn run_until(
 /// completes the load, and leaves the warehouse as one clean run of `raw`
 /// into `clean` leaves it.
 async fn assert_next_run_completes_the_load(client: &mut Client, raw: &Path, clean: &TestDb) {
-    let source = RawSource::Directory(raw.to_owned());
+    let source = RawStore::Directory(raw.to_owned());
     let next = sbw_etl::run(&source, client, &traffic_backfill(), &small_batches())
         .await
         .expect("the next run succeeds");
@@ -242,7 +242,7 @@ async fn a_network_stall_mid_copy_only_delays_the_run_which_then_loads_as_a_clea
         .expect("the run succeeds once the network is back");
     assert_eq!(summary.status, RunStatus::Succeeded);
 
-    let source = RawSource::Directory(w.raw().to_owned());
+    let source = RawStore::Directory(w.raw().to_owned());
     assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
 }
 
@@ -289,7 +289,7 @@ async fn runs_cut_off_by_the_network_anywhere_then_one_clean_run_leave_the_wareh
     let mut w = Warehouse::new().await;
     // Few visits: eight runs; still dozens of COPYs each.
     write_traffic(w.raw(), 40);
-    let source = RawSource::Directory(w.raw().to_owned());
+    let source = RawStore::Directory(w.raw().to_owned());
     let (proxy, url) = behind_a_proxy(&w.db).await;
     let observer = w.db.etl_client().await;
 
@@ -344,7 +344,7 @@ async fn a_lock_held_by_another_session_fails_the_run_at_the_lock_timeout_with_t
         .unwrap();
 
     let options = waiting_a_second_for_locks();
-    let source = RawSource::Directory(w.raw().to_owned());
+    let source = RawStore::Directory(w.raw().to_owned());
     let started = Instant::now();
     let outcome = tokio::time::timeout(
         Duration::from_secs(60),

@@ -16,9 +16,9 @@ use sbw_contract::{
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
 use sbw_ingest::handler::Ingest;
-use sbw_ingest::ndjson;
 use sbw_ingest::request::IngestRequest;
-use sbw_ingest::store::RawStore;
+use sbw_rawstore::ndjson;
+use sbw_rawstore::RawStore;
 use uuid::Uuid;
 
 // The allocator of the `ingest` and `sbwctl` binaries.

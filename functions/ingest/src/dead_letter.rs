@@ -4,28 +4,11 @@
 
 use std::path::PathBuf;
 
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-
-use crate::store::write_atomically;
+use sbw_rawstore::dead_letter::DeadLetterMessage;
+use sbw_rawstore::directory::write_atomically;
 
 /// Largest SQS message body is 256 KiB; the base64 payload stays below it.
 const MAX_PAYLOAD_BYTES: usize = 180 * 1024;
-
-/// One dead-lettered object: where it should have gone and what it held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeadLetterMessage {
-    pub request_id: String,
-    /// The raw store key the object was meant for.
-    pub key: String,
-    /// Why the raw store write failed.
-    pub reason: String,
-    /// Part number and count, when the object was split to fit SQS.
-    pub part: usize,
-    pub parts: usize,
-    /// Base64 of gzipped NDJSON lines.
-    pub ndjson_gz_base64: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("dead-lettering {key} failed: {message}")]
@@ -56,15 +39,7 @@ impl DeadLetter {
         let chunks = split_lines(ndjson, MAX_PAYLOAD_BYTES);
         let parts = chunks.len();
         for (part, chunk) in chunks.into_iter().enumerate() {
-            let message = DeadLetterMessage {
-                request_id: request_id.to_owned(),
-                key: key.to_owned(),
-                reason: reason.to_owned(),
-                part: part + 1,
-                parts,
-                ndjson_gz_base64: base64::engine::general_purpose::STANDARD
-                    .encode(crate::ndjson::gzip(chunk)),
-            };
+            let message = DeadLetterMessage::new(request_id, key, reason, (part + 1, parts), chunk);
             let body = serde_json::to_string(&message).expect("messages serialize");
             self.send_one(key, part + 1, body).await?;
         }

@@ -22,10 +22,10 @@ use crate::access::{is_allowed_method, AccessPolicy, Route};
 use crate::dead_letter::DeadLetter;
 use crate::front_door::FrontDoor;
 use crate::metrics::Metrics;
-use crate::ndjson;
 use crate::recent::RecentIds;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
-use crate::store::RawStore;
+use sbw_rawstore::ndjson;
+use sbw_rawstore::RawStore;
 
 /// A container remembers the event ids of its last 50,000 to 100,000 stored
 /// events to answer retries.

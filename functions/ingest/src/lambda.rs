@@ -18,7 +18,7 @@ use crate::front_door::{FrontDoor, OriginSecrets, SecretSource};
 use crate::handler::Ingest;
 use crate::metrics::Metrics;
 use crate::request::{IngestRequest, IngestResponse, Refusal};
-use crate::store::RawStore;
+use sbw_rawstore::RawStore;
 
 /// Where a secret (the identifier hashing key, the origin secrets) comes from.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! Request flow: [`front_door`] (the origin secret CloudFront adds) -> route
 //! and method -> [`access`] (site key, Origin, JWT
 //! subject) -> [`body`] (content type, gzip, size) -> contract validation and
-//! enrichment -> [`store`] (one NDJSON.gz object per request), or the
+//! enrichment -> the raw store (`sbw_rawstore`: one NDJSON.gz object per request), or the
 //! [`dead_letter`] queue when the store fails, counted by [`metrics`].
 
 pub mod access;
@@ -18,17 +18,10 @@ pub mod lambda;
 #[cfg(feature = "local-server")]
 pub mod local;
 pub mod metrics;
-pub mod ndjson;
 #[cfg(feature = "local-server")]
 mod ops_snapshot;
 pub mod recent;
 pub mod request;
-pub mod store;
 
 pub use handler::Ingest;
-
-/// The allocator binaries serving the handler should install: the handler
-/// makes many small short-lived allocations per event, where glibc's malloc
-/// spends a quarter of the request's CPU.
-pub type Allocator = mimalloc::MiMalloc;
 pub use request::{IngestRequest, IngestResponse};

@@ -20,7 +20,7 @@ use crate::dead_letter::DeadLetter;
 use crate::handler::Ingest;
 use crate::ops_snapshot::{AnswerCounter, SnapshotWriter};
 use crate::request::{IngestRequest, IngestResponse};
-use crate::store::RawStore;
+use sbw_rawstore::RawStore;
 
 #[derive(Debug, Clone)]
 pub struct LocalSettings {

@@ -17,7 +17,7 @@ use sbw_contract::ops::{
 };
 use tokio::sync::oneshot;
 
-use crate::store::replace_atomically;
+use sbw_rawstore::directory::replace_atomically;
 
 /// How often the snapshot is rewritten while the server runs.
 pub const WRITE_EVERY: Duration = Duration::from_secs(30);

@@ -11,8 +11,8 @@ use http::{HeaderMap, HeaderValue, Method};
 use sbw_contract::IdentifierHasher;
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
-use sbw_ingest::store::RawStore;
 use sbw_ingest::{Ingest, IngestRequest, IngestResponse};
+use sbw_rawstore::RawStore;
 use sbw_testkit::ndjson::lines_below;
 #[allow(unused_imports)] // each test file uses its own part
 pub use sbw_testkit::ndjson::{files_below, gzip};

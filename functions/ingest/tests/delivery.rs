@@ -6,7 +6,7 @@ mod common;
 
 use chrono::Utc;
 use common::{files_below, Harness, Req};
-use sbw_ingest::dead_letter::DeadLetterMessage;
+use sbw_rawstore::dead_letter::DeadLetterMessage;
 use sbw_testkit::events::valid_event;
 use serde_json::{json, Value};
 
@@ -62,11 +62,7 @@ fn dead_lettered_events(harness: &Harness) -> Vec<Value> {
         .flat_map(|path| {
             let message: DeadLetterMessage =
                 serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-            use base64::Engine;
-            let gz = base64::engine::general_purpose::STANDARD
-                .decode(message.ndjson_gz_base64)
-                .unwrap();
-            sbw_testkit::ndjson::gunzip_lines(&gz)
+            sbw_testkit::ndjson::gunzip_lines(&message.gzipped_lines().unwrap())
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
-use sbw_etl::{RawSource, RunOptions, RunRequest, RunStatus, ShopSettings, Trigger};
+use sbw_etl::{RawStore, RunOptions, RunRequest, RunStatus, ShopSettings, Trigger};
 use sbw_shoppers::history::{self, History, Written};
 use sbw_shoppers::Shop;
 
@@ -147,7 +147,7 @@ async fn load(
         },
         ..RunOptions::default()
     };
-    let source = RawSource::Directory(args.raw_dir.clone());
+    let source = RawStore::Directory(args.raw_dir.clone());
     let summary = match sbw_etl::run(&source, client, &request, &options).await {
         Ok(summary) => summary,
         Err(sbw_etl::EtlError::RunFailed { summary, .. }) => *summary,

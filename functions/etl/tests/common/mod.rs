@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sbw_contract::StoredEvent;
-use sbw_etl::{RawSource, RunOptions, RunRequest, RunSummary, Trigger};
+use sbw_etl::{RawStore, RunOptions, RunRequest, RunSummary, Trigger};
 use sbw_testkit::postgres::TestDb;
 use sbw_testkit::shoppers::Shoppers;
 use tokio_postgres::types::ToSql;
@@ -42,7 +42,7 @@ impl Warehouse {
     }
 
     pub async fn run_request(&mut self, request: RunRequest, options: RunOptions) -> RunSummary {
-        let source = RawSource::Directory(self.raw().to_owned());
+        let source = RawStore::Directory(self.raw().to_owned());
         sbw_etl::run(&source, &mut self.client, &request, &options)
             .await
             .expect("the run succeeds")
@@ -209,7 +209,7 @@ pub async fn manifest(client: &Client) -> Vec<String> {
 /// Fails unless the warehouse of `client` is the one a single clean run of
 /// [`traffic_backfill`] from `source` makes in the empty database `clean`:
 /// the same facts, sessions, rollups and manifest.
-pub async fn assert_loaded_as_one_clean_run(client: &Client, source: &RawSource, clean: &TestDb) {
+pub async fn assert_loaded_as_one_clean_run(client: &Client, source: &RawStore, clean: &TestDb) {
     let mut clean_client = clean.etl_client().await;
     let summary = sbw_etl::run(
         source,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sbw_contract::rawkey::{object_key, ObjectKind};
 use sbw_contract::StoredEvent;
-use sbw_etl::{RawSource, RunSummary, LAST_RUN_KEY};
+use sbw_etl::{RawStore, RunSummary, LAST_RUN_KEY};
 use sbw_testkit::Moto;
 
 /// An S3 client for the shared moto (path-style, as the functions use it).
@@ -36,8 +36,8 @@ impl RawBucket {
     }
 
     /// The bucket as the ETL's source.
-    pub fn source(&self) -> RawSource {
-        RawSource::S3 {
+    pub fn source(&self) -> RawStore {
+        RawStore::S3 {
             client: self.s3.clone(),
             bucket: self.name.clone(),
         }

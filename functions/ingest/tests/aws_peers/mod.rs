@@ -5,11 +5,11 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use flate2::read::MultiGzDecoder;
 use sbw_contract::rawkey::{hour_prefix, ObjectKind};
 use sbw_contract::StoredEvent;
-use sbw_ingest::dead_letter::DeadLetterMessage;
+use sbw_rawstore::dead_letter::DeadLetterMessage;
+use sbw_rawstore::RawStore;
 use sbw_testkit::Moto;
 
 pub const ORIGIN: &str = "https://shop.example";
@@ -121,40 +121,14 @@ impl Aws {
 
     /// Every object under `prefix`: its key and content.
     pub async fn objects(&self, bucket: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.expect("list objects");
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
-        }
+        let store = RawStore::S3 {
+            client: self.s3.clone(),
+            bucket: bucket.to_owned(),
+        };
         let mut objects = Vec::new();
-        for key in keys {
-            let object = self
-                .s3
-                .get_object()
-                .bucket(bucket)
-                .key(&key)
-                .send()
-                .await
-                .expect("get object");
-            let body = object
-                .body
-                .collect()
-                .await
-                .expect("read object")
-                .into_bytes()
-                .to_vec();
-            objects.push((key, body));
+        for object in store.list(prefix).await.expect("list objects") {
+            let body = store.get(&object.key).await.expect("get object");
+            objects.push((object.key, body.to_vec()));
         }
         objects
     }
@@ -220,8 +194,5 @@ impl Aws {
 
 /// The events a dead-letter message holds.
 pub fn dead_lettered_events(message: &DeadLetterMessage) -> Vec<StoredEvent> {
-    let gzipped = base64::engine::general_purpose::STANDARD
-        .decode(&message.ndjson_gz_base64)
-        .expect("ndjson_gz_base64 is base64");
-    stored_events(&gunzip(&gzipped))
+    stored_events(&gunzip(&message.gzipped_lines().expect("a base64 payload")))
 }

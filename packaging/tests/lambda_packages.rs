@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use object::Object;
-use sbw_deploy::build::{max_glibc_version, BuildOutput, FUNCTIONS, GLIBC_MAX};
 use sbw_infra::config::Architecture;
+use sbw_packaging::{max_glibc_version, BuildOutput, FUNCTIONS, GLIBC_MAX};
 use sbw_testkit::{
     FunctionProcess, HttpApiRequest, HttpApiResponse, InvocationOutcome, RuntimeApi,
 };

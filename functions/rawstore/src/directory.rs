@@ -1,59 +1,11 @@
-//! Where objects go: S3 in Lambda, a local directory with the same keys in dev.
-//! Writes are all-or-nothing: an S3 PUT, or a temporary file renamed into place.
+//! The local raw store: a directory with the bucket's keys as paths. Writes
+//! are all-or-nothing, so a reader (the ETL) never sees half an object.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use aws_sdk_s3::primitives::ByteStream;
-use bytes::Bytes;
+use chrono::{DateTime, Utc};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("writing s3://{bucket}/{key} failed: {message}")]
-    S3 {
-        bucket: String,
-        key: String,
-        message: String,
-    },
-    #[error("writing {path} failed: {source}")]
-    Directory {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-/// The raw event store.
-#[derive(Debug, Clone)]
-pub enum RawStore {
-    S3 {
-        client: aws_sdk_s3::Client,
-        bucket: String,
-    },
-    Directory(PathBuf),
-}
-
-impl RawStore {
-    /// Stores one gzipped NDJSON object under `key`.
-    pub async fn put(&self, key: &str, gzipped_ndjson: Bytes) -> Result<(), StoreError> {
-        match self {
-            RawStore::S3 { client, bucket } => client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type("application/x-ndjson")
-                .content_encoding("gzip")
-                .body(ByteStream::from(gzipped_ndjson))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| StoreError::S3 {
-                    bucket: bucket.clone(),
-                    key: key.to_owned(),
-                    message: sbw_aws::error::reason(&e),
-                }),
-            RawStore::Directory(root) => write_atomically(&root.join(key), &gzipped_ndjson),
-        }
-    }
-}
+use crate::{Operation, RawObject, StoreError};
 
 /// Writes a new object so that readers (the ETL) never see half of it: on
 /// Linux an unnamed file linked into place once written (`O_TMPFILE`), else a
@@ -73,12 +25,75 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> 
 
 /// Replaces the object at `path` (or writes it) so that readers see either
 /// the previous contents or the new ones whole: a hidden temporary file
-/// renamed over it. For objects rewritten in place, such as the operational
-/// snapshot; one writer per path.
+/// renamed over it. For objects rewritten in place: the operational
+/// snapshot, the ETL's run summary.
 pub fn replace_atomically(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
     in_its_directory(path, |dir, name| {
         write_then_rename(dir, name, path, contents)
     })
+}
+
+/// Objects below `root/prefix`, sorted by key. Hidden files are the ingest
+/// server's writes in progress and are skipped. A local object's etag is its
+/// size and modification time: enough to notice a rewrite.
+pub(crate) fn list(root: &Path, prefix: &str) -> Result<Vec<RawObject>, StoreError> {
+    let (dir, name_prefix) = match prefix.rsplit_once('/') {
+        Some((dir, rest)) => (root.join(dir), rest),
+        None => (root.to_owned(), prefix),
+    };
+    let mut objects = Vec::new();
+    let mut pending = vec![dir.clone()];
+    while let Some(current) = pending.pop() {
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(StoreError::Directory {
+                    operation: Operation::Listing,
+                    path: current,
+                    source,
+                })
+            }
+        };
+        for entry in entries {
+            let entry = entry.map_err(|source| StoreError::Directory {
+                operation: Operation::Listing,
+                path: current.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || (current == dir && !name.starts_with(name_prefix)) {
+                continue;
+            }
+            let metadata = entry.metadata().map_err(|source| StoreError::Directory {
+                operation: Operation::Listing,
+                path: path.clone(),
+                source,
+            })?;
+            if metadata.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let Ok(relative) = path.strip_prefix(root) else {
+                continue;
+            };
+            let modified: DateTime<Utc> =
+                metadata.modified().map(DateTime::from).unwrap_or_default();
+            objects.push(RawObject {
+                key: relative.to_string_lossy().replace('\\', "/"),
+                etag: format!(
+                    "{}-{}",
+                    metadata.len(),
+                    modified.timestamp_nanos_opt().unwrap_or_default()
+                ),
+                size: metadata.len() as i64,
+                last_modified: modified,
+            });
+        }
+    }
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(objects)
 }
 
 /// Runs `write` with the directory and file name of `path`, creating the
@@ -101,6 +116,7 @@ fn in_its_directory(
         )),
     };
     written.map_err(|source| StoreError::Directory {
+        operation: Operation::Writing,
         path: path.to_owned(),
         source,
     })
@@ -112,10 +128,10 @@ fn write_then_rename(
     path: &Path,
     contents: &[u8],
 ) -> std::io::Result<()> {
-    // Object names are unique (they hold a UUID), and so are these.
+    // Unique, so that two writers replacing one object never share a file.
     let mut hidden = std::ffi::OsString::from(".");
     hidden.push(name);
-    hidden.push(".tmp");
+    hidden.push(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
     let temporary = dir.join(hidden);
     std::fs::write(&temporary, contents)?;
     std::fs::rename(&temporary, path).inspect_err(|_| {
