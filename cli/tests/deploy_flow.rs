@@ -40,12 +40,7 @@ impl Instance {
     fn new(config: &str, work: &Path) -> Instance {
         let deployment = config::load(Path::new(config), "prod", None).unwrap();
         let manifest = sbw_infra::render::render(&deployment).unwrap();
-        let warehouse: Value =
-            serde_saphyr::from_str(&manifest.stack("warehouse").unwrap().body).unwrap();
-        let user_data = warehouse["Resources"]["LaunchTemplate"]["Properties"]
-            ["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"][0]
-            .as_str()
-            .unwrap();
+        let user_data = manifest.warehouse_user_data().unwrap();
         let start = "cat >/usr/local/sbin/sbw-dashboard-update <<'UPDATE'\n";
         let script = &user_data[user_data.find(start).unwrap() + start.len()..];
         let script = &script[..script.find("\nUPDATE\n").unwrap() + 1];

@@ -81,4 +81,24 @@ mod tests {
         );
         assert!(earlier < later);
     }
+
+    proptest::proptest! {
+        /// Any instant from 1970 to 2200 lies in its hour: the floor is on
+        /// the hour, at most an hour back, and keys the same partition.
+        #[test]
+        fn every_instant_lies_in_the_hour_of_its_floor(
+            seconds in 0i64..7_258_118_400,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let t = DateTime::from_timestamp(seconds, nanos).unwrap();
+            let floor = hour_floor(t);
+            proptest::prop_assert!(floor <= t && t - floor < chrono::Duration::hours(1));
+            proptest::prop_assert_eq!(floor.timestamp() % 3600, 0);
+            proptest::prop_assert_eq!(floor.timestamp_subsec_nanos(), 0);
+            proptest::prop_assert_eq!(
+                hour_prefix(ObjectKind::Events, floor),
+                hour_prefix(ObjectKind::Events, t)
+            );
+        }
+    }
 }

@@ -109,4 +109,23 @@ mod tests {
         let chunks = split_lines(ndjson.as_bytes(), 20);
         assert_eq!(chunks, [&b"short\n"[..], long.as_bytes(), b"tail\n"]);
     }
+
+    proptest::proptest! {
+        /// Any lines, any limit: the chunks are the lines in order, none lost
+        /// or cut, and a chunk over the limit is one line alone.
+        #[test]
+        fn chunks_are_whole_lines_in_order_within_the_limit(
+            lines in proptest::collection::vec("[a-z{}:\"0-9]{0,40}", 0..60),
+            max_bytes in 1usize..120,
+        ) {
+            let ndjson: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\n").into_bytes()).collect();
+            let chunks = split_lines(&ndjson, max_bytes);
+            proptest::prop_assert_eq!(&chunks.concat(), &ndjson);
+            for chunk in chunks {
+                proptest::prop_assert!(chunk.ends_with(b"\n"));
+                let lines_in_chunk = chunk.iter().filter(|&&b| b == b'\n').count();
+                proptest::prop_assert!(chunk.len() <= max_bytes || lines_in_chunk == 1);
+            }
+        }
+    }
 }

@@ -115,8 +115,12 @@ mod tests {
     }
 
     fn event(id: u128, received_minute: u32, request: &str) -> StoredEvent {
-        let mut shoppers = sbw_testkit::shoppers::Shoppers::new(7);
-        let mut event = shoppers.session(at(0)).remove(0);
+        static TEMPLATE: std::sync::OnceLock<StoredEvent> = std::sync::OnceLock::new();
+        let template = TEMPLATE.get_or_init(|| {
+            let mut shoppers = sbw_testkit::shoppers::Shoppers::new(7);
+            shoppers.session(at(0)).remove(0)
+        });
+        let mut event = template.clone();
         event.event_id = Uuid::from_u128(id);
         event.received_at = at(received_minute);
         event.request_id = request.to_owned();
@@ -192,5 +196,63 @@ mod tests {
         assert_eq!(kept, [1]);
         assert_eq!(copies.duplicates_per_object(), [2]);
         assert_eq!(copies.loaded_per_object(), [1]);
+    }
+
+    proptest::proptest! {
+        /// However the copies of a batch are spread over objects and
+        /// ordered, the warehouse keeps the same copy of each event, the
+        /// earliest received (then the smallest request id), and every other
+        /// copy counts once as a duplicate.
+        #[test]
+        fn the_kept_copy_does_not_depend_on_the_order(
+            copies in proptest::collection::vec((0u128..6, 0u32..4, 0u8..3), 1..40),
+            objects_count in 1usize..5,
+            rotation in 0usize..40,
+        ) {
+            let events: Vec<StoredEvent> = copies
+                .iter()
+                .map(|&(id, minute, request)| event(id, minute, &format!("req-{request}")))
+                .collect();
+            let batch = |events: &[StoredEvent]| -> Vec<LoadedObject> {
+                (0..objects_count)
+                    .map(|o| {
+                        let part = events.iter().skip(o).step_by(objects_count).cloned().collect();
+                        object(&format!("o{o}"), part)
+                    })
+                    .collect()
+            };
+            let kept = |objects: &[LoadedObject]| {
+                let copies = Copies::within(objects);
+                let mut kept: Vec<(u128, DateTime<Utc>, String)> = copies
+                    .to_load()
+                    .iter()
+                    .map(|e| (e.event_id.as_u128(), e.received_at, e.request_id.clone()))
+                    .collect();
+                kept.sort();
+                let duplicates: i32 = copies.duplicates_per_object().iter().sum();
+                let loaded: i32 = copies.loaded_per_object().iter().sum();
+                (kept, duplicates, loaded)
+            };
+
+            let mut rotated = events.clone();
+            rotated.rotate_left(rotation % events.len());
+            rotated.reverse();
+            let (first, duplicates, loaded) = kept(&batch(&events));
+            proptest::prop_assert_eq!(&first, &kept(&batch(&rotated)).0);
+
+            let mut expected: Vec<(u128, DateTime<Utc>, String)> = Vec::new();
+            for e in &events {
+                let copy = (e.event_id.as_u128(), e.received_at, e.request_id.clone());
+                match expected.iter_mut().find(|k| k.0 == copy.0) {
+                    Some(k) if (copy.1, &copy.2) < (k.1, &k.2) => *k = copy,
+                    Some(_) => {}
+                    None => expected.push(copy),
+                }
+            }
+            expected.sort();
+            proptest::prop_assert_eq!(&first, &expected);
+            proptest::prop_assert_eq!(loaded as usize, expected.len());
+            proptest::prop_assert_eq!((loaded + duplicates) as usize, events.len());
+        }
     }
 }
