@@ -3,7 +3,7 @@
 //! warehouse's freshness, read concurrently, with a verdict usable from cron.
 
 //!
-//! The readings are in [`readings`], the verdict in [`assess`]; the CLI prints.
+//! The readings are in `readings`, the verdict in [`assess`]; the CLI prints.
 
 mod assess;
 mod readings;

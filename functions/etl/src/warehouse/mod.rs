@@ -1,8 +1,8 @@
 //! The warehouse side of a run: the run record and lock, the watermark, the
 //! object manifest, loading a batch of decoded objects in one transaction,
 //! and the rebuild of sessions and rollups. Which copy of an event is kept
-//! is decided in [`copies`]; the rows written in [`fact_events`] and
-//! [`products`].
+//! is decided in `copies`; the rows written in `fact_events` and
+//! `products`.
 
 mod copies;
 mod fact_events;

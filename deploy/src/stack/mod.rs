@@ -1,18 +1,32 @@
 //! One stack through CloudFormation: read its state, deploy a template
 //! through a change set (summary, question, execution, live events), delete
-//! it, and collect what failed from its events.
+//! it, and collect what failed from its events. Its state is read in
+//! `state`, the change set weighed in `guard`, the events followed in
+//! `events`; this file is the deploy's one sequence (over 400 lines: the
+//! steps of `deploy` read best in one place).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod events;
+mod guard;
+mod state;
+
+use events::{follow, newest_event_id};
+use guard::describe_at_risk;
+
+pub use events::{failures, ResourceFailure};
+pub use guard::{decide, DataGuard, Decision, ResourceChange};
+pub use state::{describe, is_changing, StackState};
+
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, ResourceStatus, StackEvent, StackStatus,
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, StackStatus,
 };
 use aws_sdk_cloudformation::Client;
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
-use crate::aws::{is_not_found, AwsError};
+use crate::aws::AwsError;
 use crate::progress::StackProgress;
 use crate::protection::{allow_every_update, set_stack_policy, stack_policy};
 
@@ -39,94 +53,6 @@ impl PollTimes {
             .or(self.0.last())
             .copied()
             .unwrap_or(Duration::from_secs(2))
-    }
-}
-
-/// A stack as CloudFormation describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackState {
-    pub stack_name: String,
-    pub stack_id: String,
-    pub status: StackStatus,
-    pub status_reason: Option<String>,
-    pub parameters: BTreeMap<String, String>,
-    pub outputs: BTreeMap<String, String>,
-    /// `StackDriftStatus` from the last drift detection (`NOT_CHECKED` when never run).
-    pub drift: Option<String>,
-}
-
-impl StackState {
-    /// A change or deletion is running.
-    pub fn in_progress(&self) -> bool {
-        is_changing(&self.status)
-    }
-
-    /// The stack runs a template (created, updated or rolled back to one).
-    pub fn is_stable(&self) -> bool {
-        matches!(
-            self.status,
-            StackStatus::CreateComplete
-                | StackStatus::UpdateComplete
-                | StackStatus::UpdateRollbackComplete
-                | StackStatus::ImportComplete
-                | StackStatus::ImportRollbackComplete
-        )
-    }
-
-    /// Left behind by a first create that never completed: only deletion helps.
-    pub fn is_failed_first_create(&self) -> bool {
-        matches!(
-            self.status,
-            StackStatus::RollbackComplete | StackStatus::ReviewInProgress
-        )
-    }
-
-    /// An operation failed and left the stack where only a hand helps.
-    fn is_stuck(&self) -> bool {
-        matches!(
-            self.status,
-            StackStatus::CreateFailed
-                | StackStatus::DeleteFailed
-                | StackStatus::RollbackFailed
-                | StackStatus::UpdateFailed
-                | StackStatus::UpdateRollbackFailed
-                | StackStatus::ImportRollbackFailed
-        )
-    }
-}
-
-/// A change or deletion is running (a change set under review is not one).
-pub fn is_changing(status: &StackStatus) -> bool {
-    matches!(
-        status,
-        StackStatus::CreateInProgress
-            | StackStatus::DeleteInProgress
-            | StackStatus::ImportInProgress
-            | StackStatus::ImportRollbackInProgress
-            | StackStatus::RollbackInProgress
-            | StackStatus::UpdateInProgress
-            | StackStatus::UpdateCompleteCleanupInProgress
-            | StackStatus::UpdateRollbackInProgress
-            | StackStatus::UpdateRollbackCompleteCleanupInProgress
-    )
-}
-
-/// A resource that failed, from the stack's events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceFailure {
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for ResourceFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}) {}: {}",
-            self.logical_id, self.resource_type, self.status, self.reason
-        )
     }
 }
 
@@ -157,151 +83,11 @@ pub enum StackError {
     },
 }
 
-fn describe_at_risk(at_risk: &[ResourceChange]) -> String {
-    at_risk
-        .iter()
-        .map(ResourceChange::risk)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// One resource's line of a change set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceChange {
-    /// Add, Modify, Remove, Import, Dynamic.
-    pub action: String,
-    pub logical_id: String,
-    pub resource_type: String,
-    /// True, False or Conditional (Modify only).
-    pub replacement: Option<String>,
-}
-
-impl ResourceChange {
-    /// Replaced (a new resource, the old one deleted), maybe replaced, or
-    /// removed from the stack.
-    pub fn loses_the_resource(&self) -> bool {
-        self.action == "Remove"
-            || matches!(self.replacement.as_deref(), Some("True" | "Conditional"))
-    }
-
-    fn risk(&self) -> String {
-        let what = match (self.action.as_str(), self.replacement.as_deref()) {
-            ("Remove", _) => "remove",
-            (_, Some("Conditional")) => "maybe replace",
-            _ => "replace",
-        };
-        format!(
-            "{what} the data resource {} ({})",
-            self.logical_id, self.resource_type
-        )
-    }
-
-    fn line(&self) -> String {
-        let replacement = match self.replacement.as_deref() {
-            Some("True") => " (replaced)",
-            Some("Conditional") => " (may be replaced)",
-            _ => "",
-        };
-        format!(
-            "{:<7} {} {}{replacement}",
-            self.action, self.logical_id, self.resource_type
-        )
-    }
-}
-
-/// Which data resources a change set may lose, and what the deploy does.
-#[derive(Debug, Clone, Default)]
-pub struct DataGuard {
-    /// Logical ids of the stack's data resources
-    /// ([`sbw_infra::render::RenderedStack::data_resources`]).
-    pub data_resources: Vec<String>,
-    /// `--allow-replace`: execute a change set that loses one anyway.
-    pub allow_replace: bool,
-    /// The environment is protected: the stack has a policy denying what an
-    /// allowed replacement does, lifted while it runs.
-    pub protected: bool,
-}
-
-/// What to do with a change set, given the data resources it may lose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// No data resource is replaced or removed.
-    Proceed,
-    /// Some are, and `--allow-replace` says so: warn, then go on as usual.
-    ProceedWarned(Vec<ResourceChange>),
-    /// Some are: the operator is asked, with the warning above the question.
-    AskWarned(Vec<ResourceChange>),
-    /// Some are, and nobody is asked (`--yes`): refused.
-    Refuse(Vec<ResourceChange>),
-}
-
-/// The guard over a change set's entries: a change set that replaces (or
-/// may replace, or removes) a data resource runs only when the operator
-/// answers the warning on a terminal, or passed `--allow-replace`.
-pub fn decide(changes: &[ResourceChange], guard: &DataGuard, interactive: bool) -> Decision {
-    let at_risk: Vec<ResourceChange> = changes
-        .iter()
-        .filter(|c| c.loses_the_resource() && guard.data_resources.contains(&c.logical_id))
-        .cloned()
-        .collect();
-    match (at_risk.is_empty(), guard.allow_replace, interactive) {
-        (true, _, _) => Decision::Proceed,
-        (false, true, _) => Decision::ProceedWarned(at_risk),
-        (false, false, true) => Decision::AskWarned(at_risk),
-        (false, false, false) => Decision::Refuse(at_risk),
-    }
-}
-
 fn list(failures: &[ResourceFailure]) -> String {
     if failures.is_empty() {
         return " no resource reported a reason".to_owned();
     }
     failures.iter().map(|f| format!("\n  - {f}")).collect()
-}
-
-/// The stack `name` (or stack id), or `None` when it does not exist.
-pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>, AwsError> {
-    let answer = match cfn.describe_stacks().stack_name(name).send().await {
-        Ok(answer) => answer,
-        Err(error) if is_not_found(&error) => return Ok(None),
-        Err(error) => return Err(AwsError::new(format!("reading stack {name}"), &error)),
-    };
-    let Some(stack) = answer.stacks().first() else {
-        return Ok(None);
-    };
-    let pairs = |items: Vec<(Option<&str>, Option<&str>)>| {
-        items
-            .into_iter()
-            .filter_map(|(k, v)| Some((k?.to_owned(), v.unwrap_or_default().to_owned())))
-            .collect::<BTreeMap<_, _>>()
-    };
-    Ok(Some(StackState {
-        stack_name: stack.stack_name().unwrap_or(name).to_owned(),
-        stack_id: stack.stack_id().unwrap_or(name).to_owned(),
-        status: stack
-            .stack_status()
-            .cloned()
-            .unwrap_or_else(|| StackStatus::from("")),
-        status_reason: stack.stack_status_reason().map(str::to_owned),
-        parameters: pairs(
-            stack
-                .parameters()
-                .iter()
-                .map(|p| (p.parameter_key(), p.parameter_value()))
-                .collect(),
-        ),
-        outputs: pairs(
-            stack
-                .outputs()
-                .iter()
-                .map(|o| (o.output_key(), o.output_value()))
-                .collect(),
-        ),
-        drift: stack
-            .drift_information()
-            .and_then(|d| d.stack_drift_status())
-            .map(|d| d.as_str().to_owned()),
-    }))
 }
 
 /// The template a stack runs now.
@@ -663,140 +449,6 @@ async fn delete_change_set(cfn: &Client, change_set_id: &str) {
         .await;
 }
 
-async fn newest_event_id(cfn: &Client, stack_id: &str) -> Result<Option<String>, AwsError> {
-    let answer = cfn
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| AwsError::new(format!("reading the events of {stack_id}"), &e))?;
-    Ok(answer
-        .stack_events()
-        .first()
-        .and_then(|e| e.event_id())
-        .map(str::to_owned))
-}
-
-/// Events after `marker`, oldest first.
-async fn events_since(
-    cfn: &Client,
-    stack_id: &str,
-    marker: Option<&str>,
-) -> Result<Vec<StackEvent>, AwsError> {
-    let mut newest_first = Vec::new();
-    let mut pages = cfn
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .into_paginator()
-        .send();
-    'pages: while let Some(answer) = pages.next().await {
-        let answer =
-            answer.map_err(|e| AwsError::new(format!("reading the events of {stack_id}"), &e))?;
-        for event in answer.stack_events() {
-            if marker.is_some() && event.event_id() == marker {
-                break 'pages;
-            }
-            newest_first.push(event.clone());
-        }
-    }
-    newest_first.reverse();
-    Ok(newest_first)
-}
-
-/// Prints the stack's events as they come until it stops changing; returns
-/// its final state (`None` once deleted) and every event since `marker`.
-async fn follow(
-    cfn: &Client,
-    progress: &StackProgress<'_>,
-    stack_id: &str,
-    mut marker: Option<String>,
-    poll: &PollTimes,
-) -> Result<(Option<StackState>, Vec<StackEvent>), AwsError> {
-    let mut all = Vec::new();
-    let mut seen = BTreeSet::new();
-    for attempt in 0.. {
-        let state = describe(cfn, stack_id).await?;
-        let events = events_since(cfn, stack_id, marker.as_deref()).await?;
-        for event in events {
-            if !seen.insert(event.event_id().unwrap_or_default().to_owned()) {
-                continue;
-            }
-            let line = event_line(&event);
-            progress.status(&line);
-            progress.line(format!("  {line}"));
-            marker = event.event_id().map(str::to_owned);
-            all.push(event);
-        }
-        match state {
-            Some(state) if state.in_progress() => tokio::time::sleep(poll.nth(attempt)).await,
-            done => {
-                let finished = done.filter(|s| s.status != StackStatus::DeleteComplete);
-                return Ok((finished, all));
-            }
-        }
-    }
-    unreachable!("the loop above only ends by returning")
-}
-
-fn event_line(event: &StackEvent) -> String {
-    let reason = event
-        .resource_status_reason()
-        .map(|r| format!(": {r}"))
-        .unwrap_or_default();
-    format!(
-        "{} {} {}{reason}",
-        event
-            .resource_status()
-            .map(|s| s.as_str())
-            .unwrap_or_default(),
-        event.logical_resource_id().unwrap_or_default(),
-        event.resource_type().unwrap_or_default(),
-    )
-}
-
-fn is_failure(status: &ResourceStatus) -> bool {
-    matches!(
-        status,
-        ResourceStatus::CreateFailed
-            | ResourceStatus::DeleteFailed
-            | ResourceStatus::ExportFailed
-            | ResourceStatus::ExportRollbackFailed
-            | ResourceStatus::ImportFailed
-            | ResourceStatus::ImportRollbackFailed
-            | ResourceStatus::RollbackFailed
-            | ResourceStatus::UpdateFailed
-            | ResourceStatus::UpdateRollbackFailed
-    )
-}
-
-/// The failed resources and their reasons, from events oldest first. Resources
-/// cancelled because another one failed are left out when a cause is known.
-pub fn failures(stack_name: &str, events: &[StackEvent]) -> Vec<ResourceFailure> {
-    let failed: Vec<ResourceFailure> = events
-        .iter()
-        .filter(|e| e.resource_status().is_some_and(is_failure))
-        .map(|e| ResourceFailure {
-            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
-            resource_type: e.resource_type().unwrap_or_default().to_owned(),
-            status: e
-                .resource_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: e
-                .resource_status_reason()
-                .unwrap_or("no reason given")
-                .to_owned(),
-        })
-        .collect();
-    let is_cause =
-        |f: &&ResourceFailure| f.logical_id != stack_name && !f.reason.contains("cancelled");
-    if failed.iter().any(|f| is_cause(&f)) {
-        failed.iter().filter(is_cause).cloned().collect()
-    } else {
-        failed
-    }
-}
-
 /// Deletes the stack with `role_arn` (the deployer role) and follows it
 /// until it is gone.
 pub async fn delete(
@@ -822,84 +474,5 @@ pub async fn delete(
             stack: stack.stack_name,
             status: stack.status.to_string(),
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn change(action: &str, id: &str, replacement: Option<&str>) -> ResourceChange {
-        ResourceChange {
-            action: action.to_owned(),
-            logical_id: id.to_owned(),
-            resource_type: "AWS::S3::Bucket".to_owned(),
-            replacement: replacement.map(str::to_owned),
-        }
-    }
-
-    fn guard(allow_replace: bool) -> DataGuard {
-        DataGuard {
-            data_resources: vec!["RawBucket".to_owned(), "DataVolume".to_owned()],
-            allow_replace,
-            protected: false,
-        }
-    }
-
-    #[test]
-    fn a_change_set_that_may_lose_a_data_resource_runs_only_when_answered_or_allowed() {
-        let replaced = change("Modify", "RawBucket", Some("True"));
-        let maybe = change("Modify", "DataVolume", Some("Conditional"));
-        let removed = change("Remove", "RawBucket", None);
-        let harmless = [
-            change("Modify", "RawBucket", Some("False")),
-            change("Add", "RawBucket", None),
-            // Not a data resource: replacing it loses nothing.
-            change("Modify", "Function", Some("True")),
-            change("Remove", "Function", None),
-        ];
-        for interactive in [false, true] {
-            for allow in [false, true] {
-                assert_eq!(
-                    decide(&harmless, &guard(allow), interactive),
-                    Decision::Proceed
-                );
-            }
-        }
-        for at_risk in [&replaced, &maybe, &removed] {
-            let changes: Vec<ResourceChange> =
-                harmless.iter().cloned().chain([at_risk.clone()]).collect();
-            let only = vec![at_risk.clone()];
-            // --yes: refused.
-            assert_eq!(
-                decide(&changes, &guard(false), false),
-                Decision::Refuse(only.clone())
-            );
-            // On a terminal: asked, with the warning.
-            assert_eq!(
-                decide(&changes, &guard(false), true),
-                Decision::AskWarned(only.clone())
-            );
-            // --allow-replace: warned, then as usual.
-            for interactive in [false, true] {
-                assert_eq!(
-                    decide(&changes, &guard(true), interactive),
-                    Decision::ProceedWarned(only.clone())
-                );
-            }
-        }
-        // Without data resources (a guard that knows none) nothing is refused.
-        assert_eq!(
-            decide(
-                std::slice::from_ref(&replaced),
-                &DataGuard::default(),
-                false
-            ),
-            Decision::Proceed
-        );
-        assert_eq!(
-            describe_at_risk(&[replaced, maybe, removed]),
-            "replace the data resource RawBucket (AWS::S3::Bucket), maybe replace the data resource DataVolume (AWS::S3::Bucket), remove the data resource RawBucket (AWS::S3::Bucket)"
-        );
     }
 }
