@@ -5,13 +5,11 @@
 //! their stack and published by rewriting `<artifact>/current.json`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType};
 use sbw_infra::config::Deployment;
 use sbw_infra::iam;
-use sbw_infra::render::{current_pointer_key, Manifest, ParameterSource, RenderedStack};
-use serde::{Deserialize, Serialize};
+use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
 
 use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
 use crate::bootstrap::{deployer_outputs, NotBootstrapped, RoleError};
@@ -24,7 +22,15 @@ use crate::stack::{
 use crate::warehouse;
 use crate::Aws;
 use futures_util::future::LocalBoxFuture;
-use sbw_packaging::{architecture_name, BuildError, BuildOutput, Bundle};
+use sbw_packaging::{architecture_name, BuildError, BuildOutput};
+
+mod artifacts;
+mod secrets;
+
+pub use artifacts::CurrentPointer;
+use artifacts::{publish_bundle, read_artifact, upload_if_missing};
+use secrets::current_origin_secret;
+pub use secrets::{ensure_secret, random_secret, secure_parameter};
 
 /// The storage stack's output naming the artifacts bucket.
 const ARTIFACTS_BUCKET_OUTPUT: (&str, &str) = ("storage", "ArtifactsBucketName");
@@ -204,176 +210,6 @@ pub async fn deploy(
         .iter()
         .filter_map(|s| reports.remove(s.name))
         .collect())
-}
-
-/// Creates the SecureString `name` with [`random_secret`] unless it exists,
-/// encrypted with `key` (a key of the deployer stack), or with SSM's default
-/// key when `None`. An existing value is never replaced here (a new hashing
-/// key would change every hashed identifier; the origin secret has its own
-/// rotation), but one that an older `sbwctl` encrypted with another key than
-/// `key` is encrypted again with it, the value unchanged.
-pub async fn ensure_secret(
-    clients: &RegionClients,
-    name: &str,
-    description: &str,
-    key: Option<&str>,
-    progress: &Progress,
-) -> Result<(), AwsError> {
-    let secret = Secret {
-        clients,
-        name,
-        description,
-        key,
-    };
-    match (encryption_key(clients, name).await?, key) {
-        (None, _) => {
-            let value = random_secret(&format!("creating the SSM parameter {name}"))?;
-            if secret.put(value, false).await? {
-                progress.line(format!("created the SecureString {name} (32 random bytes)"));
-            }
-        }
-        (Some(current), Some(key)) if !is_key(&current, key) => {
-            let value = secure_parameter(clients, name).await?.unwrap_or_default();
-            secret.put(value, true).await?;
-            progress.line(format!(
-                "encrypted the SecureString {name} with the environment's own key (it was under {current}); its value is unchanged"
-            ));
-        }
-        (Some(_), _) => {}
-    }
-    Ok(())
-}
-
-/// The key the SecureString `name` is encrypted with, if it exists.
-async fn encryption_key(clients: &RegionClients, name: &str) -> Result<Option<String>, AwsError> {
-    let by_name = ParameterStringFilter::builder()
-        .key("Name")
-        .option("Equals")
-        .values(name)
-        .build()
-        .expect("key is set");
-    // A filtered answer may come in pages, some of them empty.
-    let mut pages = clients
-        .ssm
-        .describe_parameters()
-        .parameter_filters(by_name)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| AwsError::new(format!("reading the SSM parameter {name}"), &e))?;
-        if let Some(found) = page.parameters().iter().find(|p| p.name() == Some(name)) {
-            let key = found.key_id().unwrap_or("alias/aws/ssm");
-            return Ok(Some(key.to_owned()));
-        }
-    }
-    Ok(None)
-}
-
-/// Whether `key_id` (as SSM reports it: an ARN, an id or an alias) names `key_arn`.
-fn is_key(key_id: &str, key_arn: &str) -> bool {
-    key_id == key_arn || key_arn.ends_with(&format!("/{key_id}"))
-}
-
-/// One SecureString as `ensure_secret` writes it.
-struct Secret<'a> {
-    clients: &'a RegionClients,
-    name: &'a str,
-    description: &'a str,
-    key: Option<&'a str>,
-}
-
-impl Secret<'_> {
-    /// Puts `value`; `false` when, not overwriting, a concurrent deploy
-    /// created it in the meantime (theirs stays).
-    async fn put(&self, value: String, overwrite: bool) -> Result<bool, AwsError> {
-        let put = self
-            .clients
-            .ssm
-            .put_parameter()
-            .name(self.name)
-            .value(value)
-            .r#type(ParameterType::SecureString)
-            .set_key_id(self.key.map(str::to_owned))
-            .description(self.description)
-            .overwrite(overwrite)
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_parameter_already_exists()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(AwsError::new(
-                format!("writing the SSM parameter {}", self.name),
-                &error,
-            )),
-        }
-    }
-}
-
-/// 32 random bytes from the operating system, as 64 hex digits; `action`
-/// names what needed them if there are none.
-pub fn random_secret(action: &str) -> Result<String, AwsError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| AwsError {
-        action: action.to_owned(),
-        reason: format!("no randomness from the operating system: {e}"),
-        kind: crate::aws::AwsErrorKind::Service,
-    })?;
-    Ok(hex::encode(bytes))
-}
-
-/// The decrypted value of the SecureString `name`; `None` if there is none.
-pub async fn secure_parameter(
-    clients: &RegionClients,
-    name: &str,
-) -> Result<Option<String>, AwsError> {
-    match clients
-        .ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-    {
-        Ok(answer) => Ok(Some(
-            answer.parameter.and_then(|p| p.value).unwrap_or_default(),
-        )),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_parameter_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(AwsError::new(
-            format!("reading the SSM parameter {name}"),
-            &error,
-        )),
-    }
-}
-
-/// The origin secret CloudFront is to send: the current one in `parameter`.
-async fn current_origin_secret(
-    clients: &RegionClients,
-    parameter: &str,
-) -> Result<String, AwsError> {
-    let stored = secure_parameter(clients, parameter)
-        .await?
-        .unwrap_or_default();
-    sbw_names::origin_secret::current(&stored)
-        .map(str::to_owned)
-        .ok_or_else(|| AwsError {
-            action: format!("reading the origin secret from the SSM parameter {parameter}"),
-            reason: "it is empty or missing: delete it and run `sbwctl deploy` again, which creates a new one"
-                .to_owned(),
-            kind: crate::aws::AwsErrorKind::Service,
-        })
 }
 
 /// A stack's parameters and what must be in the artifacts bucket before it.
@@ -574,127 +410,6 @@ impl Context<'_> {
             stack.region
         )))
     }
-}
-
-fn read_artifact(path: &Path) -> Result<Vec<u8>, AwsError> {
-    std::fs::read(path).map_err(|e| AwsError {
-        action: format!("reading {}", path.display()),
-        reason: e.to_string(),
-        kind: crate::aws::AwsErrorKind::Service,
-    })
-}
-
-/// `<artifact>/current.json`: which bundle the instance should run. The
-/// instance checks the download against `sha256` before installing it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentPointer {
-    pub key: String,
-    pub sha256: String,
-    pub bytes: u64,
-}
-
-/// Uploads `bundle` unless there, then points `<artifact>/current.json` at it
-/// unless it already does (the instance follows that object, so an unchanged
-/// bundle costs two reads and no write).
-async fn publish_bundle(
-    clients: &RegionClients,
-    bucket: &str,
-    bundle: &Bundle,
-    build_dir: &Path,
-    progress: &Progress,
-) -> Result<(), AwsError> {
-    let body = read_artifact(&build_dir.join(&bundle.file))?;
-    upload_if_missing(clients, bucket, &bundle.key(), body, progress).await?;
-    let pointer_key = current_pointer_key(&bundle.artifact);
-    let pointer = CurrentPointer {
-        key: bundle.key(),
-        sha256: bundle.sha256.clone(),
-        bytes: bundle.bytes,
-    };
-    match clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(&pointer_key)
-        .send()
-        .await
-    {
-        Ok(current) => {
-            let text = current.body.collect().await.map_err(|e| AwsError {
-                action: format!("reading s3://{bucket}/{pointer_key}"),
-                reason: e.to_string(),
-                kind: crate::aws::AwsErrorKind::Service,
-            })?;
-            if serde_json::from_slice::<CurrentPointer>(&text.into_bytes()).ok()
-                == Some(pointer.clone())
-            {
-                return Ok(());
-            }
-        }
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {}
-        Err(error) => {
-            return Err(AwsError::new(
-                format!("reading s3://{bucket}/{pointer_key}"),
-                &error,
-            ))
-        }
-    }
-    let text = serde_json::to_vec(&pointer).expect("a pointer serializes");
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(&pointer_key)
-        .content_type("application/json")
-        .body(text.into())
-        .send()
-        .await
-        .map_err(|e| AwsError::new(format!("writing s3://{bucket}/{pointer_key}"), &e))?;
-    progress.line(format!(
-        "s3://{bucket}/{pointer_key} now names {}: the instance installs it within about a minute",
-        bundle.file
-    ));
-    Ok(())
-}
-
-/// Puts `body` at `key` unless an object is there: keys are content-hashed,
-/// so an existing key holds the same bytes.
-async fn upload_if_missing(
-    clients: &RegionClients,
-    bucket: &str,
-    key: &str,
-    body: Vec<u8>,
-    progress: &Progress,
-) -> Result<(), AwsError> {
-    match clients
-        .s3
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(_) => return Ok(()),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {}
-        Err(error) => {
-            return Err(AwsError::new(
-                format!("checking s3://{bucket}/{key}"),
-                &error,
-            ))
-        }
-    }
-    let bytes = body.len();
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .map_err(|e| AwsError::new(format!("uploading s3://{bucket}/{key}"), &e))?;
-    progress.line(format!("uploaded s3://{bucket}/{key} ({bytes} bytes)"));
-    Ok(())
 }
 
 /// A public SSM parameter's current value (the Ubuntu AMI).
