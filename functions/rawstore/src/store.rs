@@ -77,17 +77,18 @@ impl RawStore {
     /// costs less than a hop to tokio's blocking pool and back.
     pub async fn put(&self, key: &str, gzipped_ndjson: Bytes) -> Result<(), StoreError> {
         match self {
-            RawStore::S3 { client, bucket } => client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type("application/x-ndjson")
-                .content_encoding("gzip")
-                .body(ByteStream::from(gzipped_ndjson))
-                .send()
+            RawStore::S3 { client, bucket } => {
+                let body = ByteStream::from(gzipped_ndjson);
+                put_s3(
+                    client,
+                    bucket,
+                    key,
+                    body,
+                    "application/x-ndjson",
+                    Some("gzip"),
+                )
                 .await
-                .map(|_| ())
-                .map_err(|e| s3_error(bucket, Operation::Writing, key, sbw_aws::error::reason(&e))),
+            }
             RawStore::Directory(root) => {
                 directory::write_atomically(&root.join(key), &gzipped_ndjson)
             }
@@ -98,16 +99,17 @@ impl RawStore {
     /// snapshot), replacing any previous one: readers see one or the other whole.
     pub async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError> {
         match self {
-            RawStore::S3 { client, bucket } => client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type("application/json")
-                .body(ByteStream::from(json))
-                .send()
+            RawStore::S3 { client, bucket } => {
+                put_s3(
+                    client,
+                    bucket,
+                    key,
+                    ByteStream::from(json),
+                    "application/json",
+                    None,
+                )
                 .await
-                .map(|_| ())
-                .map_err(|e| s3_error(bucket, Operation::Writing, key, sbw_aws::error::reason(&e))),
+            }
             RawStore::Directory(root) => directory::replace_atomically(&root.join(key), &json),
         }
     }
@@ -242,6 +244,28 @@ impl RawStore {
             }
         }
     }
+}
+
+/// One PUT: S3 replaces an object whole, so both of the store's writes are one.
+async fn put_s3(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: ByteStream,
+    content_type: &str,
+    content_encoding: Option<&str>,
+) -> Result<(), StoreError> {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .set_content_encoding(content_encoding.map(str::to_owned))
+        .body(body)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| s3_error(bucket, Operation::Writing, key, sbw_aws::error::reason(&e)))
 }
 
 fn s3_error(bucket: &str, operation: Operation, key: &str, message: String) -> StoreError {
