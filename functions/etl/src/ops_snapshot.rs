@@ -182,7 +182,7 @@ pub struct OpsCollector {
 
 impl OpsCollector {
     /// Clients from the function's environment (its role, its region), each
-    /// call bounded by [`AWS_CALLS`].
+    /// call, retries included, done within 10 s.
     pub async fn from_env(settings: CollectorSettings) -> OpsCollector {
         let config = sbw_aws::load_config(&AWS_CALLS).await;
         OpsCollector::with_clients(

@@ -96,7 +96,7 @@ pub async fn run(
     migrate(client).await?;
     settings::use_timezone(client, &options.shop.timezone).await?;
     let trigger = request.trigger().as_str();
-    if let Err(busy) = warehouse::try_lock_run(client).await? {
+    if let Err(busy) = warehouse::try_lock_run(client, options.limits.statement).await? {
         let now = rfc3339(Utc::now());
         let holder = busy
             .holder_pid
@@ -256,7 +256,7 @@ pub async fn rebuild_rollups(
 ) -> Result<RollupRebuild, EtlError> {
     migrate(client).await?;
     settings::use_timezone(client, &shop.timezone).await?;
-    if let Err(busy) = warehouse::try_lock_run(client).await? {
+    if let Err(busy) = warehouse::try_lock_run(client, SessionLimits::default().statement).await? {
         return Err(EtlError::Busy {
             holder_pid: busy.holder_pid,
         });

@@ -324,10 +324,12 @@ async fn a_run_that_finds_another_running_exits_cleanly_and_says_so() {
         .await
         .unwrap()
         .get(0);
-    assert!(sbw_etl::warehouse::try_lock_run(&other)
-        .await
-        .unwrap()
-        .is_ok());
+    assert!(
+        sbw_etl::warehouse::try_lock_run(&other, std::time::Duration::from_secs(120))
+            .await
+            .unwrap()
+            .is_ok()
+    );
 
     let skipped = w.run().await;
     assert_eq!(skipped.status, RunStatus::Skipped);

@@ -1,8 +1,8 @@
 //! The ETL's database session under faults, on the real PostgreSQL: a lock
 //! another session holds, the run's backend terminated, the server
 //! restarted and the network reset in the middle of a COPY, runs cut off by
-//! the network at any point, and a month's first events arriving while a
-//! dashboard query reads the facts.
+//! the network at any point, a lock holder stuck in a COPY, and a month's
+//! first events arriving while a dashboard query reads the facts.
 
 mod common;
 
@@ -246,51 +246,138 @@ async fn a_network_stall_mid_copy_only_delays_the_run_which_then_loads_as_a_clea
     assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
 }
 
-#[tokio::test]
-async fn a_run_cut_off_from_the_network_for_good_frees_the_lock_within_its_session_limits() {
-    let limits = SessionLimits {
-        statement: Duration::from_secs(2),
-        lock: Duration::from_secs(2),
-        idle_in_transaction: Duration::from_secs(2),
-        idle_session: Duration::from_secs(2),
-    };
+/// Session limits of a few seconds, so the tests need not wait minutes.
+fn short_limits() -> RunOptions {
+    RunOptions {
+        limits: SessionLimits {
+            statement: Duration::from_secs(2),
+            lock: Duration::from_secs(2),
+            idle_in_transaction: Duration::from_secs(2),
+            idle_session: Duration::from_secs(2),
+        },
+        ..small_batches()
+    }
+}
+
+/// Runs on `client`, whose statements may take two seconds (its session is
+/// not idle long enough between runs for a shorter idle limit), until one is
+/// not skipped for the lock (within a minute), and returns that one.
+async fn next_run_that_gets_the_lock(client: &mut Client, raw: &Path) -> RunSummary {
     let options = RunOptions {
-        limits,
+        limits: SessionLimits {
+            statement: Duration::from_secs(2),
+            ..SessionLimits::default()
+        },
         ..small_batches()
     };
-    // Between batches only. Mid-COPY, a backend waiting for the client's
-    // next data is not ended by any session limit: PostgreSQL handles a
-    // statement timeout there only once data arrives (while it blocks on a
-    // COPY read from the client only a terminate is acted on), so with the
-    // path silent and its keepalives answered the backend waits; this test
-    // failed that way now and then. Ending such a holder is left to a later
-    // run (issue 20's closing note).
-    let mut w = Warehouse::new().await;
-    write_traffic(w.raw(), 80);
-    sbw_etl::migrate::migrate(&mut w.client).await.unwrap();
-    let (proxy, url) = behind_a_proxy(&w.db).await;
-    let observer = w.db.etl_client().await;
-    let through_proxy = connect(&url).await.expect("connecting through the proxy");
-    let (run, pid) = run_until(
-        &observer,
-        w.raw(),
-        through_proxy,
-        options,
-        Moment::BetweenBatches,
-    )
-    .await;
-    // The path goes silent for good and Lambda ends the function: the
-    // server is left with a session whose client never speaks again,
-    // which keepalives do not end (the proxy's end of the path answers
-    // them). Between batches (the run lock held, no transaction open) the
-    // idle-session limit does.
-    proxy.stall();
-    run.abort();
-    assert_backend_ends(&observer, pid).await;
+    let source = RawStore::Directory(raw.to_owned());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let summary = sbw_etl::run(&source, client, &traffic_backfill(), &options)
+            .await
+            .expect("the next run does not fail");
+        if summary.status != RunStatus::Skipped {
+            return summary;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lock still held after a minute: {summary:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
-    let clean = TestDb::create().await;
+#[tokio::test]
+async fn a_run_cut_off_from_the_network_for_good_does_not_keep_the_next_run_from_loading() {
+    for moment in [Moment::BetweenBatches, Moment::Copying] {
+        let mut w = Warehouse::new().await;
+        write_traffic(w.raw(), 80);
+        sbw_etl::migrate::migrate(&mut w.client).await.unwrap();
+        let (proxy, url) = behind_a_proxy(&w.db).await;
+        let observer = w.db.etl_client().await;
+        let through_proxy = connect(&url).await.expect("connecting through the proxy");
+        let (run, pid) = run_until(&observer, w.raw(), through_proxy, short_limits(), moment).await;
+        // The path goes silent for good and Lambda ends the function: the
+        // server is left with a session whose client never speaks again,
+        // which keepalives do not end (the proxy's end of the path answers
+        // them). Between batches (the run lock held, no transaction open)
+        // the idle-session limit ends it. Mid-COPY, when the client's data
+        // stopped before its end, no limit does: the next run ends it.
+        proxy.stall();
+        run.abort();
+        if let Moment::BetweenBatches = moment {
+            assert_backend_ends(&observer, pid).await;
+        }
+
+        let raw = w.raw().to_owned();
+        let next = next_run_that_gets_the_lock(&mut w.client, &raw).await;
+        assert_eq!(next.status, RunStatus::Succeeded, "{moment:?}: {next:?}");
+        assert_backend_ends(&observer, pid).await;
+        let statuses = texts(
+            &w.client,
+            "SELECT status FROM etl_runs ORDER BY run_id",
+            &[],
+        )
+        .await;
+        assert_eq!(statuses, ["abandoned", "succeeded"], "{moment:?}");
+        let source = RawStore::Directory(w.raw().to_owned());
+        assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
+    }
+}
+
+#[tokio::test]
+async fn the_next_run_ends_a_lock_holder_stuck_in_a_copy_its_client_stopped_feeding() {
+    let mut w = Warehouse::new().await;
+    write_traffic(w.raw(), 20);
+    sbw_etl::migrate::migrate(&mut w.client).await.unwrap();
+    let holder = w.db.etl_client().await;
+    let pid = backend_pid(&holder).await;
+    assert!(
+        sbw_etl::warehouse::try_lock_run(&holder, Duration::from_secs(120))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    holder
+        .batch_execute("CREATE TEMP TABLE half_sent (line text)")
+        .await
+        .unwrap();
+    let copy = holder
+        .copy_in::<_, bytes::Bytes>("COPY half_sent FROM STDIN")
+        .await
+        .expect("a COPY begins");
+    // The client sends part of its data, then nothing: its connection stays
+    // open, as when a middlebox keeps answering for a client that is gone.
+    let mut copy = Box::pin(copy);
+    futures_util::SinkExt::feed(&mut copy, bytes::Bytes::from_static(b"first line\n"))
+        .await
+        .unwrap();
+    futures_util::SinkExt::flush(&mut copy).await.unwrap();
+
+    let in_copy = "SELECT EXISTS (SELECT FROM pg_stat_activity
+                   WHERE pid = $1 AND state = 'active' AND wait_event = 'ClientRead')";
+    let waiting: bool = w.client.query_one(in_copy, &[&pid]).await.unwrap().get(0);
+    assert!(waiting, "the holder waits for its client's COPY data");
+    // Not in the COPY for longer than a statement may run (two minutes by
+    // default): the lock is busy.
+    let early = sbw_etl::run(
+        &RawStore::Directory(w.raw().to_owned()),
+        &mut w.client,
+        &traffic_backfill(),
+        &small_batches(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(early.status, RunStatus::Skipped, "{early:?}");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let raw = w.raw().to_owned();
-    assert_next_run_completes_the_load(&mut w.client, &raw, &clean).await;
+    let next = next_run_that_gets_the_lock(&mut w.client, &raw).await;
+    assert_eq!(next.status, RunStatus::Succeeded, "{next:?}");
+    let observer = w.db.etl_client().await;
+    assert_backend_ends(&observer, pid).await;
+    let source = RawStore::Directory(w.raw().to_owned());
+    assert_loaded_as_one_clean_run(&w.client, &source, &TestDb::create().await).await;
 }
 
 #[tokio::test]

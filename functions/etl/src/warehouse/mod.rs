@@ -7,6 +7,7 @@
 mod copies;
 mod fact_events;
 mod products;
+mod run_lock;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -19,50 +20,11 @@ use uuid::Uuid;
 use copies::Copies;
 use fact_events::{copy_events, copy_keys};
 use products::upsert_products;
-
-/// `pg_advisory_lock` key held for a whole run ("sbw-etl!").
-const RUN_LOCK: i64 = 0x7362_772d_6574_6c21;
+pub use run_lock::{try_lock_run, unlock_run, Busy};
 
 const REBUILD_SQL: &str = include_str!("../../sql/rebuild.sql");
 
 pub type DbResult<T> = Result<T, tokio_postgres::Error>;
-
-/// Another run holds the run lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Busy {
-    /// The backend pid of the holder, when PostgreSQL tells.
-    pub holder_pid: Option<i32>,
-}
-
-/// Takes the run lock for this connection's lifetime, or says who holds it.
-pub async fn try_lock_run(client: &Client) -> DbResult<Result<(), Busy>> {
-    let locked: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&RUN_LOCK])
-        .await?
-        .get(0);
-    if locked {
-        return Ok(Ok(()));
-    }
-    let holder_pid = client
-        .query_opt(
-            "SELECT pid FROM pg_locks
-             WHERE locktype = 'advisory' AND granted
-               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND ((classid::bigint << 32) | objid::bigint) = $1
-             LIMIT 1",
-            &[&RUN_LOCK],
-        )
-        .await?
-        .map(|row| row.get(0));
-    Ok(Err(Busy { holder_pid }))
-}
-
-pub async fn unlock_run(client: &Client) -> DbResult<()> {
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&RUN_LOCK])
-        .await
-        .map(|_| ())
-}
 
 /// Records the start of a run. Runs still marked running died without
 /// recording their end (the lock proves no one else is running): they are
