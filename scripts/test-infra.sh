@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Infrastructure as code, end to end with the real linters: renders every
 # environment x profile of examples/sbw.yaml (and the branch-covering variants
-# in infra/tests/fixtures/variants.yaml) with the built sbwctl, checks that the
-# files equal the reviewed golden files, runs sbwctl validate's in-process
-# checks, then cfn-lint (0 errors, 0 warnings) and checkov (0 failed checks;
+# in infra/tests/fixtures/variants.yaml) with the built sbwctl (the same
+# renders `cargo test -p sbw-infra --test render` holds to the reviewed golden
+# snapshots), runs sbwctl validate's in-process checks, then cfn-lint (0 errors, 0 warnings) and checkov (0 failed checks;
 # every skip carries a reason in the template's Metadata). No AWS access.
 set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
@@ -40,8 +40,6 @@ for entry in "${cases[@]}"; do
   args=(--config "$config" --env "$env")
   [ "$profile" = "-" ] || args+=(--profile "$profile")
   "$SBWCTL" render "${args[@]}" --out "$OUT/$name" >/dev/null || { fail "render $name"; continue; }
-  diff -r "$OUT/$name" "infra/tests/golden/$name" >/dev/null ||
-    fail "$name differs from infra/tests/golden/$name (SBW_UPDATE_GOLDEN=1 cargo test -p sbw-infra --test render, then review)"
   "$SBWCTL" validate "${args[@]}" --no-linters >"$OUT/$name.validate" || { cat "$OUT/$name.validate"; fail "in-process checks $name"; }
 done
 

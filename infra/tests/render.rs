@@ -1,11 +1,12 @@
 //! Rendering: golden files, determinism, the manifest, and the wiring the
 //! functions rely on (environment variables, routes, exports).
 //!
-//! Golden files live in tests/golden/<case>/. After an intended template
-//! change, regenerate them with `SBW_UPDATE_GOLDEN=1 cargo test -p sbw-infra
-//! --test render` and review the diff like code.
+//! Golden files are insta snapshots in tests/golden/<case>/<file>.snap. After
+//! an intended template change, `cargo insta review` (or
+//! `INSTA_UPDATE=always cargo test -p sbw-infra --test render`) takes the new
+//! ones; review the diff like code.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sbw_infra::config::{self, Profile};
@@ -34,68 +35,65 @@ fn parse(manifest: &Manifest, stack: &str) -> Value {
     serde_saphyr::from_str(&manifest.stack(stack).unwrap().body).unwrap()
 }
 
+/// The files `sbwctl render` writes for `manifest`: file name -> text.
+fn rendered_files(case: &str, manifest: &Manifest) -> BTreeMap<String, String> {
+    let scratch = std::env::temp_dir().join(format!("sbw-golden-{case}-{}", std::process::id()));
+    manifest.write_to(&scratch).unwrap();
+    let files = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    std::fs::remove_dir_all(&scratch).unwrap();
+    files
+}
+
+/// The rendered files with a golden snapshot in `dir` (`<file>.snap`).
+fn golden_files(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir).map_or_else(
+        |_| BTreeSet::new(),
+        |entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .strip_suffix(".snap")
+                        .map(str::to_owned)
+                })
+                .collect()
+        },
+    )
+}
+
 #[test]
 fn rendered_templates_match_the_golden_files() {
-    let update = std::env::var_os("SBW_UPDATE_GOLDEN").is_some();
     let golden_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let mut mismatches = Vec::new();
     for (case, file, env, profile) in CASES {
-        let manifest = manifest(file, env, *profile);
-        let dir = golden_root.join(case);
-        if update {
-            let _ = std::fs::remove_dir_all(&dir);
-            manifest.write_to(&dir).unwrap();
-            continue;
-        }
-        let scratch =
-            std::env::temp_dir().join(format!("sbw-golden-{case}-{}", std::process::id()));
-        manifest.write_to(&scratch).unwrap();
-        let names = |d: &Path| -> BTreeSet<String> {
-            std::fs::read_dir(d).map_or_else(
-                |_| BTreeSet::new(),
-                |entries| {
-                    entries
-                        .flatten()
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect()
-                },
-            )
-        };
-        if names(&dir) != names(&scratch) {
-            mismatches.push(format!(
-                "{case}: files {:?} != golden {:?}",
-                names(&scratch),
-                names(&dir)
-            ));
-        }
-        for name in names(&scratch) {
-            let actual = std::fs::read_to_string(scratch.join(&name)).unwrap();
-            let expected = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
-            if let Some((line, (a, e))) = actual
-                .lines()
-                .zip(expected.lines())
-                .enumerate()
-                .find(|(_, (a, e))| a != e)
-            {
-                mismatches.push(format!(
-                    "{case}/{name}:{}: rendered {a:?}, golden {e:?}",
-                    line + 1
-                ));
-            } else if actual.lines().count() != expected.lines().count() {
-                mismatches.push(format!(
-                    "{case}/{name}: {} lines, golden {}",
-                    actual.lines().count(),
-                    expected.lines().count()
-                ));
+        let files = rendered_files(case, &manifest(file, env, *profile));
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(golden_root.join(case));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(format!(
+            "{case}: {env} of {}",
+            Path::new(file).file_name().unwrap().to_string_lossy()
+        ));
+        settings.bind(|| {
+            for (name, text) in &files {
+                insta::assert_snapshot!(name.as_str(), text);
             }
-        }
-        let _ = std::fs::remove_dir_all(&scratch);
+        });
+        let rendered: BTreeSet<String> = files.into_keys().collect();
+        assert_eq!(
+            golden_files(&golden_root.join(case)),
+            rendered,
+            "{case}: a golden file for a file no longer rendered (delete its .snap)"
+        );
     }
-    assert!(
-        mismatches.is_empty(),
-        "rendered templates differ from tests/golden (SBW_UPDATE_GOLDEN=1 regenerates them):\n{}",
-        mismatches.join("\n")
-    );
 }
 
 #[test]
