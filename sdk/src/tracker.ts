@@ -22,6 +22,13 @@ export const MAX_RETRY_DELAY_MS = 5 * 60_000;
  * ones may still be on their way from that tab, which is probably open.
  */
 export const OTHER_TAB_GRACE_MS = 2 * 60_000;
+/**
+ * Wait before a page load sends events an earlier page left in IndexedDB and has not
+ * (yet) noted as handed off. Chrome can run the previous page's pagehide in another
+ * process at the same time as this page starts, and that page's localStorage note
+ * reaches this one a moment later: sent at once, its beacon's events would go twice.
+ */
+export const REPLAY_DELAY_MS = 2000;
 
 const ECOM_FIELDS = ['product_id', 'category', 'currency', 'price', 'qty'] as const;
 const LOOKS_LIKE_EMAIL = /\S@\S+\.\S/;
@@ -70,6 +77,8 @@ export function createTracker() {
   let sendingKeepalive = false;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while earlier pages' events wait to be replayed; sending waits too, to keep their order. */
+  let replayTimer: ReturnType<typeof setTimeout> | undefined;
   let failedAttempts = 0;
   /** Orders queued events across page loads: milliseconds * 1000, then a counter. */
   let sequence = 0;
@@ -198,7 +207,7 @@ export function createTracker() {
   function flush(): void {
     clearTimeout(flushTimer);
     flushTimer = undefined;
-    if (!options || sending || retryTimer || !queue.length || navigator.onLine === false) return;
+    if (!options || sending || retryTimer || replayTimer || !queue.length || navigator.onLine === false) return;
     const [batch, body] = nextBatch(queue, MAX_FETCH_BYTES);
     // Everything waiting now is due: what did not fit in this request goes right after it.
     const backlog = batch.length < queue.length;
@@ -268,28 +277,34 @@ export function createTracker() {
   }
 
   /**
-   * Events earlier pages left in IndexedDB and did not hand off: send them now. Those of
-   * this tab's earlier pages at once; another tab's only when old (that tab may be open
-   * and about to send them itself).
+   * Events earlier pages left in IndexedDB and did not hand off: sent after REPLAY_DELAY_MS,
+   * ahead of this page's own. Those of this tab's earlier pages; another tab's only when
+   * old (that tab may be open and about to send them itself).
    */
   function replayStoredEvents(): void {
-    const handedAtLoad = handedOff();
     store.all().then((stored) => {
-      if (!options) return;
-      const known = new Set(queue.map((item) => item.e.event_id));
-      const replay = stored
-        .filter(
+      const notHandedOff = () => {
+        const handed = new Set(handedOff());
+        const known = new Set(queue.map((item) => item.e.event_id));
+        return stored.filter(
           (item) =>
-            !handedAtLoad.includes(item.e.event_id) &&
+            !handed.has(item.e.event_id) &&
             !known.has(item.e.event_id) &&
             (item.t == tab || Date.now() - (item.n / 1000 || 0) > OTHER_TAB_GRACE_MS),
-        )
-        .sort((a, b) => a.n - b.n);
-      store.remove(handedAtLoad);
-      const inFlight = sending ? sending.length : 0;
-      queue.splice(inFlight, 0, ...replay);
-      enqueue([], false);
-      if (replay.length) flush();
+        );
+      };
+      if (!options) return;
+      store.remove(handedOff());
+      if (!notHandedOff().length) return;
+      replayTimer = setTimeout(() => {
+        replayTimer = undefined;
+        if (!recording()) return;
+        const replay = notHandedOff().sort((a, b) => a.n - b.n);
+        const inFlight = sending ? sending.length : 0;
+        queue.splice(inFlight, 0, ...replay);
+        enqueue([], false);
+        flush();
+      }, REPLAY_DELAY_MS);
     });
   }
 
@@ -319,6 +334,8 @@ export function createTracker() {
   }
 
   function forgetQueuedEvents(): void {
+    clearTimeout(replayTimer);
+    replayTimer = undefined;
     queue = [];
     sending = null;
     store.clear();
@@ -412,7 +429,8 @@ export function createTracker() {
       if (!options) return;
       clearTimeout(flushTimer);
       clearTimeout(retryTimer);
-      flushTimer = retryTimer = undefined;
+      clearTimeout(replayTimer);
+      flushTimer = retryTimer = replayTimer = undefined;
       listeners.abort();
       restoreHistory();
       options = undefined;

@@ -1,7 +1,7 @@
 // Test doubles for the browser's network and helpers to look inside the SDK's storage.
 import { vi } from 'vitest';
 import { DB_NAME, STORE } from '../../src/queue';
-import { createTracker, type Tracker } from '../../src/tracker';
+import { REPLAY_DELAY_MS, createTracker, type Tracker } from '../../src/tracker';
 import type { Options, QueuedEvent, SbwEvent } from '../../src/types';
 
 export const ENDPOINT = 'https://api.shop.example';
@@ -129,6 +129,12 @@ export function countById(events: SbwEvent[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const event of events) counts.set(event.event_id, (counts.get(event.event_id) ?? 0) + 1);
   return counts;
+}
+
+/** Lets a page load replay earlier pages' events: it waits REPLAY_DELAY_MS first (fake timers). */
+export async function afterReplayDelay(): Promise<void> {
+  await vi.advanceTimersByTimeAsync(REPLAY_DELAY_MS);
+  await settle();
 }
 
 export function firePageHide(): void {

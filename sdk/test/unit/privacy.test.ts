@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../../src/identity';
-import { fakeNetwork, queuedInIndexedDb, settle, shutdownTrackers, startTracker } from './harness';
+import { afterReplayDelay, fakeNetwork, queuedInIndexedDb, settle, shutdownTrackers, startTracker } from './harness';
 
 describe('opt-out', () => {
   it('records nothing after optOut, and forgets the anonymous id and the unsent events', async () => {
@@ -163,6 +163,7 @@ describe('signed-in visitors', () => {
   });
 
   it('replays signed-in events of a previous page on the signed-in route', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const network = fakeNetwork();
     network.online = false;
     const first = await startTracker({ autoPageViews: false, getIdToken: () => 'tok' });
@@ -173,7 +174,7 @@ describe('signed-in visitors', () => {
 
     network.online = true;
     await startTracker({ autoPageViews: false, getIdToken: () => 'tok-2' });
-    await settle();
+    await afterReplayDelay();
     expect(network.requests.map((r) => [r.route, r.headers.Authorization, r.events.map((e) => e.props!.page)])).toEqual([
       ['/v1/events/signed-in', 'Bearer tok-2', [1]],
     ]);

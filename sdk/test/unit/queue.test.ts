@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../../src/identity';
 import { MAX_BEACON_BYTES } from '../../src/tracker';
 import {
+  afterReplayDelay,
   countById,
   fakeNetwork,
   firePageHide,
@@ -56,7 +57,7 @@ describe('offline queue in IndexedDB', () => {
     closePage();
 
     const second = await startTracker({ batchSize: 100, autoPageViews: false });
-    await settle();
+    await afterReplayDelay();
     expect(network.delivered.map((e) => e.event_type)).toEqual(['view', 'add_to_cart']);
     expect(await queuedInIndexedDb()).toEqual([]);
     second.click();
@@ -124,7 +125,7 @@ describe('offline queue in IndexedDB', () => {
 
     const second = await startTracker({ maxQueueSize: 4, autoPageViews: false });
     second.click({ i: 6 });
-    await settle();
+    await afterReplayDelay();
     expect((await queuedInIndexedDb()).map((e) => e.props!.i).sort()).toEqual([3, 4, 5, 6]);
   });
 
@@ -206,6 +207,38 @@ describe('flush when the page is hidden or closed', () => {
     await expectNotSentAgainByTheNextPage(network);
   });
 
+  it('does not send again what the previous page hands off while the next page starts', async () => {
+    const network = fakeNetwork();
+    const first = await startTracker({ autoPageViews: false });
+    first.click({ i: 0 });
+    await settle();
+    const stored = await queuedInIndexedDb();
+    closePage();
+    await startTracker({ autoPageViews: false });
+    // The first page's pagehide ran in its own process: its note of the beacon arrives only now.
+    localStorage.setItem(KEYS.handedOff, JSON.stringify(stored.map((e) => e.event_id)));
+    await afterReplayDelay();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(network.requests).toHaveLength(0);
+  });
+
+  it('does not replay earlier pages\u2019 events when the visitor opts out before the replay', async () => {
+    const network = fakeNetwork();
+    network.online = false;
+    const first = await startTracker({ autoPageViews: false });
+    first.click();
+    await settle();
+    closePage();
+    network.online = true;
+    const second = await startTracker({ autoPageViews: false });
+    second.optOut();
+    second.optIn();
+    await afterReplayDelay();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(network.requests).toHaveLength(0);
+    expect(await queuedInIndexedDb()).toEqual([]);
+  });
+
   it('remembers only the newest handed-off ids', async () => {
     localStorage.setItem(KEYS.handedOff, JSON.stringify(Array.from({ length: 2000 }, (_, i) => `old-${i}`)));
     fakeNetwork();
@@ -269,7 +302,7 @@ describe('flush when the page is hidden or closed', () => {
 
     network.beaconAccepts = true;
     await startTracker({ autoPageViews: false });
-    await settle();
+    await afterReplayDelay();
     expect(network.delivered).toHaveLength(1);
   });
 
@@ -287,7 +320,7 @@ describe('flush when the page is hidden or closed', () => {
 
     network.online = true;
     await startTracker({ autoPageViews: false });
-    await settle();
+    await afterReplayDelay();
     expect(network.delivered).toHaveLength(2);
     expect(await queuedInIndexedDb()).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { OTHER_TAB_GRACE_MS } from '../../src/tracker';
-import { countById, fakeNetwork, queuedInIndexedDb, settle, shutdownTrackers, startTracker } from './harness';
+import { afterReplayDelay, countById, fakeNetwork, queuedInIndexedDb, settle, shutdownTrackers, startTracker } from './harness';
 
 /** The next tracker runs in another tab: sessionStorage is per tab. */
 function switchToNewTab() {
@@ -53,12 +53,12 @@ describe('several tabs of the shop', () => {
     switchToNewTab();
     vi.setSystemTime(Date.now() + 2000);
     await startTracker({ autoPageViews: false });
-    await settle();
+    await afterReplayDelay();
     expect(network.delivered.map((e) => e.props!.from)).toEqual(['closed tab']);
     expect(await queuedInIndexedDb()).toEqual([]);
   });
 
-  it('the same tab\u2019s next page sends its earlier pages\u2019 leftovers at once', async () => {
+  it('the same tab\u2019s next page sends its earlier pages\u2019 leftovers without the other-tab grace', async () => {
     const network = fakeNetwork();
     network.online = false;
     const earlierPage = await startTracker({ autoPageViews: false });
@@ -68,7 +68,7 @@ describe('several tabs of the shop', () => {
 
     network.online = true;
     await startTracker({ autoPageViews: false });
-    await settle();
+    await afterReplayDelay();
     expect(network.delivered.map((e) => e.props!.from)).toEqual(['earlier page']);
   });
 });
