@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::net::SocketAddr;
-use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,12 +21,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::{AWS_REGION, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY};
+
+mod process;
+pub use process::FunctionProcess;
 
 /// Lambda's limit on a synchronous invocation's event and response.
 const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -250,105 +251,6 @@ impl RuntimeApi {
     }
 }
 
-/// A running function binary whose stdout and stderr are read line by line
-/// while it runs (stdout is where Lambda functions log, and where CloudWatch
-/// Embedded Metric Format lines go). Killed when dropped.
-pub struct FunctionProcess {
-    pub child: tokio::process::Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl FunctionProcess {
-    /// Spawns `command` (typically from [`RuntimeApi::command`]) with its
-    /// stdout and stderr piped and collected.
-    pub fn spawn(mut command: tokio::process::Command) -> std::io::Result<FunctionProcess> {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            collect_lines(child.stdout.take().expect("piped stdout"), stdout.clone()),
-            collect_lines(child.stderr.take().expect("piped stderr"), stderr.clone()),
-        ];
-        Ok(FunctionProcess {
-            child,
-            stdout,
-            stderr,
-            readers,
-        })
-    }
-
-    /// The lines read from stdout so far.
-    pub fn stdout_lines(&self) -> Vec<String> {
-        self.stdout.lock().expect("output lock").clone()
-    }
-
-    /// The lines read from stderr so far.
-    pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.lock().expect("output lock").clone()
-    }
-
-    /// Everything read so far, stdout then stderr, for failure messages.
-    pub fn output(&self) -> String {
-        let mut output = self.stdout_lines().join("\n");
-        output.push_str("\n--- stderr ---\n");
-        output.push_str(&self.stderr_lines().join("\n"));
-        output
-    }
-
-    /// The first stdout line from index `from` on that `matches`, waiting up
-    /// to `timeout` for it to be printed; `None` when none came.
-    pub async fn wait_for_stdout_line(
-        &self,
-        from: usize,
-        matches: impl Fn(&str) -> bool,
-        timeout: Duration,
-    ) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let found = self
-                .stdout_lines()
-                .into_iter()
-                .skip(from)
-                .find(|line| matches(line));
-            if found.is_some() || Instant::now() >= deadline {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Waits up to `timeout` for the process to exit and its output to be
-    /// read to the end; `None` when it is still running.
-    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let status = tokio::time::timeout(timeout, self.child.wait())
-            .await
-            .ok()?
-            .expect("waiting for the function process");
-        for reader in self.readers.drain(..) {
-            let _ = reader.await;
-        }
-        Some(status)
-    }
-}
-
-fn collect_lines(
-    stream: impl AsyncRead + Unpin + Send + 'static,
-    lines: Arc<Mutex<Vec<String>>>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            lines.lock().expect("output lock").push(line);
-        }
-    })
-}
-
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
         self.server.abort();
@@ -464,139 +366,4 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A hand-written runtime client: the protocol as documented.
-    async fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String, String) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, head.to_ascii_lowercase(), body.to_owned())
-    }
-
-    fn header<'a>(head: &'a str, name: &str) -> &'a str {
-        head.lines()
-            .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-            .unwrap_or_else(|| panic!("no {name} in {head}"))
-    }
-
-    #[tokio::test]
-    async fn an_invocation_goes_out_with_the_documented_headers_and_its_response_comes_back() {
-        let api = RuntimeApi::start("echo", Duration::from_secs(5))
-            .await
-            .unwrap();
-        let address = api.address();
-        let function = tokio::spawn(async move {
-            let (status, head, event) =
-                http(&address, "GET", "/2018-06-01/runtime/invocation/next", "").await;
-            assert_eq!(status, 200);
-            let request_id = header(&head, "lambda-runtime-aws-request-id").to_owned();
-            let deadline_ms: u128 = header(&head, "lambda-runtime-deadline-ms").parse().unwrap();
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_millis();
-            assert!(deadline_ms > now_ms && deadline_ms <= now_ms + 5_000);
-            assert_eq!(
-                header(&head, "lambda-runtime-invoked-function-arn"),
-                "arn:aws:lambda:us-east-1:000000000000:function:echo"
-            );
-            assert!(header(&head, "lambda-runtime-trace-id").starts_with("root=1-"));
-            let path = format!("/2018-06-01/runtime/invocation/{request_id}/response");
-            let (status, _, _) =
-                http(&address, "POST", &path, &format!("{{\"echo\":{event}}}")).await;
-            assert_eq!(status, 202);
-            let (status, _, _) = http(&address, "POST", &path, "{}").await;
-            assert_eq!(status, 400, "a second answer to one invocation is refused");
-        });
-        let outcome = api.invoke(json!({"n": 1})).await.unwrap();
-        function.await.unwrap();
-        assert_eq!(
-            outcome,
-            InvocationOutcome::Response(json!({"echo": {"n": 1}}))
-        );
-        assert!(api.wait_for_first_poll(Duration::ZERO).await.is_ok());
-    }
-
-    #[tokio::test]
-    async fn invocation_errors_and_init_errors_reach_the_invoker() {
-        let api = RuntimeApi::start("failing", Duration::from_secs(5))
-            .await
-            .unwrap();
-        let address = api.address();
-        let function = tokio::spawn(async move {
-            let (_, head, _) =
-                http(&address, "GET", "/2018-06-01/runtime/invocation/next", "").await;
-            let request_id = header(&head, "lambda-runtime-aws-request-id");
-            let path = format!("/2018-06-01/runtime/invocation/{request_id}/error");
-            http(
-                &address,
-                "POST",
-                &path,
-                r#"{"errorType":"Boom","errorMessage":"it broke"}"#,
-            )
-            .await;
-            http(
-                &address,
-                "POST",
-                "/2018-06-01/runtime/init/error",
-                r#"{"errorType":"Runtime.Init"}"#,
-            )
-            .await;
-        });
-        let InvocationOutcome::Error(error) = api.invoke(json!({})).await.unwrap() else {
-            panic!("expected an invocation error");
-        };
-        assert_eq!(error.body["errorMessage"], "it broke");
-        function.await.unwrap();
-        let after_init_error = api.invoke(json!({})).await;
-        assert!(
-            matches!(after_init_error, Err(RuntimeApiError::InitFailed(body)) if body["errorType"] == "Runtime.Init")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_function_process_keeps_its_stdout_and_stderr_lines() {
-        let mut command = tokio::process::Command::new("sh");
-        command.args([
-            "-c",
-            "echo one; echo two >&2; sleep 0.1; echo three; exit 3",
-        ]);
-        let mut function = FunctionProcess::spawn(command).unwrap();
-        let three = function
-            .wait_for_stdout_line(1, |line| line.starts_with('t'), Duration::from_secs(5))
-            .await;
-        assert_eq!(three.as_deref(), Some("three"));
-        let status = function
-            .wait_for_exit(Duration::from_secs(5))
-            .await
-            .unwrap();
-        assert_eq!(status.code(), Some(3));
-        assert_eq!(function.stdout_lines(), ["one", "three"]);
-        assert_eq!(function.stderr_lines(), ["two"]);
-    }
-
-    #[tokio::test]
-    async fn an_unanswered_invocation_times_out() {
-        let api = RuntimeApi::start("silent", Duration::from_millis(50))
-            .await
-            .unwrap();
-        assert!(matches!(
-            api.invoke(json!({})).await,
-            Err(RuntimeApiError::Timeout { .. })
-        ));
-        assert!(matches!(
-            api.wait_for_first_poll(Duration::from_millis(10)).await,
-            Err(RuntimeApiError::NoPoll(_))
-        ));
-    }
-}
+mod tests;

@@ -11,8 +11,8 @@ use sbw_infra::config::Deployment;
 use sbw_infra::iam;
 use sbw_infra::render::{Manifest, ParameterSource, RenderedStack};
 
-use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
-use crate::bootstrap::{deployer_outputs, NotBootstrapped, RoleError};
+use crate::aws::{check_account, AwsError, RegionClients};
+use crate::bootstrap::deployer_outputs;
 use crate::plan::{self, ParameterValue, PlanError, Schedule, StackOutputs};
 use crate::progress::Progress;
 use crate::protection;
@@ -22,13 +22,15 @@ use crate::stack::{
 use crate::warehouse;
 use crate::Aws;
 use futures_util::future::LocalBoxFuture;
-use sbw_packaging::{architecture_name, BuildError, BuildOutput};
+use sbw_packaging::{architecture_name, BuildOutput};
 
 mod artifacts;
+mod error;
 mod secrets;
 
 pub use artifacts::CurrentPointer;
 use artifacts::{publish_bundle, read_artifact, upload_if_missing};
+pub use error::DeployError;
 use secrets::current_origin_secret;
 pub use secrets::{ensure_secret, random_secret, secure_parameter};
 
@@ -45,65 +47,6 @@ pub struct DeployOptions {
     /// anyone answering the warning (`--yes --allow-replace`).
     pub allow_replace: bool,
     pub poll: PollTimes,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeployError {
-    #[error(transparent)]
-    Build(#[from] BuildError),
-    #[error("the packages in {dir} are built for {built}, but this environment runs {wanted} Lambdas (ingest.architecture): run `sbwctl build --arch {wanted} --out {dir}`")]
-    WrongArchitecture {
-        dir: String,
-        built: &'static str,
-        wanted: &'static str,
-    },
-    #[error(transparent)]
-    WrongAccount(#[from] WrongAccount),
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-    #[error(transparent)]
-    NotBootstrapped(#[from] NotBootstrapped),
-    #[error("{}", stack_failures(.failed, .not_started))]
-    Stacks {
-        failed: Vec<(String, StackError)>,
-        not_started: Vec<String>,
-    },
-}
-
-fn stack_failures(failed: &[(String, StackError)], not_started: &[String]) -> String {
-    let mut text = failed
-        .iter()
-        .map(|(_, error)| error.to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
-    if !not_started.is_empty() {
-        text.push_str(&format!(
-            "\nnot started because of the failure: {}",
-            not_started.join(", ")
-        ));
-    }
-    text
-}
-
-impl From<RoleError> for DeployError {
-    fn from(error: RoleError) -> Self {
-        match error {
-            RoleError::Aws(error) => DeployError::Aws(error),
-            RoleError::Missing(error) => DeployError::NotBootstrapped(error),
-        }
-    }
-}
-
-impl From<PlanError> for StackError {
-    fn from(error: PlanError) -> Self {
-        StackError::ChangeSetFailed {
-            stack: match &error {
-                PlanError::MissingArtifact { stack, .. }
-                | PlanError::MissingOutput { stack, .. } => stack.clone(),
-            },
-            reason: error.to_string(),
-        }
-    }
 }
 
 /// What happened to one stack.
