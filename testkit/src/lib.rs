@@ -3,7 +3,8 @@
 //! suites ([`events`]), a local Lambda Runtime API ([`runtime_api`]) that
 //! runs a function binary as Lambda would, a launcher for moto's AWS API
 //! emulator ([`moto`]), API Gateway HTTP API events ([`http_api`]), throwaway
-//! warehouse databases ([`postgres`]), a PostgreSQL server of a test's own
+//! warehouse databases ([`postgres`]), realistic raw stores for the
+//! benchmarks ([`raw_events`]), a PostgreSQL server of a test's own
 //! ([`pg_server`]), an endpoint that never answers ([`stall`]), proxies
 //! that inject faults between the functions and their peers (HTTP for the
 //! AWS endpoint, [`fault_proxy`]; TCP for PostgreSQL, [`tcp_proxy`]) and the
@@ -17,6 +18,7 @@ pub mod moto;
 pub mod ndjson;
 pub mod pg_server;
 pub mod postgres;
+pub mod raw_events;
 pub mod runtime_api;
 pub mod stall;
 pub mod tcp_proxy;

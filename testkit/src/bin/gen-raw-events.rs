@@ -1,27 +1,13 @@
-//! Realistic raw events for the benchmarks: a local raw store of the
-//! simulated shoppers' visits (crate `sbw-shoppers`) over `--hours` receive
-//! hours from `--start`, on the shop's daily rhythm, written as the ingest
-//! function writes them, with what the ETL must undo: SDK retries (the same
-//! events stored again seconds later, in another object) and offline
-//! browsers' events delivered hours or days late, into later hours (those
-//! received after the last hour are left out).
-//!
-//! Exactly `--events` lines are written (retried copies included); visits
-//! are made one hour at a time, so memory stays bounded.
+//! Realistic raw events for the benchmarks: a local raw store written by
+//! [`sbw_testkit::raw_events`]. Prints one JSON line of counts.
 //!
 //! Usage: gen-raw-events --out DIR --events N [--hours H] [--start T] [--seed S] [--per-object K]
-//! Prints one JSON line of counts.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use clap::Parser;
-use sbw_shoppers::history::{self, History, Volume};
-use sbw_shoppers::Shop;
-
-/// Hashes the identifiers of benchmark data (no deployment reads them).
-const HASH_KEY: &[u8] = b"gen-raw-events: benchmark identifier hashing key";
+use sbw_testkit::raw_events::{counts_json, RawEvents};
 
 #[derive(Parser)]
 #[command(about = "Write realistic raw NDJSON.gz objects of shopping visits")]
@@ -51,29 +37,15 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let end = args.start + Duration::hours(i64::from(args.hours));
-    let history = History {
-        from: args.start,
-        to: end,
-        volume: Volume::Lines(args.events),
-        shop: Shop::new(sbw_shoppers::site::DEFAULT_ORIGIN, &args.timezone)?,
+    let spec = RawEvents {
+        lines: args.events,
+        hours: args.hours,
+        start: args.start,
         seed: args.seed,
-        // Late deliveries stay inside the hours (a window ending now has no future objects).
-        received_until: Some(end),
-        per_object: Some(args.per_object as usize),
+        per_object: args.per_object,
+        timezone: args.timezone,
     };
-    let written = history::write(&history, &args.out, HASH_KEY)
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    println!(
-        "{}",
-        serde_json::json!({
-            "lines": written.lines,
-            "unique_events": written.unique_events,
-            "duplicates": written.duplicates,
-            "late": written.late,
-            "sessions": written.visits,
-            "objects": written.objects,
-        })
-    );
+    let written = spec.write(&args.out)?;
+    println!("{}", counts_json(&written));
     Ok(())
 }
