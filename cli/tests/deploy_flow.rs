@@ -1,6 +1,10 @@
 //! `sbwctl deploy | status | destroy` end to end against moto, through the
 //! binary as an operator runs it: only `AWS_ENDPOINT_URL` and fake
 //! credentials differ from a real account. Results are checked with the SDK.
+//!
+//! Over 400 lines on purpose: the cases share one deployed environment per
+//! test and its checks; each file under tests/ is its own test binary, linked
+//! anew on every change and links the AWS SDKs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

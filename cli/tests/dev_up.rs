@@ -2,6 +2,10 @@
 //! from the distribution's binaries, the Shiny dashboard when R is
 //! installed), simulated shoppers over HTTP, the warehouse filled by the
 //! scheduled ETL, and a stop that leaves nothing behind.
+//!
+//! Over 400 lines on purpose: the cases share one running platform's set-up
+//! and checks; each file under tests/ is its own test binary, linked anew on
+//! every change.
 
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};

@@ -9,6 +9,10 @@
 //! returns them. What is checked is the function found through the stack,
 //! the invocation, and what sbwctl makes of the answers; the ETL's own tests
 //! run the ETL. CloudWatch Logs and EC2 snapshots are moto's own.
+//!
+//! Over 400 lines on purpose: every command runs against the same deployed
+//! environment; each file under tests/ is its own test binary, linked anew on
+//! every change and links the AWS SDKs.
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -5,6 +5,10 @@
 //! the stack: the warehouse's `DataSnapshotId` parameter makes CloudFormation
 //! replace the volume (snapshotting the old one) and the instance that mounts it,
 //! then the stacks that take the instance's outputs as parameters are updated.
+//!
+//! Over 400 lines on purpose: three commands on one volume, sharing its
+//! lookup (`Warehouse`, `describe`) and the view of a snapshot (`Snapshot`,
+//! `TakenBy`).
 
 use std::collections::BTreeMap;
 

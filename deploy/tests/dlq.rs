@@ -2,6 +2,10 @@
 //! are the ingest function's own: its handler in process, its raw store a
 //! bucket that does not exist yet, its dead-letter queue a moto queue. The
 //! replayed events then go through the ETL into a real PostgreSQL.
+//!
+//! Over 400 lines on purpose: the cases share the ingest handler, its queue
+//! and the warehouse set-up; each file under tests/ is its own test binary,
+//! linked anew on every change and links the AWS SDKs.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,10 @@
 //! (aws-smithy-mocks): a first create that fails and rolls back, a stack left
 //! in ROLLBACK_COMPLETE, throttling, expired credentials, and CloudWatch
 //! (whose protocol moto does not serve) in `status`.
+//!
+//! Over 400 lines on purpose: one case per failure moto cannot produce,
+//! sharing the fed clients; each file under tests/ is its own test binary,
+//! linked anew on every change and links the AWS SDKs.
 
 use std::time::{Duration, SystemTime};
 

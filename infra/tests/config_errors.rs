@@ -1,5 +1,9 @@
 //! Config errors: each case breaks a valid file in one place and asserts the
 //! message (in the user's words) and the line it points at.
+//!
+//! Over 400 lines on purpose: one case per mistake a user can make in
+//! sbw.yaml; each file under tests/ is its own test binary, linked anew on
+//! every change.
 
 use sbw_infra::config::{self, Profile};
 

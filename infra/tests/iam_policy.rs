@@ -11,6 +11,10 @@
 //! an action a stack role's own policies grant that the boundary does not
 //! allow (AWS would refuse it at run time); and an example policy that is
 //! not what `sbwctl policy operator` prints.
+//!
+//! Over 400 lines on purpose: one check per rule above, each walking the same
+//! parsed policies; each file under tests/ is its own test binary, linked
+//! anew on every change.
 
 use std::path::Path;
 

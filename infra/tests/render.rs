@@ -5,6 +5,10 @@
 //! an intended template change, `cargo insta review` (or
 //! `INSTA_UPDATE=always cargo test -p sbw-infra --test render`) takes the new
 //! ones; review the diff like code.
+//!
+//! Over 400 lines on purpose: one test per fact of the rendered wiring the
+//! functions rely on; each file under tests/ is its own test binary, linked
+//! anew on every change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,3 +1,10 @@
+/**
+ * The tracker: events recorded, queued in IndexedDB, sent in batches by fetch (or by
+ * beacon as the page goes away), handed off between pages and tabs, and retried.
+ * Over 400 lines on purpose: `createTracker` is one closure whose state (the queue, what
+ * is in flight, what was handed off, the timers) every function in it shares; a closure
+ * also minifies smallest, and the bundle has a 4 KiB budget.
+ */
 import { KEYS, anonymousId, load, save, sessionId, tabId, uuid } from './identity';
 import { openQueue, type PersistentQueue } from './queue';
 import type { Ecom, EventFields, EventType, Options, Props, QueuedEvent, SbwEvent } from './types';

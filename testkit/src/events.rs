@@ -1,6 +1,10 @@
 //! Events for tests: a valid one to start from, and a table of cases that
 //! the contract's validator, the JSON Schema and the ingest endpoint must all
 //! judge the same way.
+//!
+//! Over 400 lines on purpose: most of it is one table of cases, one or more
+//! per contract rule, which the contract, the JSON Schema and ingest all
+//! read.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use sbw_contract::{validate_event, Event, FieldError, Json};

@@ -7,6 +7,9 @@
 //!
 //! Requests that no rule matches are forwarded unchanged and answered with
 //! the service's answer.
+//!
+//! Over 400 lines on purpose: the rules, the proxy and its record of what it
+//! did are one peer; every test that uses it sets rules and reads the record.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

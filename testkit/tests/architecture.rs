@@ -1,6 +1,7 @@
 //! The crate dependency rules ARCHITECTURE.md states, checked against
 //! `cargo metadata`: a crate may depend (normally, not as a dev-dependency)
-//! only on the workspace crates its rule names.
+//! only on the workspace crates its rule names. And the size rule: a source
+//! file over 400 lines says why at its top.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -162,4 +163,44 @@ fn the_crates_that_never_call_aws_link_no_aws_sdk() {
         }
     }
     assert!(linked.is_empty(), "AWS SDK crates linked: {linked:?}");
+}
+
+/// Source files this long say why at their top.
+const LONG_FILE_LINES: usize = 400;
+const LONG_FILE_REASON: &str = "Over 400 lines on purpose:";
+/// Lines of a file's top comment searched for the reason.
+const TOP_LINES: usize = 20;
+
+#[test]
+fn every_long_source_file_says_why_at_its_top() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let output = Command::new("git")
+        .args([
+            "ls-files",
+            "--",
+            "*.rs",
+            "*.ts",
+            "*.R",
+            ":!examples/demo-shop",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "{output:?}");
+    let mut unexplained = Vec::new();
+    for path in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(text) = std::fs::read_to_string(format!("{root}/{path}")) else {
+            continue; // listed but deleted in the working tree
+        };
+        let lines = text.lines().count();
+        let top: String = text.lines().take(TOP_LINES).collect::<Vec<_>>().join("\n");
+        if lines > LONG_FILE_LINES && !top.contains(LONG_FILE_REASON) {
+            unexplained.push(format!("{path} ({lines} lines)"));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "files over {LONG_FILE_LINES} lines without \"{LONG_FILE_REASON} <why>\" in their first \
+         {TOP_LINES} lines: split them along their jobs, or say why not: {unexplained:?}"
+    );
 }

@@ -2,8 +2,9 @@
 //! through a change set (summary, question, execution, live events), delete
 //! it, and collect what failed from its events. Its state is read in
 //! `state`, the change set weighed in `guard`, the events followed in
-//! `events`; this file is the deploy's one sequence (over 400 lines: the
-//! steps of `deploy` read best in one place).
+//! `events`; this file is the deploy's one sequence.
+//!
+//! Over 400 lines on purpose: the steps of `deploy` read best in one place.
 
 mod events;
 mod guard;

@@ -2,6 +2,10 @@
 //! the local Runtime API handing it scheduled, backfill and bad requests,
 //! moto serving the raw bucket and the database login, and the warehouse on
 //! a real PostgreSQL serving the certificate the warehouse bootstrap makes.
+//!
+//! Over 400 lines on purpose: the cases share the Runtime API, moto and the
+//! TLS warehouse set-up; each file under tests/ is its own test binary,
+//! linked anew on every change and links the AWS SDKs.
 
 mod raw_bucket;
 mod tls_warehouse;

@@ -1,5 +1,9 @@
 //! The ETL against the real PostgreSQL: exactly once, duplicates, late data,
 //! bad data, sessions, the run lock, migrations and roles.
+//!
+//! Over 400 lines on purpose: the cases share the warehouse and raw store
+//! set-up; each file under tests/ is its own test binary, linked anew on
+//! every change.
 
 mod common;
 

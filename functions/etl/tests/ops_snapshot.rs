@@ -2,6 +2,10 @@
 //! queue and the raw bucket served by moto, CloudWatch (whose protocol moto
 //! does not serve) by a client fed answers shaped like AWS's; and the built
 //! `etl` binary, under the local Runtime API, when CloudWatch cannot be reached.
+//!
+//! Over 400 lines on purpose: the cases share moto and the fed CloudWatch
+//! client; each file under tests/ is its own test binary, linked anew on
+//! every change and links the AWS SDKs.
 
 mod raw_bucket;
 

@@ -2,6 +2,9 @@
 //! objects, loaded over random runs in random order with random batch sizes,
 //! in the shop's time zone (UTC or UTC+7), the warehouse equals what a
 //! straightforward model computes from the events.
+//!
+//! Over 400 lines on purpose: one property, whose model, readers of the
+//! warehouse in the model's shape and comparison read as one piece.
 
 mod common;
 

@@ -3,6 +3,10 @@
 //! restarted and the network reset in the middle of a COPY, runs cut off by
 //! the network at any point, a lock holder stuck in a COPY, and a month's
 //! first events arriving while a dashboard query reads the facts.
+//!
+//! Over 400 lines on purpose: one case per fault, sharing the proxies and the
+//! raw store set-up; each file under tests/ is its own test binary, linked
+//! anew on every change.
 
 mod common;
 

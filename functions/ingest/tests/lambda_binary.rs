@@ -1,6 +1,10 @@
 //! The built `ingest` binary run as Lambda runs it: a clean Lambda
 //! environment, the local Runtime API handing it API Gateway HTTP API
 //! (payload 2.0) events, and moto serving S3, SQS and SSM.
+//!
+//! Over 400 lines on purpose: the cases share the Runtime API and moto
+//! set-up; each file under tests/ is its own test binary, linked anew on
+//! every change and links the AWS SDKs.
 
 mod aws_peers;
 

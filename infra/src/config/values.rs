@@ -1,6 +1,7 @@
 //! Validated scalar values of the config file. Each type checks itself while
 //! it is parsed, so a bad value is reported at its own line and column.
-//! One file over 400 lines on purpose: one job, many small types alike, sharing `string_value!`.
+//!
+//! Over 400 lines on purpose: one job, many small types alike, sharing `string_value!`.
 
 use std::fmt;
 use std::net::Ipv4Addr;

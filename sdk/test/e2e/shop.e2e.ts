@@ -1,6 +1,8 @@
 // The SDK in real headless Chromium, driving the demo shop against `sbwctl dev ingest`.
 // Every test checks the raw store the server wrote: each event there exactly once,
 // and, through the proxy, that the SDK never re-sent an event the server had accepted.
+// Over 400 lines on purpose: the tests share one Chromium (started once per file) and
+// the platform helpers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';

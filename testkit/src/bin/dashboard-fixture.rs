@@ -2,6 +2,9 @@
 //! known, written exactly as the ingest function writes it (one NDJSON.gz
 //! object per visit under its receive hour), for `sbwctl etl run` to load.
 //!
+//! Over 400 lines on purpose: most of it is the fixture's data, every number
+//! of which the dashboard tests assert, kept beside its description below.
+//!
 //! Usage: dashboard-fixture --out RAW_DIR [--last-day YYYY-MM-DD]
 //! Prints one JSON line: the shop's time zone and the three local days.
 //!

@@ -1,5 +1,6 @@
 //! The load test of the local ingest server (`sbwctl dev ingest`), run by
-//! `scripts/load-ingest.sh`:
+//! `scripts/load-ingest.sh`, in three phases. Over 400 lines on purpose:
+//! one program whose phases share the driver, its counters and the verdict.
 //!
 //! 1. saturation: 4, then 16, then 64 clients post back to back for
 //!    `--saturation-seconds` each; the highest request rate answered 202
