@@ -60,7 +60,7 @@ const RULES: &[(&str, Option<&[&str]>)] = &[
     // The benchmark runners: the shipped build against the test peers.
     (
         "xtask",
-        Some(&["sbw-infra", "sbw-packaging", "sbw-testkit"]),
+        Some(&["sbw-infra", "sbw-names", "sbw-packaging", "sbw-testkit"]),
     ),
 ];
 

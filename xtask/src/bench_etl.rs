@@ -57,12 +57,17 @@ struct Figures {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    let work = match &options.dir {
+        Some(dir) => tempfile::tempdir_in(dir).with_context(|| {
+            format!(
+                "making a work directory in {} (--dir, SBW_BENCH_DIR)",
+                dir.display()
+            )
+        })?,
+        None => tempfile::tempdir().context("making a work directory")?,
+    };
     let sbwctl =
         tokio::task::spawn_blocking(|| crate::cargo::release_binary("sbwctl", "sbwctl")).await??;
-    let work = match &options.dir {
-        Some(dir) => tempfile::tempdir_in(dir)?,
-        None => tempfile::tempdir()?,
-    };
     let filesystem = filesystem_type(work.path())?;
     let admin = connect(&admin_url())
         .await

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use chrono::Utc;
 use sbw_infra::config::Architecture;
+use sbw_names::{env, origin_secret};
 use sbw_testkit::events::rfc3339;
 use sbw_testkit::{HttpApiRequest, InvocationOutcome, Moto, RuntimeApi};
 use serde_json::{json, Value};
@@ -33,6 +34,10 @@ pub struct Options {
 const TARGET_ZIP_BYTES: u64 = 8_000_000;
 const SITE_KEY: &str = "pk_bench";
 const ORIGIN: &str = "https://shop.example";
+const HASH_KEY_PARAMETER: &str = "/sbw/bench/hash-key";
+const ORIGIN_SECRET_PARAMETER: &str = "/sbw/bench/origin-secret";
+/// What CloudFront would add to every request it forwards.
+const ORIGIN_SECRET: &str = "bench-origin-secret-0123456789abcdef";
 const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
@@ -65,6 +70,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         to_first_poll.push(run.to_first_poll);
         first_invocation.push(run.first_invocation);
         *answers.entry(run.answer).or_default() += 1;
+    }
+    let expected = "status 202";
+    if let Some(other) = answers.keys().find(|answer| *answer != expected) {
+        bail!(
+            "a first invocation answered {other}, not {expected}: the benchmark measured a failure"
+        );
     }
 
     println!(
@@ -133,12 +144,11 @@ fn unpack_bootstrap(zip_path: &Path, dir: &Path) -> anyhow::Result<(PathBuf, u64
     Ok((path, bytes))
 }
 
-/// The function's bucket, dead-letter queue and hashing key in moto, and
-/// the environment that names them.
+/// The function's bucket, dead-letter queue, hashing key and origin secret
+/// in moto, and the environment that names them.
 async fn function_environment(moto: &Moto) -> anyhow::Result<Vec<(String, String)>> {
     let config = moto.sdk_config().await;
     let bucket = "sbw-bench-raw";
-    let key_parameter = "/sbw/bench/hash-key";
     aws_sdk_s3::Client::new(&config)
         .create_bucket()
         .bucket(bucket)
@@ -151,21 +161,27 @@ async fn function_environment(moto: &Moto) -> anyhow::Result<Vec<(String, String
         .await?
         .queue_url
         .context("moto returned no queue URL")?;
-    aws_sdk_ssm::Client::new(&config)
-        .put_parameter()
-        .name(key_parameter)
-        .value("bench-hashing-key-of-at-least-32-bytes")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await?;
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    for (name, value) in [
+        (HASH_KEY_PARAMETER, "bench-hashing-key-of-at-least-32-bytes"),
+        (ORIGIN_SECRET_PARAMETER, ORIGIN_SECRET),
+    ] {
+        ssm.put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await?;
+    }
     Ok([
         ("AWS_ENDPOINT_URL", moto.endpoint()),
-        ("SBW_RAW_BUCKET", bucket),
-        ("SBW_DLQ_URL", &queue_url),
-        ("SBW_SITE_KEYS", SITE_KEY),
-        ("SBW_ALLOWED_ORIGINS", ORIGIN),
-        ("SBW_HASH_KEY_PARAM", key_parameter),
-        ("SBW_DEPLOYMENT", "sbw-bench"),
+        (env::RAW_BUCKET, bucket),
+        (env::DLQ_URL, &queue_url),
+        (env::SITE_KEYS, SITE_KEY),
+        (env::ALLOWED_ORIGINS, ORIGIN),
+        (env::HASH_KEY_PARAM, HASH_KEY_PARAMETER),
+        (env::ORIGIN_SECRET_PARAM, ORIGIN_SECRET_PARAMETER),
+        (env::DEPLOYMENT, "sbw-bench"),
     ]
     .map(|(key, value)| (key.to_owned(), value.to_owned()))
     .into())
@@ -190,6 +206,7 @@ fn first_invocation() -> Value {
         .collect();
     HttpApiRequest::new("POST", "/v1/events")
         .query(&format!("site_key={SITE_KEY}"))
+        .header(origin_secret::HEADER, ORIGIN_SECRET)
         .header("content-type", "text/plain;charset=UTF-8")
         .header("origin", ORIGIN)
         .header("user-agent", USER_AGENT)

@@ -11,7 +11,7 @@ mod cargo;
 mod measure;
 
 #[derive(Parser)]
-#[command(about = "SBW's benchmark runners", name = "cargo xtask")]
+#[command(about = "SBW's benchmark runners", bin_name = "cargo xtask")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
