@@ -18,6 +18,15 @@ use sbw_shoppers::Shop;
 /// Hashes the identifiers of benchmark data (no deployment reads them).
 const HASH_KEY: &[u8] = b"gen-raw-events: benchmark identifier hashing key";
 
+/// What [`RawEvents::new`] and `gen-raw-events` write unless told otherwise:
+/// 72 receive hours from 2026-10-30, 25 events per object, in the demo shop's
+/// time zone.
+pub const DEFAULT_HOURS: u32 = 72;
+pub const DEFAULT_START: &str = "2026-10-30T00:00:00Z";
+pub const DEFAULT_SEED: u64 = 1;
+pub const DEFAULT_PER_OBJECT: u64 = 25;
+pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";
+
 /// What to write.
 #[derive(Debug, Clone)]
 pub struct RawEvents {
@@ -35,18 +44,17 @@ pub struct RawEvents {
 }
 
 impl RawEvents {
-    /// `lines` over 72 hours from 2026-10-30, 25 events per object, in the
-    /// demo shop's time zone.
+    /// `lines` with the defaults above.
     pub fn new(lines: u64) -> RawEvents {
         RawEvents {
             lines,
-            hours: 72,
-            start: DateTime::parse_from_rfc3339("2026-10-30T00:00:00Z")
+            hours: DEFAULT_HOURS,
+            start: DateTime::parse_from_rfc3339(DEFAULT_START)
                 .expect("a valid time")
                 .to_utc(),
-            seed: 1,
-            per_object: 25,
-            timezone: "Asia/Ho_Chi_Minh".to_owned(),
+            seed: DEFAULT_SEED,
+            per_object: DEFAULT_PER_OBJECT,
+            timezone: DEFAULT_TIMEZONE.to_owned(),
         }
     }
 

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use sbw_testkit::raw_events::{counts_json, RawEvents};
+use sbw_testkit::raw_events::{
+    counts_json, RawEvents, DEFAULT_HOURS, DEFAULT_PER_OBJECT, DEFAULT_SEED, DEFAULT_START,
+    DEFAULT_TIMEZONE,
+};
 
 #[derive(Parser)]
 #[command(about = "Write realistic raw NDJSON.gz objects of shopping visits")]
@@ -19,19 +22,19 @@ struct Args {
     #[arg(long)]
     events: u64,
     /// Receive hours the visits start in.
-    #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_HOURS, value_parser = clap::value_parser!(u32).range(1..))]
     hours: u32,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
     /// Most events per object: successive requests of an hour share one
     /// (a request is never split; 1 gives one object per request, as ingest writes them).
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_PER_OBJECT, value_parser = clap::value_parser!(u64).range(1..))]
     per_object: u64,
     /// The first hour.
-    #[arg(long, default_value = "2026-10-30T00:00:00Z")]
+    #[arg(long, default_value = DEFAULT_START)]
     start: DateTime<Utc>,
     /// The shop's time zone: the visits' daily rhythm.
-    #[arg(long, default_value = "Asia/Ho_Chi_Minh")]
+    #[arg(long, default_value = DEFAULT_TIMEZONE)]
     timezone: String,
 }
 
