@@ -1,12 +1,12 @@
 //! The in-process template checks: clean on every rendered environment, and
 //! each one catches the mistake it exists for.
 
+mod variants;
+
 use sbw_infra::checks::{self, Finding};
 use sbw_infra::config::{self, Profile};
 use sbw_infra::render::{self, Manifest, RenderError};
-
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
-const VARIANTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/variants.yaml");
+use variants::{CASES, EXAMPLE};
 
 fn manifest(file: &str, env: &str, profile: Option<Profile>) -> Manifest {
     render::render(&config::load(std::path::Path::new(file), env, profile).unwrap()).unwrap()
@@ -38,17 +38,8 @@ fn assert_single(findings: &[Finding], stack: &str, check: &str, message: &str) 
 
 #[test]
 fn every_rendered_environment_is_clean() {
-    for env in ["dev", "prod"] {
-        for profile in [Profile::Minimal, Profile::Hardened] {
-            assert_eq!(
-                checks::check(&manifest(EXAMPLE, env, Some(profile))),
-                [],
-                "{env} {profile:?}"
-            );
-        }
-    }
-    for env in ["bare", "loaded", "fortress"] {
-        assert_eq!(checks::check(&manifest(VARIANTS, env, None)), [], "{env}");
+    for (case, file, env, profile) in CASES {
+        assert_eq!(checks::check(&manifest(file, env, *profile)), [], "{case}");
     }
 }
 

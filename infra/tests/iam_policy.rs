@@ -16,15 +16,16 @@
 //! parsed policies; each file under tests/ is its own test binary, linked
 //! anew on every change.
 
+mod variants;
+
 use std::path::Path;
 
 use sbw_infra::config::{self, Deployment, Profile};
 use sbw_infra::iam;
 use sbw_infra::render::{self, Manifest};
 use serde_json::Value;
+use variants::{CASES, EXAMPLE};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
-const VARIANTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/variants.yaml");
 const EXAMPLE_POLICY: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../examples/operator-policy.json"
@@ -34,16 +35,6 @@ const OLD_POLICY: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/operator-policy-before-issue-19.json"
 );
-
-const CASES: &[(&str, &str, Option<Profile>)] = &[
-    (EXAMPLE, "dev", None),
-    (EXAMPLE, "dev", Some(Profile::Hardened)),
-    (EXAMPLE, "prod", None),
-    (EXAMPLE, "prod", Some(Profile::Minimal)),
-    (VARIANTS, "bare", None),
-    (VARIANTS, "loaded", None),
-    (VARIANTS, "fortress", None),
-];
 
 /// Statements (by Sid) allowed to write to resources that carry no name of
 /// the environment and no tag condition, and why that is the best IAM offers.
@@ -321,7 +312,7 @@ fn operator_iam_problems(policy: &[Statement], d: &Deployment) -> Vec<String> {
 
 #[test]
 fn the_operator_holds_only_this_environment() {
-    for (file, env, profile) in CASES {
+    for (_, file, env, profile) in CASES {
         let d = deployment(file, env, *profile);
         let policy = operator(&d);
         let mut problems = operator_iam_problems(&policy, &d);
@@ -408,7 +399,7 @@ fn the_old_operator_policy_fails_the_check() {
 
 #[test]
 fn the_deployer_creates_roles_only_with_the_boundary() {
-    for (file, env, profile) in CASES {
+    for (_, file, env, profile) in CASES {
         let d = deployment(file, env, *profile);
         let m = manifest(&d);
         let policy = deployer(&m, &d);
@@ -508,7 +499,7 @@ fn the_deployer_creates_roles_only_with_the_boundary() {
 
 #[test]
 fn the_boundary_reaches_only_this_environment() {
-    for (file, env, profile) in CASES {
+    for (_, file, env, profile) in CASES {
         let d = deployment(file, env, *profile);
         let m = manifest(&d);
         let problems = unscoped_writes("boundary", &boundary(&m, &d), &d);
@@ -544,7 +535,7 @@ fn role_actions(role: &Value, d: &Deployment) -> Vec<String> {
 #[test]
 fn every_stack_role_carries_the_boundary_and_the_boundary_allows_what_it_needs() {
     let mut roles_seen = 0;
-    for (file, env, profile) in CASES {
+    for (_, file, env, profile) in CASES {
         let d = deployment(file, env, *profile);
         let m = manifest(&d);
         let boundary = boundary(&m, &d);
@@ -640,7 +631,7 @@ fn each_secret_is_decrypted_by_one_role_only() {
         "kms:ReEncryptFrom",
         "kms:CreateGrant",
     ];
-    for (file, env, profile) in CASES {
+    for (_, file, env, profile) in CASES {
         let d = deployment(file, env, *profile);
         let m = manifest(&d);
         let keys = &deployer_template(&m)["Resources"];
@@ -1040,7 +1031,7 @@ fn the_operator_may_make_every_call_sbwctl_makes() {
         unknown.is_empty(),
         "sbwctl calls {unknown:?}: add each to SBWCTL_CALLS with its IAM action, and the action to templates/operator-policy.json.j2 scoped to the environment"
     );
-    for (file, env, profile) in CASES {
+    for (_, file, env, profile) in CASES {
         let d = deployment(file, env, *profile);
         let policy = operator(&d);
         for (operation, actions, resource) in SBWCTL_CALLS {

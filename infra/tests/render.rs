@@ -10,6 +10,8 @@
 //! functions rely on; each file under tests/ is its own test binary, linked
 //! anew on every change.
 
+mod variants;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -17,19 +19,7 @@ use sbw_infra::config::{self, Profile};
 use sbw_infra::render::{self, Manifest, ParameterSource, INLINE_TEMPLATE_LIMIT};
 use serde_json::Value;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
-const VARIANTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/variants.yaml");
-
-/// (golden directory, config file, environment, profile override)
-const CASES: &[(&str, &str, &str, Option<Profile>)] = &[
-    ("dev-minimal", EXAMPLE, "dev", None),
-    ("dev-hardened", EXAMPLE, "dev", Some(Profile::Hardened)),
-    ("prod-hardened", EXAMPLE, "prod", None),
-    ("prod-minimal", EXAMPLE, "prod", Some(Profile::Minimal)),
-    ("variants-bare", VARIANTS, "bare", None),
-    ("variants-loaded", VARIANTS, "loaded", None),
-    ("variants-fortress", VARIANTS, "fortress", None),
-];
+use variants::{CASES, EXAMPLE, VARIANTS};
 
 fn manifest(file: &str, env: &str, profile: Option<Profile>) -> Manifest {
     render::render(&config::load(Path::new(file), env, profile).unwrap()).unwrap()

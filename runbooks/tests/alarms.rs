@@ -9,22 +9,10 @@ use sbw_infra::config::{self, Profile};
 use sbw_infra::render;
 use serde_json::Value;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sbw.yaml");
-const VARIANTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../infra/tests/fixtures/variants.yaml"
-);
+#[path = "../../infra/tests/variants/mod.rs"]
+mod variants;
 
-/// The environments infra's golden files cover: (config, environment, profile override).
-const VARIANTS_RENDERED: &[(&str, &str, Option<Profile>)] = &[
-    (EXAMPLE, "dev", None),
-    (EXAMPLE, "dev", Some(Profile::Hardened)),
-    (EXAMPLE, "prod", None),
-    (EXAMPLE, "prod", Some(Profile::Minimal)),
-    (VARIANTS, "bare", None),
-    (VARIANTS, "loaded", None),
-    (VARIANTS, "fortress", None),
-];
+use variants::CASES;
 
 fn runbook_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -56,7 +44,7 @@ fn alarms(file: &str, env: &str, profile: Option<Profile>) -> Vec<(String, Strin
 #[test]
 fn every_alarm_of_every_variant_names_an_existing_runbook() {
     let mut named = BTreeSet::new();
-    for (file, env, profile) in VARIANTS_RENDERED {
+    for (_, file, env, profile) in CASES {
         let alarms = alarms(file, env, *profile);
         assert!(
             alarms.len() >= 9,
@@ -166,7 +154,7 @@ fn every_instance_command_a_runbook_runs_is_installed_by_the_bootstrap() {
             .any(|(_, path)| path == "/usr/local/sbin/sbw-bootstrap"),
         "{named:?}"
     );
-    for (file, env, profile) in VARIANTS_RENDERED {
+    for (_, file, env, profile) in CASES {
         let script = user_data(file, env, *profile);
         for (runbook, path) in &named {
             let installed = script.lines().any(|line| {
