@@ -1,6 +1,7 @@
 //! Operator mistakes on the AWS commands: each gives one clear line and a
 //! documented exit code, never a panic or a retry storm.
 
+use std::path::Path;
 use std::process::Output;
 
 mod common;
@@ -8,6 +9,22 @@ use common::{closed_endpoint, sbwctl, EXAMPLE, FAKE_KEYS};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `sbwctl deploy --env dev --yes` of the packages in `build_dir`.
+fn deploy_dev(build_dir: &Path, env: &[(&str, &str)]) -> Output {
+    let build_dir = build_dir.to_str().unwrap();
+    let args = [
+        "deploy",
+        "--config",
+        EXAMPLE,
+        "--env",
+        "dev",
+        "--yes",
+        "--build-dir",
+        build_dir,
+    ];
+    sbwctl(&args, env)
 }
 
 #[track_caller]
@@ -57,19 +74,7 @@ fn a_missing_config_file_is_named() {
 #[test]
 fn deploy_without_a_build_says_how_to_make_one() {
     let empty = tempfile::tempdir().unwrap();
-    let output = sbwctl(
-        &[
-            "deploy",
-            "--config",
-            EXAMPLE,
-            "--env",
-            "dev",
-            "--yes",
-            "--build-dir",
-            empty.path().to_str().unwrap(),
-        ],
-        &FAKE_KEYS,
-    );
+    let output = deploy_dev(empty.path(), &FAKE_KEYS);
     assert_one_line(&output, 1, "run `sbwctl build --out");
 }
 
@@ -81,19 +86,7 @@ fn deploy_without_credentials_says_so() {
         r#"{"architecture": "arm64", "packages": []}"#,
     )
     .unwrap();
-    let output = sbwctl(
-        &[
-            "deploy",
-            "--config",
-            EXAMPLE,
-            "--env",
-            "dev",
-            "--yes",
-            "--build-dir",
-            build.path().to_str().unwrap(),
-        ],
-        &[("AWS_ENDPOINT_URL", &closed_endpoint())],
-    );
+    let output = deploy_dev(build.path(), &[("AWS_ENDPOINT_URL", &closed_endpoint())]);
     assert_one_line(&output, 6, "no AWS credentials found");
 }
 

@@ -153,31 +153,12 @@ impl Stacks {
         &self,
         stack: &str,
     ) -> Option<(String, BTreeMap<String, String>, BTreeMap<String, String>)> {
-        let stack = self.describe(stack).await?;
-        let status = stack.stack_status()?.as_str().to_owned();
-        (status != "DELETE_COMPLETE").then(|| {
-            let parameters = stack
-                .parameters()
-                .iter()
-                .map(|p| {
-                    (
-                        p.parameter_key().unwrap().to_owned(),
-                        p.parameter_value().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            let outputs = stack
-                .outputs()
-                .iter()
-                .map(|o| {
-                    (
-                        o.output_key().unwrap().to_owned(),
-                        o.output_value().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            (status, parameters, outputs)
-        })
+        let name = format!("sbw-shop-prod-{stack}");
+        let state = sbw_deploy::stack::describe(self.client(stack), &name)
+            .await
+            .ok()??;
+        let status = state.status.as_str().to_owned();
+        (status != "DELETE_COMPLETE").then_some((status, state.parameters, state.outputs))
     }
 
     async fn status(&self, stack: &str) -> Option<String> {

@@ -16,6 +16,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Each of the platform's listeners on a port the system picks.
+const ANY_FREE_PORTS: &[&str] = &[
+    "--shop-port",
+    "0",
+    "--ingest-port",
+    "0",
+    "--dashboard-port",
+    "0",
+];
+
 const TABLES: &[&str] = &[
     "fact_events",
     "fact_sessions",
@@ -52,14 +62,7 @@ impl Up {
         let mut child = sbwctl()
             .args(["dev", "up", "--dir"])
             .arg(dir)
-            .args([
-                "--shop-port",
-                "0",
-                "--ingest-port",
-                "0",
-                "--dashboard-port",
-                "0",
-            ])
+            .args(ANY_FREE_PORTS)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -389,18 +392,7 @@ fn what_stops_dev_up_is_one_sentence() {
         .unwrap()
         .port();
     let url = format!("postgresql://postgres@127.0.0.1:{closed}/postgres");
-    let error = failure(&[
-        "--dir",
-        dir_arg,
-        "--shop-port",
-        "0",
-        "--ingest-port",
-        "0",
-        "--dashboard-port",
-        "0",
-        "--database-url",
-        &url,
-    ]);
+    let error = failure(&[&["--dir", dir_arg, "--database-url", &url], ANY_FREE_PORTS].concat());
     assert!(
         error.starts_with(&format!(
             "error: cannot reach the PostgreSQL server at {url}: "
@@ -425,7 +417,7 @@ fn detached_platform_answers_status_refuses_a_second_up_and_stops_with_down() {
                 + &String::from_utf8_lossy(&output.stderr),
         )
     };
-    let (code, output) = run(&[
+    let up = [
         "up",
         "--detach",
         "--dir",
@@ -434,13 +426,8 @@ fn detached_platform_answers_status_refuses_a_second_up_and_stops_with_down() {
         &admin_url,
         "--database-name",
         &database,
-        "--shop-port",
-        "0",
-        "--ingest-port",
-        "0",
-        "--dashboard-port",
-        "0",
-    ]);
+    ];
+    let (code, output) = run(&[&up[..], ANY_FREE_PORTS].concat());
     let drop_database = DropDatabase {
         admin_url: admin_url.clone(),
         database: database.clone(),

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use sbw_testkit::postgres::{connect, TestDb};
+use sbw_testkit::postgres::{connect, texts, TestDb};
 use sbw_testkit::shoppers::Shoppers;
 use tokio_postgres::Client;
 
@@ -212,13 +212,7 @@ async fn kill_at(stage: &Stage, raw: &Path) -> Vec<(String, Vec<String>)> {
 
     complete_run(raw, &db);
     let client = db.etl_client().await;
-    let runs: Vec<String> = client
-        .query("SELECT status FROM etl_runs ORDER BY run_id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let runs = texts(&client, "SELECT status FROM etl_runs ORDER BY run_id", &[]).await;
     assert_eq!(
         runs.last().map(String::as_str),
         Some("succeeded"),

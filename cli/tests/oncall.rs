@@ -584,29 +584,11 @@ async fn snapshots_are_taken_listed_and_restored_through_the_stack() {
     let stack = |name: String| {
         let cfn = cfn.clone();
         async move {
-            let described = cfn.describe_stacks().stack_name(name).send().await.unwrap();
-            let stack = described.stacks()[0].clone();
-            let pairs = |keys: Vec<(Option<&str>, Option<&str>)>| {
-                keys.into_iter()
-                    .map(|(k, v)| (k.unwrap().to_owned(), v.unwrap_or_default().to_owned()))
-                    .collect::<std::collections::BTreeMap<_, _>>()
-            };
-            (
-                pairs(
-                    stack
-                        .parameters()
-                        .iter()
-                        .map(|p| (p.parameter_key(), p.parameter_value()))
-                        .collect(),
-                ),
-                pairs(
-                    stack
-                        .outputs()
-                        .iter()
-                        .map(|o| (o.output_key(), o.output_value()))
-                        .collect(),
-                ),
-            )
+            let state = sbw_deploy::stack::describe(&cfn, &name)
+                .await
+                .unwrap()
+                .unwrap();
+            (state.parameters, state.outputs)
         }
     };
     let (_, warehouse_outputs) = stack(warehouse_stack.clone()).await;

@@ -13,9 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use http::{HeaderMap, HeaderValue, Method};
+use http::HeaderValue;
 use sbw_contract::rawkey::{hour_prefix, object_key, ObjectKind};
 use sbw_contract::{IdentifierHasher, RejectedEvent, StoredEvent};
 use sbw_deploy::dlq::{inspect, redrive, Queue};
@@ -28,7 +27,7 @@ use sbw_rawstore::ndjson;
 use sbw_rawstore::RawStore;
 use sbw_testkit::events::valid_event;
 use sbw_testkit::ndjson::gunzip_lines;
-use sbw_testkit::postgres::TestDb;
+use sbw_testkit::postgres::{texts, TestDb};
 use sbw_testkit::shoppers::Shoppers;
 use sbw_testkit::{unique_name, Moto};
 use serde_json::{json, Value};
@@ -86,6 +85,15 @@ impl Aws {
         }
     }
 
+    /// Dead-letters the events `lines` of `request`, as ingest does when S3
+    /// answers SlowDown to their object `key`.
+    async fn dead_letter_after_slow_down(&self, request: &str, key: &str, lines: &[u8]) {
+        self.dead_letter()
+            .send(request, key, "writing failed: SlowDown", lines)
+            .await
+            .unwrap();
+    }
+
     /// The ingest handler, storing in `bucket` and dead-lettering to the queue.
     fn ingest(&self, bucket: &str) -> Ingest {
         Ingest::new(
@@ -124,19 +132,12 @@ impl Aws {
 
 /// An anonymous POST of `events`, as the shop's pages send it.
 async fn post(ingest: &Ingest, events: &Value) -> u16 {
-    let mut headers = HeaderMap::new();
-    headers.insert("origin", HeaderValue::from_static(ORIGIN));
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
     let response = ingest
-        .handle(IngestRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            method: Method::POST,
-            path: "/v1/events".to_owned(),
-            query: Some(format!("site_key={SITE_KEY}")),
-            headers,
-            body: Bytes::from(events.to_string()),
-            verified_subject: None,
-        })
+        .handle(IngestRequest::anonymous_post(
+            SITE_KEY,
+            HeaderValue::from_static(ORIGIN),
+            events.to_string(),
+        ))
         .await;
     response.status.as_u16()
 }
@@ -202,15 +203,8 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
     let days_ago = Utc::now() - Duration::days(3);
     let old_events = Shoppers::new(5).session(days_ago);
     let old_key = object_key(ObjectKind::Events, days_ago, uuid::Uuid::new_v4());
-    aws.dead_letter()
-        .send(
-            "old-request",
-            &old_key,
-            "writing failed: SlowDown",
-            &ndjson_of(&old_events),
-        )
-        .await
-        .unwrap();
+    aws.dead_letter_after_slow_down("old-request", &old_key, &ndjson_of(&old_events))
+        .await;
     // One valid line and one of a schema version this ETL does not load.
     let mixed = Shoppers::new(6).session(Utc::now());
     assert!(mixed.len() >= 2, "a visit of one event");
@@ -219,15 +213,8 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
     let mut mixed_lines = ndjson_of(&mixed[..1]);
     mixed_lines.extend(format!("{newer}\n").into_bytes());
     let mixed_key = object_key(ObjectKind::Events, Utc::now(), uuid::Uuid::new_v4());
-    aws.dead_letter()
-        .send(
-            "mixed-request",
-            &mixed_key,
-            "writing failed: SlowDown",
-            &mixed_lines,
-        )
-        .await
-        .unwrap();
+    aws.dead_letter_after_slow_down("mixed-request", &mixed_key, &mixed_lines)
+        .await;
     // Bodies that are no dead letters.
     aws.send_raw("not json at all").await;
     aws.send_raw(
@@ -382,15 +369,8 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
     // The client retries one refused request, now stored; and a dead letter
     // arrives twice (SQS delivers at least once): the same object again.
     assert_eq!(post(&aws.ingest(&bucket), &small[0]).await, 202);
-    aws.dead_letter()
-        .send(
-            "mixed-request",
-            &mixed_key,
-            "writing failed: SlowDown",
-            &mixed_lines,
-        )
-        .await
-        .unwrap();
+    aws.dead_letter_after_slow_down("mixed-request", &mixed_key, &mixed_lines)
+        .await;
     let twice = redrive::redrive(&aws.queue, &aws.store(&bucket), false)
         .await
         .unwrap();
@@ -435,12 +415,9 @@ async fn dead_letters_are_inspected_redriven_once_and_loaded_once() {
         .chain(old_events.iter().map(|e| e.event_id.to_string()))
         .chain([mixed[0].event_id.to_string()])
         .collect();
-    let loaded: HashSet<String> = client
-        .query("SELECT event_id::text FROM fact_events", &[])
+    let loaded: HashSet<String> = texts(&client, "SELECT event_id::text FROM fact_events", &[])
         .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
+        .into_iter()
         .collect();
     assert_eq!(loaded, expected);
     let rerun = sbw_etl::run(&source, &mut client, &incremental, &options)

@@ -5,6 +5,7 @@
 //! The server is the one `scripts/test.sh` makes sure runs: `SBW_TEST_PG_URL`
 //! (a superuser URL) or `postgresql://postgres@127.0.0.1:5432/postgres`.
 
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
 
 pub const ADMIN_URL_ENV: &str = "SBW_TEST_PG_URL";
@@ -17,6 +18,12 @@ const GRANTS_SQL: &str = include_str!("../sql/grants.sql");
 
 pub fn admin_url() -> String {
     std::env::var(ADMIN_URL_ENV).unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+/// The first column of every row `sql` returns, as text.
+pub async fn texts(client: &Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<String> {
+    let rows = client.query(sql, params).await.unwrap();
+    rows.iter().map(|row| row.get(0)).collect()
 }
 
 /// Connects and drives the connection on the current runtime.

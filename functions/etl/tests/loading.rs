@@ -8,7 +8,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{event, Warehouse};
+use common::{event, texts, Warehouse};
 use rust_decimal::Decimal;
 use sbw_contract::{Ecom, EventType};
 use sbw_etl::RunStatus;
@@ -175,17 +175,12 @@ async fn bad_objects_and_lines_are_quarantined_and_never_block_later_runs() {
         salvaged <= 2 && run.events_loaded == 2 + salvaged as u64,
         "the two good lines of the mixed object and the complete lines before the cut"
     );
-    let reasons: Vec<String> = w
-        .client
-        .query(
-            "SELECT coalesce(line_number::text, '-') || ' ' || reason FROM etl_rejects ORDER BY reject_id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let reasons = texts(
+        &w.client,
+        "SELECT coalesce(line_number::text, '-') || ' ' || reason FROM etl_rejects ORDER BY reject_id",
+        &[],
+    )
+    .await;
     assert_eq!(reasons.len(), 5, "{reasons:#?}");
     assert!(
         reasons
@@ -363,14 +358,12 @@ async fn runs_that_died_are_marked_abandoned_by_the_next() {
         .await
         .unwrap();
     w.run().await;
-    let statuses: Vec<String> = w
-        .client
-        .query("SELECT status FROM etl_runs ORDER BY run_id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let statuses = texts(
+        &w.client,
+        "SELECT status FROM etl_runs ORDER BY run_id",
+        &[],
+    )
+    .await;
     assert_eq!(statuses, ["abandoned", "succeeded"]);
 }
 

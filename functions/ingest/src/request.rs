@@ -23,6 +23,26 @@ pub struct IngestRequest {
 }
 
 impl IngestRequest {
+    /// A POST of `body` to the anonymous route as a page of `origin` sends
+    /// it: JSON, the site key in the query, a request id of its own.
+    pub fn anonymous_post(site_key: &str, origin: HeaderValue, body: impl Into<Bytes>) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::ORIGIN, origin);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        IngestRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            method: Method::POST,
+            path: ANONYMOUS_PATH.to_owned(),
+            query: Some(format!("site_key={site_key}")),
+            headers,
+            body: body.into(),
+            verified_subject: None,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

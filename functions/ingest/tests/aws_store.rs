@@ -17,7 +17,7 @@ use aws_peers::{
 };
 use bytes::Bytes;
 use chrono::Utc;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use sbw_contract::limits::MAX_BODY_BYTES;
 use sbw_contract::rawkey::ObjectKind;
 use sbw_contract::{IdentifierHasher, StoredEvent};
@@ -90,6 +90,11 @@ impl Deployment {
     }
 
     /// Posts `events` anonymously; returns the status and the JSON body.
+    /// How many event objects the raw bucket holds.
+    async fn event_objects(&self) -> usize {
+        self.aws.objects(&self.bucket, "events/").await.len()
+    }
+
     async fn post(&self, events: &Value) -> (u16, Value) {
         self.send(anonymous_post(events)).await
     }
@@ -117,19 +122,15 @@ fn status_and_body(response: IngestResponse) -> (u16, Value) {
 }
 
 fn anonymous_post(events: &Value) -> IngestRequest {
-    let mut headers = HeaderMap::new();
-    headers.insert("origin", HeaderValue::from_static(ORIGIN));
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    headers.insert("user-agent", HeaderValue::from_static(USER_AGENT));
-    IngestRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        method: Method::POST,
-        path: "/v1/events".to_owned(),
-        query: Some(format!("site_key={SITE_KEY}")),
-        headers,
-        body: Bytes::from(events.to_string()),
-        verified_subject: None,
-    }
+    let mut request = IngestRequest::anonymous_post(
+        SITE_KEY,
+        HeaderValue::from_static(ORIGIN),
+        events.to_string(),
+    );
+    request
+        .headers
+        .insert("user-agent", HeaderValue::from_static(USER_AGENT));
+    request
 }
 
 fn batch_of(count: usize) -> Value {
@@ -207,14 +208,7 @@ async fn concurrent_requests_write_one_object_each_and_lose_no_event() {
     let answers = deployment.post_concurrently(&batches).await;
 
     assert!(answers.iter().all(|(s, _)| *s == 202), "{answers:?}");
-    assert_eq!(
-        deployment
-            .aws
-            .objects(&deployment.bucket, "events/")
-            .await
-            .len(),
-        batches.len()
-    );
+    assert_eq!(deployment.event_objects().await, batches.len());
     let mut sent: Vec<String> = batches.iter().flat_map(sorted_ids).collect();
     sent.sort();
     assert_eq!(
@@ -254,14 +248,7 @@ async fn a_retried_request_is_answered_as_duplicate_and_not_stored_twice() {
         (Some(1), Some(3)),
         "{partial_body}"
     );
-    assert_eq!(
-        deployment
-            .aws
-            .objects(&deployment.bucket, "events/")
-            .await
-            .len(),
-        2
-    );
+    assert_eq!(deployment.event_objects().await, 2);
     assert_eq!(
         sorted_stored_ids(&deployment.aws.events_in(&deployment.bucket).await),
         sorted_ids(&partly_new),

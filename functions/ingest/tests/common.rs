@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use sbw_contract::IdentifierHasher;
 use sbw_ingest::access::AccessPolicy;
 use sbw_ingest::dead_letter::DeadLetter;
@@ -86,19 +86,10 @@ pub struct Req(pub IngestRequest);
 
 impl Req {
     pub fn post(body: impl Into<Bytes>) -> Self {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        headers.insert("origin", HeaderValue::from_static(ORIGIN));
-        headers.insert("user-agent", HeaderValue::from_static("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"));
-        Req(IngestRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            method: Method::POST,
-            path: "/v1/events".into(),
-            query: Some(format!("site_key={SITE_KEY}")),
-            headers,
-            body: body.into(),
-            verified_subject: None,
-        })
+        let mut request =
+            IngestRequest::anonymous_post(SITE_KEY, HeaderValue::from_static(ORIGIN), body);
+        request.headers.insert("user-agent", HeaderValue::from_static("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"));
+        Req(request)
     }
 
     pub fn json(value: &Value) -> Self {

@@ -88,6 +88,11 @@ impl Deployment {
     async fn start_function(&self) -> Function {
         Function::start(&self.function_env()).await
     }
+
+    /// The raw bucket holds no object at all: no events, no rejects.
+    async fn stored_nothing(&self) -> bool {
+        self.aws.objects(&self.bucket, "").await.is_empty()
+    }
 }
 
 /// A running `ingest` process and the Runtime API it polls.
@@ -350,11 +355,7 @@ async fn a_malformed_body_is_a_400_and_stores_nothing() {
     let response = function.expect(request, 400).await;
 
     assert_eq!(response.json()["error"]["code"], "malformed_json");
-    assert!(deployment
-        .aws
-        .objects(&deployment.bucket, "")
-        .await
-        .is_empty());
+    assert!(deployment.stored_nothing().await);
 }
 
 #[tokio::test]
@@ -424,11 +425,7 @@ async fn access_is_refused_without_claims_site_key_or_allowed_origin() {
             Some("https://evil.example")
         );
     }
-    assert!(deployment
-        .aws
-        .objects(&deployment.bucket, "")
-        .await
-        .is_empty());
+    assert!(deployment.stored_nothing().await);
 }
 
 #[tokio::test]
@@ -705,11 +702,7 @@ async fn only_requests_through_cloudfront_come_in_and_a_rotation_reaches_a_warm_
         &function.expect(preflight, 403).await,
         "not_through_cloudfront",
     );
-    assert!(deployment
-        .aws
-        .objects(&deployment.bucket, "")
-        .await
-        .is_empty());
+    assert!(deployment.stored_nothing().await);
 
     function.expect(bypass(Some(ORIGIN_SECRET)), 202).await;
     function

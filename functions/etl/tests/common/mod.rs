@@ -7,9 +7,9 @@ use std::path::Path;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sbw_contract::StoredEvent;
 use sbw_etl::{RawStore, RunOptions, RunRequest, RunSummary, Trigger};
+pub use sbw_testkit::postgres::texts;
 use sbw_testkit::postgres::TestDb;
 use sbw_testkit::shoppers::Shoppers;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
 pub struct Warehouse {
@@ -90,12 +90,6 @@ pub fn event(session: u128, event_type: sbw_contract::EventType, ts: DateTime<Ut
     e.referrer = None;
     e.page_url = "https://shop.example/".to_owned();
     e
-}
-
-/// The first column of every row `sql` returns, as text.
-pub async fn texts(client: &Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<String> {
-    let rows = client.query(sql, params).await.unwrap();
-    rows.iter().map(|row| row.get(0)).collect()
 }
 
 /// Every row of `table`, each as JSON text with its HLL columns in their
