@@ -9,8 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
 cd "$SBW_ROOT"
 ensure_rust
-ensure_apt python3-venv
-ensure_venv .venv scripts/requirements-aws-emulator.txt
+ensure_moto
 runs="${1:-5}"
 
 log "building sbwctl"
@@ -24,7 +23,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_S
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_REGION
 # The same moto as the tests, with its change-set fixes.
-PYTHONPATH="$SBW_ROOT/testkit/moto-patches" .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+PYTHONPATH="$SBW_ROOT/testkit/moto-patches" "$SBW_MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 
 # The example's prod environment in moto's account and in eu-west-1 (so two
 # stacks deploy to us-east-1), the user's hosted zone, stand-in packages.

@@ -8,7 +8,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib/ensure.sh"
 cd "$SBW_ROOT"
 ensure_rust
-ensure_apt python3-venv
-ensure_venv .venv scripts/requirements-aws-emulator.txt
+ensure_moto
 bash scripts/setup-build.sh
 exec cargo xtask bench-lambda --runs "${1:-20}"

@@ -7,8 +7,7 @@ cd "$SBW_ROOT"
 
 ensure_rust
 ensure_apt build-essential pkg-config python3-venv wrk iptables
-ensure_venv .venv scripts/requirements-aws-emulator.txt
-export SBW_MOTO_SERVER="$SBW_ROOT/.venv/bin/moto_server"
+ensure_moto
 ensure_postgres
 export SBW_TEST_PG_URL # set by ensure_postgres: the superuser URL of the warehouse tests
 ensure_local_platform # cli/tests/dev_up.rs runs `sbwctl dev up` with its dashboard

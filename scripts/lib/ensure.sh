@@ -49,6 +49,13 @@ ensure_venv() {
   echo "$want" >"$stamp"
 }
 
+# ensure_moto: the AWS emulator the tests and benchmarks point the AWS SDK
+# at (moto's server, pinned, in the checkout's .venv), as SBW_MOTO_SERVER.
+ensure_moto() {
+  ensure_venv .venv scripts/requirements-aws-emulator.txt
+  export SBW_MOTO_SERVER="$SBW_ROOT/.venv/bin/moto_server"
+}
+
 # ensure_rust: cargo on PATH (rustup's default location included).
 ensure_rust() {
   [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"

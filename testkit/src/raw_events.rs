@@ -25,7 +25,6 @@ pub const DEFAULT_HOURS: u32 = 72;
 pub const DEFAULT_START: &str = "2026-10-30T00:00:00Z";
 pub const DEFAULT_SEED: u64 = 1;
 pub const DEFAULT_PER_OBJECT: u64 = 25;
-pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";
 
 /// What to write.
 #[derive(Debug, Clone)]
@@ -54,7 +53,7 @@ impl RawEvents {
                 .to_utc(),
             seed: DEFAULT_SEED,
             per_object: DEFAULT_PER_OBJECT,
-            timezone: DEFAULT_TIMEZONE.to_owned(),
+            timezone: sbw_shoppers::site::DEFAULT_TIMEZONE.name().to_owned(),
         }
     }
 

@@ -103,7 +103,7 @@ pub struct UpArgs {
     #[arg(long, hide = true)]
     detached: bool,
     /// The shop's time zone (IANA name): the dashboard's days are its local days.
-    #[arg(long, env = "SBW_TIMEZONE", default_value = "Asia/Ho_Chi_Minh")]
+    #[arg(long, env = "SBW_TIMEZONE", default_value = sbw_shoppers::site::DEFAULT_TIMEZONE.name())]
     timezone: String,
     /// The demo shop's port (0: any free port).
     #[arg(long, default_value_t = 8000)]

@@ -92,42 +92,19 @@ pub const US_EAST_1: PriceTable = PriceTable {
     data_out_gb: 0.09,
 };
 
+/// Singapore's prices where they differ from us-east-1's; the rest (Lambda,
+/// SQS, KMS, WAF, CloudFront, CloudWatch's, ...) were the same on [`PRICE_DATE`].
 pub const AP_SOUTHEAST_1: PriceTable = PriceTable {
     region: "ap-southeast-1",
     gp3_gb_month: 0.096,
-    snapshot_gb_month: 0.05,
-    public_ipv4_hour: 0.005,
     nat_gateway_hour: 0.059,
     nat_gateway_gb: 0.059,
     alb_hour: 0.0252,
-    alb_lcu_hour: 0.008,
-    lambda_per_million_requests: 0.20,
-    lambda_gb_second_arm64: 0.000_013_333_4,
-    lambda_gb_second_x86_64: 0.000_016_666_7,
-    http_api_per_million: 1.00,
     s3_standard_gb_month: 0.025,
-    s3_put_per_thousand: 0.005,
-    s3_get_per_thousand: 0.0004,
-    sqs_per_million: 0.40,
     logs_ingest_gb: 0.70,
     logs_storage_gb_month: 0.033,
-    alarm_month: 0.10,
-    dashboard_month: 3.00,
-    custom_metric_month: 0.30,
-    cloudwatch_api_per_thousand: 0.01,
-    sns_sms_message: 0.05,
-    get_metric_data_per_thousand_metrics: 0.01,
-    cloudfront_https_per_10k: 0.01,
-    cloudfront_gb_out: 0.085,
-    cloudfront_gb_to_origin: 0.02,
-    kms_key_month: 1.00,
-    kms_per_10k_requests: 0.03,
-    waf_web_acl_month: 5.00,
-    waf_rule_month: 1.00,
-    waf_per_million: 0.60,
-    bot_control_month: 10.00,
-    bot_control_per_million: 1.00,
     data_out_gb: 0.12,
+    ..US_EAST_1
 };
 
 /// The table for `region`, or us-east-1's (the estimate then says so).

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
+use sbw_shoppers::site::DEFAULT_TIMEZONE;
 use sbw_testkit::raw_events::{
     counts_json, RawEvents, DEFAULT_HOURS, DEFAULT_PER_OBJECT, DEFAULT_SEED, DEFAULT_START,
-    DEFAULT_TIMEZONE,
 };
 
 #[derive(Parser)]
@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, default_value = DEFAULT_START)]
     start: DateTime<Utc>,
     /// The shop's time zone: the visits' daily rhythm.
-    #[arg(long, default_value = DEFAULT_TIMEZONE)]
+    #[arg(long, default_value = DEFAULT_TIMEZONE.name())]
     timezone: String,
 }
 

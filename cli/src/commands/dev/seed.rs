@@ -32,7 +32,7 @@ pub struct SeedArgs {
     #[arg(long)]
     hash_key_file: Option<PathBuf>,
     /// The shop's time zone (IANA name): visits follow its days and evenings.
-    #[arg(long, env = "SBW_TIMEZONE", default_value = "Asia/Ho_Chi_Minh")]
+    #[arg(long, env = "SBW_TIMEZONE", default_value = sbw_shoppers::site::DEFAULT_TIMEZONE.name())]
     timezone: String,
     /// The demo shop's origin, in the visits' page URLs.
     #[arg(long, default_value = sbw_shoppers::site::DEFAULT_ORIGIN)]
