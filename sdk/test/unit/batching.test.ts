@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_EVENTS_PER_REQUEST } from '../../src/tracker';
-import { ENDPOINT, SITE_KEY, countById, fakeNetwork, settle, startTracker } from './harness';
+import { ENDPOINT, SITE_KEY, afterAMinute, countById, fakeNetwork, settle, startTracker } from './harness';
 
 describe('batching', () => {
   beforeEach(() => {
@@ -92,10 +92,8 @@ describe('batching', () => {
     const network = fakeNetwork();
     const sbw = await startTracker({ batchSize: 10, maxQueueSize: 2000, autoPageViews: false });
     for (let i = 0; i < 1203; i++) sbw.click({ i });
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
+    await afterAMinute();
     const sent = network.sentEvents();
     expect(sent.map((e) => e.props!.i)).toEqual(Array.from({ length: 1203 }, (_, i) => i));
     expect([...countById(sent).values()].every((count) => count == 1)).toBe(true);
@@ -125,8 +123,7 @@ describe('batching', () => {
     release();
     await settle();
     expect(network.sentEvents()).toHaveLength(10);
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
     expect(network.sentEvents()).toHaveLength(13);
   });
 
@@ -149,8 +146,7 @@ describe('batching', () => {
     expect(maxConcurrent).toBe(1);
     release();
     await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
     expect(maxConcurrent).toBe(1);
     expect(network.sentEvents().map((e) => e.props!.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });

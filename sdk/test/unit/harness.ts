@@ -137,6 +137,12 @@ export async function afterReplayDelay(): Promise<void> {
   await settle();
 }
 
+/** Lets a minute pass (fake timers): every batch timer and retry backoff fires, then settles. */
+export async function afterAMinute(): Promise<void> {
+  await vi.advanceTimersByTimeAsync(60_000);
+  await settle();
+}
+
 export function firePageHide(): void {
   window.dispatchEvent(new Event('pagehide'));
 }

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../../src/identity';
 import { MAX_BEACON_BYTES } from '../../src/tracker';
 import {
+  afterAMinute,
   afterReplayDelay,
   countById,
   fakeNetwork,
@@ -22,10 +23,18 @@ function closePage() {
 async function expectNotSentAgainByTheNextPage(network: ReturnType<typeof fakeNetwork>) {
   await startTracker({ batchSize: 1, autoPageViews: false });
   await settle();
-  await vi.advanceTimersByTimeAsync(60_000);
-  await settle();
+  await afterAMinute();
   expect(network.requests).toHaveLength(1);
   expect(await queuedInIndexedDb()).toEqual([]);
+}
+
+/** A page that has stored one click in IndexedDB: the network and that stored event. */
+async function pageWithAStoredClick() {
+  const network = fakeNetwork();
+  const page = await startTracker({ autoPageViews: false });
+  page.click({ i: 0 });
+  await settle();
+  return { network, stored: await queuedInIndexedDb() };
 }
 
 describe('offline queue in IndexedDB', () => {
@@ -61,8 +70,7 @@ describe('offline queue in IndexedDB', () => {
     expect(network.delivered.map((e) => e.event_type)).toEqual(['view', 'add_to_cart']);
     expect(await queuedInIndexedDb()).toEqual([]);
     second.click();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
     expect(network.delivered.map((e) => e.event_type)).toEqual(['view', 'add_to_cart', 'click']);
     expect([...countById(network.delivered).values()].every((n) => n == 1)).toBe(true);
   });
@@ -79,8 +87,7 @@ describe('offline queue in IndexedDB', () => {
     const second = await startTracker({ batchSize: 1, autoPageViews: false });
     second.click({ page: 2 });
     await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
     expect(network.delivered.map((e) => e.props!.page)).toEqual([1, 2]);
   });
 
@@ -109,8 +116,7 @@ describe('offline queue in IndexedDB', () => {
     for (let i = 3; i < 9; i++) sbw.click({ i }); // only one of these fits
     release();
     await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
     expect(network.delivered.map((e) => e.props!.i)).toEqual([0, 1, 2, 8]);
     expect(await queuedInIndexedDb()).toEqual([]);
   });
@@ -165,8 +171,7 @@ describe('flush when the page is hidden or closed', () => {
     const second = await startTracker({ batchSize: 1, autoPageViews: false });
     second.click({ target: 'next-page' });
     await settle();
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle();
+    await afterAMinute();
     expect(network.requests.map((r) => r.events.length)).toEqual([2, 1]);
     expect([...countById(network.delivered).values()].every((n) => n == 1)).toBe(true);
     // Remembered beyond the next load (see the late-commit test below).
@@ -174,11 +179,7 @@ describe('flush when the page is hidden or closed', () => {
   });
 
   it('does not send handed-off events again even when IndexedDB could not delete them before the page died', async () => {
-    const network = fakeNetwork();
-    const first = await startTracker({ autoPageViews: false });
-    first.click({ i: 0 });
-    await settle();
-    const stored = await queuedInIndexedDb();
+    const { network, stored } = await pageWithAStoredClick();
     firePageHide();
     closePage();
     // The page died before the delete transaction committed: put the record back.
@@ -189,11 +190,7 @@ describe('flush when the page is hidden or closed', () => {
   });
 
   it('does not send handed-off events again when the dying page\u2019s write commits after the next load', async () => {
-    const network = fakeNetwork();
-    const first = await startTracker({ autoPageViews: false });
-    first.click({ i: 0 });
-    await settle();
-    const stored = await queuedInIndexedDb();
+    const { network, stored } = await pageWithAStoredClick();
     firePageHide();
     closePage();
     await settle();
@@ -208,17 +205,13 @@ describe('flush when the page is hidden or closed', () => {
   });
 
   it('does not send again what the previous page hands off while the next page starts', async () => {
-    const network = fakeNetwork();
-    const first = await startTracker({ autoPageViews: false });
-    first.click({ i: 0 });
-    await settle();
-    const stored = await queuedInIndexedDb();
+    const { network, stored } = await pageWithAStoredClick();
     closePage();
     await startTracker({ autoPageViews: false });
     // The first page's pagehide ran in its own process: its note of the beacon arrives only now.
     localStorage.setItem(KEYS.handedOff, JSON.stringify(stored.map((e) => e.event_id)));
     await afterReplayDelay();
-    await vi.advanceTimersByTimeAsync(60_000);
+    await afterAMinute();
     expect(network.requests).toHaveLength(0);
   });
 
@@ -234,7 +227,7 @@ describe('flush when the page is hidden or closed', () => {
     second.optOut();
     second.optIn();
     await afterReplayDelay();
-    await vi.advanceTimersByTimeAsync(60_000);
+    await afterAMinute();
     expect(network.requests).toHaveLength(0);
     expect(await queuedInIndexedDb()).toEqual([]);
   });
