@@ -64,14 +64,11 @@ acquisition_ui <- function(id) {
   module_page(
     id,
     uiOutput(ns("kpis")),
-    bslib::card(
-      bslib::card_header(
-        class = "d-flex justify-content-between align-items-center",
-        "Visits by source",
-        selectInput(ns("dimension"), NULL, ACQUISITION_DIMENSIONS, selectize = FALSE, width = "14em")
-      ),
+    titled_card(
+      "Visits by source",
       plotly::plotlyOutput(ns("sources_chart"), height = "300px"),
-      DT::DTOutput(ns("sources"))
+      DT::DTOutput(ns("sources")),
+      control = selectInput(ns("dimension"), NULL, ACQUISITION_DIMENSIONS, selectize = FALSE, width = "14em")
     ),
     tags$p(class = "text-muted small",
            "A visit's source is that of its first event. Channels: direct, search, social,",
@@ -89,17 +86,12 @@ acquisition_server <- function(id, con, controls, status) {
 
     output$kpis <- renderUI({
       data <- result_data(result)
-      compare <- controls()$compare
-      box <- function(title, key, format, kind = "relative") {
-        kpi_box(title, format(data$totals[[key]]),
-                if (compare) format_change(data$totals[[key]], data$previous_totals[[key]], kind))
-      }
-      kpi_row(list(
-        box("Visits", "sessions", format_count),
-        box("Bounce rate", "bounce_rate", format_percent, "rate"),
-        box("Conversion rate", "conversion_rate", format_percent, "rate"),
-        box("Revenue", "revenue", function(x) format_money(x, currency()))
-      ))
+      kpi_boxes(list(
+        sessions = kpi("Visits", format_count),
+        bounce_rate = kpi("Bounce rate", format_percent, "rate"),
+        conversion_rate = kpi("Conversion rate", format_percent, "rate"),
+        revenue = kpi("Revenue", function(x) format_money(x, currency()))
+      ), data$totals, data$previous_totals, controls()$compare)
     })
 
     sources <- reactive({

@@ -56,22 +56,18 @@ funnel_ui <- function(id) {
   module_page(
     id,
     uiOutput(ns("kpis")),
-    bslib::layout_column_wrap(
-      width = 1 / 2,
-      bslib::card(bslib::card_header("Visits at each stage"), plotly::plotlyOutput(ns("funnel"), height = "320px")),
-      bslib::card(bslib::card_header("Stage conversion and drop-off"), DT::DTOutput(ns("stages")))
+    side_by_side(
+      titled_card("Visits at each stage", plotly::plotlyOutput(ns("funnel"), height = "320px")),
+      titled_card("Stage conversion and drop-off", DT::DTOutput(ns("stages")))
     ),
-    bslib::card(
-      bslib::card_header(
-        class = "d-flex justify-content-between align-items-center",
-        "Split",
-        radioButtons(ns("split"), NULL, inline = TRUE,
-                     c("By device" = "device_type", "By category" = "category"))
-      ),
+    titled_card(
+      "Split",
       plotly::plotlyOutput(ns("split_chart"), height = "300px"),
       DT::DTOutput(ns("split_table")),
       tags$p(class = "text-muted small mb-0",
-             "A visit counts in every category it viewed, added or bought a product of.")
+             "A visit counts in every category it viewed, added or bought a product of."),
+      control = radioButtons(ns("split"), NULL, inline = TRUE,
+                             c("By device" = "device_type", "By category" = "category"))
     )
   )
 }
@@ -85,16 +81,13 @@ funnel_server <- function(id, con, controls, status) {
 
     output$kpis <- renderUI({
       data <- result_data(result)
-      compare <- controls()$compare
-      kpi_row(list(
-        kpi_box("Overall conversion", format_percent(data$overall),
-                if (compare) format_change(data$overall, data$previous_overall, "rate"),
-                help = "Visits that purchased, of all visits."),
-        kpi_box("Visits", format_count(data$sessions),
-                if (compare) format_change(data$sessions, data$previous_sessions)),
-        kpi_box("Purchasing visits", format_count(data$purchases),
-                if (compare) format_change(data$purchases, data$previous_purchases))
-      ))
+      specs <- list(
+        overall = kpi("Overall conversion", format_percent, "rate", help = "Visits that purchased, of all visits."),
+        sessions = kpi("Visits", format_count),
+        purchases = kpi("Purchasing visits", format_count)
+      )
+      previous <- lapply(stats::setNames(nm = names(specs)), function(key) data[[paste0("previous_", key)]])
+      kpi_boxes(specs, data, previous, controls()$compare)
     })
 
     output$funnel <- plotly::renderPlotly({

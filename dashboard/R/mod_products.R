@@ -72,21 +72,14 @@ products_ui <- function(id) {
   module_page(
     id,
     uiOutput(ns("kpis")),
-    bslib::layout_column_wrap(
-      width = 1 / 2,
-      bslib::card(bslib::card_header("Best sellers (revenue)"), plotly::plotlyOutput(ns("best_sellers"), height = "260px")),
-      bslib::card(bslib::card_header("Least viewed products"), DT::DTOutput(ns("least_viewed")))
+    side_by_side(
+      titled_card("Best sellers (revenue)", plotly::plotlyOutput(ns("best_sellers"), height = "260px")),
+      titled_card("Least viewed products", DT::DTOutput(ns("least_viewed")))
     ),
-    bslib::card(
-      bslib::card_header(class = "d-flex justify-content-between align-items-center",
-                         "Products", downloadButton(ns("products_csv"), "CSV", class = "btn-sm")),
-      DT::DTOutput(ns("products"))
-    ),
-    bslib::card(
-      bslib::card_header(class = "d-flex justify-content-between align-items-center",
-                         "Categories", downloadButton(ns("categories_csv"), "CSV", class = "btn-sm")),
-      DT::DTOutput(ns("categories"))
-    ),
+    titled_card("Products", DT::DTOutput(ns("products")),
+                control = downloadButton(ns("products_csv"), "CSV", class = "btn-sm")),
+    titled_card("Categories", DT::DTOutput(ns("categories")),
+                control = downloadButton(ns("categories_csv"), "CSV", class = "btn-sm")),
     tags$p(class = "text-muted small",
            "CTR = clicks on a product in a list / its impressions in lists;",
            "add-to-cart rate = adds / product page views. Products by the day of each event.")
@@ -104,17 +97,12 @@ products_server <- function(id, con, controls, status) {
 
     output$kpis <- renderUI({
       data <- result_data(result)
-      compare <- controls()$compare
-      box <- function(title, key, format, kind = "relative") {
-        kpi_box(title, format(data$totals[[key]]),
-                if (compare) format_change(data$totals[[key]], data$previous_totals[[key]], kind))
-      }
-      kpi_row(list(
-        box("Revenue", "revenue", function(x) format_money(x, currency())),
-        box("Units sold", "units", format_count),
-        box("Click-through rate", "ctr", format_percent, "rate"),
-        box("Add-to-cart rate", "add_to_cart_rate", format_percent, "rate")
-      ))
+      kpi_boxes(list(
+        revenue = kpi("Revenue", function(x) format_money(x, currency())),
+        units = kpi("Units sold", format_count),
+        ctr = kpi("Click-through rate", format_percent, "rate"),
+        add_to_cart_rate = kpi("Add-to-cart rate", format_percent, "rate")
+      ), data$totals, data$previous_totals, controls()$compare)
     })
 
     output$best_sellers <- plotly::renderPlotly({

@@ -82,12 +82,11 @@ reliability_ui <- function(id) {
     note = tags$p(class = "text-muted small",
                   "The pipeline's health: the device, country and category filters do not apply here."),
     uiOutput(ns("kpis")),
-    bslib::layout_column_wrap(
-      width = 1 / 2,
-      bslib::card(bslib::card_header("ETL runs: duration and lag"), plotly::plotlyOutput(ns("runs_chart"), height = "280px")),
-      bslib::card(bslib::card_header("Ingest errors and dead letters"), plotly::plotlyOutput(ns("ops_chart"), height = "280px"))
+    side_by_side(
+      titled_card("ETL runs: duration and lag", plotly::plotlyOutput(ns("runs_chart"), height = "280px")),
+      titled_card("Ingest errors and dead letters", plotly::plotlyOutput(ns("ops_chart"), height = "280px"))
     ),
-    bslib::card(bslib::card_header("ETL runs"), DT::DTOutput(ns("runs")))
+    titled_card("ETL runs", DT::DTOutput(ns("runs")))
   )
 }
 

@@ -95,20 +95,19 @@ traffic_data <- function(con, range, filters) {
   )
 }
 
-# How each KPI reads: title, format, how its change is told, help.
-TRAFFIC_KPIS <- list(
-  visitors = list("Visitors", format_count, "relative", HLL_NOTE),
-  dau = list("Daily active visitors", function(x) format_count(x, 1), "relative",
-             "Average over the days of the range of each day's distinct visitors."),
-  wau = list("Weekly active visitors", format_count, "relative",
-             "Distinct visitors over the 7 days ending with the range's last day."),
-  mau = list("Monthly active visitors", format_count, "relative",
-             "Distinct visitors over the 30 days ending with the range's last day."),
-  sessions = list("Visits", format_count, "relative", NULL),
-  pages_per_session = list("Pages per visit", function(x) format_count(x, 2), "relative", NULL),
-  avg_duration = list("Average visit duration", format_duration, "relative",
-                      "From a visit's first event to its last."),
-  bounce_rate = list("Bounce rate", format_percent, "rate", "Visits with a single page view.")
+# A function, not a constant: kpi() is in module.R, which Shiny may source later.
+traffic_kpi_specs <- function() list(
+  visitors = kpi("Visitors", format_count, help = HLL_NOTE),
+  dau = kpi("Daily active visitors", function(x) format_count(x, 1),
+            help = "Average over the days of the range of each day's distinct visitors."),
+  wau = kpi("Weekly active visitors", format_count,
+            help = "Distinct visitors over the 7 days ending with the range's last day."),
+  mau = kpi("Monthly active visitors", format_count,
+            help = "Distinct visitors over the 30 days ending with the range's last day."),
+  sessions = kpi("Visits", format_count),
+  pages_per_session = kpi("Pages per visit", function(x) format_count(x, 2)),
+  avg_duration = kpi("Average visit duration", format_duration, help = "From a visit's first event to its last."),
+  bounce_rate = kpi("Bounce rate", format_percent, "rate", "Visits with a single page view.")
 )
 
 traffic_ui <- function(id) {
@@ -116,11 +115,10 @@ traffic_ui <- function(id) {
   module_page(
     id,
     uiOutput(ns("kpis")),
-    bslib::card(bslib::card_header("Visits and visitors per day"), plotly::plotlyOutput(ns("trend"), height = "300px")),
-    bslib::layout_column_wrap(
-      width = 1 / 2,
-      bslib::card(bslib::card_header("Top pages"), DT::DTOutput(ns("top_pages"))),
-      bslib::card(bslib::card_header("Entry pages"), DT::DTOutput(ns("entry_pages")))
+    titled_card("Visits and visitors per day", plotly::plotlyOutput(ns("trend"), height = "300px")),
+    side_by_side(
+      titled_card("Top pages", DT::DTOutput(ns("top_pages"))),
+      titled_card("Entry pages", DT::DTOutput(ns("entry_pages")))
     ),
     tags$p(class = "text-muted small", HLL_NOTE)
   )
@@ -135,13 +133,7 @@ traffic_server <- function(id, con, controls, status) {
 
     output$kpis <- renderUI({
       data <- result_data(result)
-      compare <- controls()$compare
-      kpi_row(lapply(names(TRAFFIC_KPIS), function(key) {
-        spec <- TRAFFIC_KPIS[[key]]
-        kpi_box(spec[[1]], spec[[2]](data$kpis[[key]]),
-                if (compare) format_change(data$kpis[[key]], data$previous_kpis[[key]], spec[[3]]),
-                help = spec[[4]])
-      }))
+      kpi_boxes(traffic_kpi_specs(), data$kpis, data$previous_kpis, controls()$compare)
     })
 
     output$trend <- plotly::renderPlotly({

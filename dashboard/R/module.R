@@ -102,3 +102,34 @@ kpi_box <- function(title, value, change = NULL, note = NULL, help = NULL) {
 kpi_row <- function(boxes) {
   bslib::layout_column_wrap(width = 1 / min(length(boxes), 4), heights_equal = "row", !!!boxes)
 }
+
+# A card under its title, with `control` (a selector, a download) at the
+# header's right when given.
+titled_card <- function(title, ..., control = NULL) {
+  header <- if (is.null(control)) {
+    bslib::card_header(title)
+  } else {
+    bslib::card_header(class = "d-flex justify-content-between align-items-center", title, control)
+  }
+  bslib::card(header, ...)
+}
+
+# Cards two to a row.
+side_by_side <- function(...) bslib::layout_column_wrap(width = 1 / 2, ...)
+
+# How a KPI reads: its title, how its value is formatted, how its change is
+# told (format_change's kind) and its help.
+kpi <- function(title, format, kind = "relative", help = NULL) {
+  list(title = title, format = format, kind = kind, help = help)
+}
+
+# A row of KPIs, one a `kpi()` in `specs`, whose values are `current[[name]]`
+# and, when comparing, whose changes are told against `previous[[name]]`.
+kpi_boxes <- function(specs, current, previous, compare) {
+  kpi_row(lapply(names(specs), function(key) {
+    spec <- specs[[key]]
+    kpi_box(spec$title, spec$format(current[[key]]),
+            if (compare) format_change(current[[key]], previous[[key]], spec$kind),
+            help = spec$help)
+  }))
+}
