@@ -81,13 +81,12 @@ funnel_server <- function(id, con, controls, status) {
 
     output$kpis <- renderUI({
       data <- result_data(result)
-      specs <- list(
+      kpi_boxes(list(
         overall = kpi("Overall conversion", format_percent, "rate", help = "Visits that purchased, of all visits."),
         sessions = kpi("Visits", format_count),
         purchases = kpi("Purchasing visits", format_count)
-      )
-      previous <- lapply(stats::setNames(nm = names(specs)), function(key) data[[paste0("previous_", key)]])
-      kpi_boxes(specs, data, previous, controls()$compare)
+      ), data, list(overall = data$previous_overall, sessions = data$previous_sessions,
+                    purchases = data$previous_purchases), controls()$compare)
     })
 
     output$funnel <- plotly::renderPlotly({

@@ -89,12 +89,12 @@ impl Deployment {
         }
     }
 
-    /// Posts `events` anonymously; returns the status and the JSON body.
     /// How many event objects the raw bucket holds.
     async fn event_objects(&self) -> usize {
         self.aws.objects(&self.bucket, "events/").await.len()
     }
 
+    /// Posts `events` anonymously; returns the status and the JSON body.
     async fn post(&self, events: &Value) -> (u16, Value) {
         self.send(anonymous_post(events)).await
     }
