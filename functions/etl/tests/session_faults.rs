@@ -60,6 +60,8 @@ enum Moment {
     /// Between batches: one committed, the next not begun (on a migrated
     /// database: the condition reads the manifest).
     BetweenBatches,
+    /// In a COPY, waiting for the client's next data.
+    AwaitingCopyData,
 }
 
 impl Moment {
@@ -69,6 +71,7 @@ impl Moment {
             Moment::BetweenBatches => {
                 "state = 'idle' AND query = 'COMMIT' AND EXISTS (SELECT FROM etl_objects)"
             }
+            Moment::AwaitingCopyData => "state = 'active' AND wait_event = 'ClientRead'",
         }
     }
 }
@@ -97,6 +100,13 @@ async fn run_until(
     let run = tokio::spawn(async move {
         sbw_etl::run(&source, &mut client, &traffic_backfill(), &options).await
     });
+    wait_until_at(observer, pid, moment, || run.is_finished()).await;
+    (run, pid)
+}
+
+/// Waits until `observer` sees the backend `pid` at `moment`, failing when
+/// `ended` says it never will or after a minute.
+async fn wait_until_at(observer: &Client, pid: i32, moment: Moment, ended: impl Fn() -> bool) {
     let seen = format!(
         "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1 AND {})",
         moment.condition()
@@ -105,12 +115,9 @@ async fn run_until(
     loop {
         let there: bool = observer.query_one(&seen, &[&pid]).await.unwrap().get(0);
         if there {
-            return (run, pid);
+            return;
         }
-        assert!(
-            !run.is_finished(),
-            "the run ended before it was seen {moment:?}"
-        );
+        assert!(!ended(), "it ended before it was seen {moment:?}");
         assert!(Instant::now() < deadline, "not {moment:?} within a minute");
     }
 }
@@ -358,10 +365,8 @@ async fn the_next_run_ends_a_lock_holder_stuck_in_a_copy_its_client_stopped_feed
         .unwrap();
     futures_util::SinkExt::flush(&mut copy).await.unwrap();
 
-    let in_copy = "SELECT EXISTS (SELECT FROM pg_stat_activity
-                   WHERE pid = $1 AND state = 'active' AND wait_event = 'ClientRead')";
-    let waiting: bool = w.client.query_one(in_copy, &[&pid]).await.unwrap().get(0);
-    assert!(waiting, "the holder waits for its client's COPY data");
+    // The server reads the sent line first, then waits for the next.
+    wait_until_at(&w.client, pid, Moment::AwaitingCopyData, || false).await;
     // Not in the COPY for longer than a statement may run (two minutes by
     // default): the lock is busy.
     let early = sbw_etl::run(
