@@ -184,6 +184,10 @@ fn an_unreachable_aws_exits_6() {
         &["destroy", "--yes"],
         &["alarms"],
         &["alerts", "test"],
+        &["logs", "ingest"],
+        &["etl", "invoke"],
+        &["snapshot", "list"],
+        &["rotate", "origin-secret"],
     ] {
         let output = sbwctl(
             &with_environment(command, EXAMPLE),

@@ -173,42 +173,42 @@ where
     Ok(())
 }
 
+/// An error that may be a failed AWS call underneath, so that a command can
+/// exit with the code for one.
+pub trait FailedCall {
+    fn failed_call(&self) -> Option<&AwsError>;
+}
+
+impl FailedCall for AwsError {
+    fn failed_call(&self) -> Option<&AwsError> {
+        Some(self)
+    }
+}
+
 /// The failed AWS call that stopped `error`, if that is what stopped it:
-/// an [`AwsError`] anywhere in its chain, or a deploy or destroy whose
-/// failures are all failed calls (not stacks that failed to change).
+/// an error of this library anywhere in its chain that is one underneath.
 pub fn failed_call<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a AwsError> {
-    use crate::deploy::DeployError;
-    use crate::destroy::DestroyError;
-    use crate::stack::StackError;
-    let from_stacks = |failed: &'a [(String, StackError)]| {
-        let calls: Vec<&AwsError> = failed
-            .iter()
-            .filter_map(|(_, e)| match e {
-                StackError::Aws(aws) => Some(aws),
-                _ => None,
-            })
-            .collect();
-        (calls.len() == failed.len())
-            .then(|| calls.first().copied())
-            .flatten()
-    };
-    std::iter::successors(Some(error), |e| e.source()).find_map(|e| {
-        if let Some(aws) = e.downcast_ref::<AwsError>() {
-            return Some(aws);
-        }
-        match (
-            e.downcast_ref::<DeployError>(),
-            e.downcast_ref::<DestroyError>(),
-            e.downcast_ref::<StackError>(),
-        ) {
-            (Some(DeployError::Aws(aws)), _, _)
-            | (_, Some(DestroyError::Aws(aws)), _)
-            | (_, _, Some(StackError::Aws(aws))) => Some(aws),
-            (Some(DeployError::Stacks { failed, .. }), _, _) => from_stacks(failed),
-            (_, Some(DestroyError::Stacks(failed)), _) => from_stacks(failed),
-            _ => None,
-        }
-    })
+    use crate::{deploy, deployed, destroy, etl_remote, logs, rotate, snapshot, stack};
+    let readers = [
+        as_failed_call::<AwsError>,
+        as_failed_call::<stack::StackError>,
+        as_failed_call::<deployed::DeployedError>,
+        as_failed_call::<deploy::DeployError>,
+        as_failed_call::<destroy::DestroyError>,
+        as_failed_call::<etl_remote::RemoteEtlError>,
+        as_failed_call::<logs::LogsError>,
+        as_failed_call::<rotate::RotateError>,
+        as_failed_call::<snapshot::SnapshotError>,
+    ];
+    std::iter::successors(Some(error), |e| e.source())
+        .find_map(|e| readers.iter().find_map(|read| read(e)))
+}
+
+fn as_failed_call<'a, E>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a AwsError>
+where
+    E: FailedCall + std::error::Error + 'static,
+{
+    error.downcast_ref::<E>()?.failed_call()
 }
 
 /// Service error codes that mean the credentials are the problem.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudformation::types::StackStatus;
 use sbw_infra::render::Manifest;
 
-use crate::aws::{AwsError, RegionClients};
+use crate::aws::{AwsError, FailedCall, RegionClients};
 use crate::progress::Progress;
 use crate::stack::{self, DataGuard, Outcome, PollTimes, StackChange, StackError, TemplateSource};
 use crate::Aws;
@@ -26,12 +26,6 @@ pub enum DeployedError {
     NotInManifest { stack: String },
     #[error(transparent)]
     Aws(#[from] AwsError),
-}
-
-/// An error that may be a failed AWS call underneath, so that a command can
-/// exit with the code for one.
-pub trait FailedCall {
-    fn failed_call(&self) -> Option<&AwsError>;
 }
 
 impl FailedCall for DeployedError {

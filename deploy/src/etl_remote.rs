@@ -19,8 +19,8 @@ use sbw_infra::names::output::FUNCTION_NAME;
 use sbw_infra::render::Manifest;
 use serde::Deserialize;
 
-use crate::aws::AwsError;
-use crate::deployed::{DeployedError, DeployedStack, FailedCall};
+use crate::aws::{AwsError, FailedCall};
+use crate::deployed::{DeployedError, DeployedStack};
 use crate::Aws;
 
 /// The stack whose `FunctionName` output names the ETL function.

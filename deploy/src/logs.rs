@@ -14,8 +14,8 @@ use sbw_infra::names::output::FUNCTION_NAME;
 use sbw_infra::render::Manifest;
 use serde_json::{Map, Value};
 
-use crate::aws::AwsError;
-use crate::deployed::{DeployedError, DeployedStack, FailedCall};
+use crate::aws::{AwsError, FailedCall};
+use crate::deployed::{DeployedError, DeployedStack};
 use crate::Aws;
 
 /// Whose logs.

@@ -13,10 +13,10 @@ use sbw_infra::config::Deployment;
 use sbw_infra::render::{origin_secret_parameter, Manifest, ORIGIN_SECRET_PARAMETER};
 use sbw_names::origin_secret;
 
-use crate::aws::{check_account, AwsError, WrongAccount};
+use crate::aws::{check_account, AwsError, FailedCall, WrongAccount};
 use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
 use crate::deploy::{random_secret, secure_parameter};
-use crate::deployed::{DeployedError, DeployedStack, FailedCall, Through};
+use crate::deployed::{DeployedError, DeployedStack, Through};
 use crate::progress::Progress;
 use crate::stack::{Outcome, PollTimes, StackError};
 use crate::Aws;

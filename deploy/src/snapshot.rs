@@ -19,9 +19,9 @@ use sbw_infra::config::Deployment;
 use sbw_infra::render::{Manifest, ParameterSource, DATA_SNAPSHOT_PARAMETER};
 use serde::Serialize;
 
-use crate::aws::{AwsError, RegionClients};
+use crate::aws::{AwsError, FailedCall, RegionClients};
 use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
-use crate::deployed::{DeployedError, DeployedStack, FailedCall, Through};
+use crate::deployed::{DeployedError, DeployedStack, Through};
 use crate::destroy::BACKUP_TAG;
 use crate::progress::Progress;
 use crate::stack::{Outcome, PollTimes, StackError};

@@ -10,7 +10,6 @@ use sbw_deploy::etl_remote::{self, BackfillOptions, EtlFunction, WindowDone};
 use sbw_etl::{RunRequest, RunStatus, RunSummary, Trigger};
 
 use super::etl::print_summary;
-use super::oncall::surfaced;
 use super::shell::{exit, help_with, Environment, Output, OutputArg};
 
 #[derive(Args)]
@@ -61,11 +60,9 @@ impl RemoteArgs {
 pub async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let request = RunRequest::Incremental(Trigger::Manual);
     let deployed = args.environment.connect().await?;
-    let function = EtlFunction::find(&deployed.aws, &deployed.manifest)
-        .await
-        .map_err(surfaced)?;
+    let function = EtlFunction::find(&deployed.aws, &deployed.manifest).await?;
     if !args.wait {
-        let queued = function.queue(&request).await.map_err(surfaced)?;
+        let queued = function.queue(&request).await?;
         let request_id = queued.request_id.as_deref().unwrap_or("unknown");
         args.output.print(
                 &serde_json::json!({"function": function.name, "request_id": request_id}),
@@ -78,7 +75,7 @@ pub async fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
             )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let summary = function.run(&request).await.map_err(surfaced)?;
+    let summary = function.run(&request).await?;
     show(&args.output, &summary)?;
     Ok(ExitCode::from(match summary.status {
         RunStatus::Failed => exit::FAILED,
@@ -104,9 +101,7 @@ pub async fn backfill(
 ) -> anyhow::Result<ExitCode> {
     let environment = remote.environment()?;
     let deployed = environment.connect().await?;
-    let function = EtlFunction::find(&deployed.aws, &deployed.manifest)
-        .await
-        .map_err(surfaced)?;
+    let function = EtlFunction::find(&deployed.aws, &deployed.manifest).await?;
     if output == Output::Text {
         println!(
             "backfilling through {} (timeout {} s), in windows sized to a third of it",
@@ -117,8 +112,7 @@ pub async fn backfill(
     let totals = etl_remote::backfill(&function, from, to, &BackfillOptions::default(), |done| {
         window_line(done, output)
     })
-    .await
-    .map_err(surfaced)?;
+    .await?;
     if output == Output::Text {
         println!(
             "done: {} windows, {} events from {} objects, {} duplicates, {} rejected lines",

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use sbw_deploy::logs::{self, Function, LogQuery};
 
-use super::oncall::surfaced;
 use super::shell::{block_on, help_with, since, Environment, Output, OutputArg};
 
 #[derive(Args)]
@@ -56,7 +55,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         let deployed = args.environment.connect().await?;
         logs::read(&deployed.aws, &deployed.manifest, function, &query)
             .await
-            .map_err(surfaced)
+            .map_err(anyhow::Error::from)
     })??;
     for line in &lines {
         match args.output.output {

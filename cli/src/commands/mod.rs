@@ -13,7 +13,6 @@ pub mod dlq;
 pub mod etl;
 mod etl_remote;
 pub mod logs;
-mod oncall;
 pub mod policy;
 pub mod render;
 pub mod rotate;

@@ -7,7 +7,6 @@ use sbw_deploy::rotate;
 use sbw_deploy::stack::PollTimes;
 
 use super::aws::{progress, run_interruptible};
-use super::oncall::surfaced;
 use super::shell::{help_with, Environment};
 
 #[derive(Subcommand)]
@@ -33,8 +32,7 @@ pub fn run(command: RotateCommand) -> anyhow::Result<ExitCode> {
             &progress,
             &PollTimes::default(),
         )
-        .await
-        .map_err(surfaced)?;
+        .await?;
         println!(
             "origin secret rotated: {} holds the new secret and the previous one; {} {}",
             rotated.parameter,

@@ -9,7 +9,6 @@ use sbw_deploy::snapshot::{self, Snapshot};
 use sbw_deploy::stack::{Outcome, PollTimes};
 
 use super::aws::{progress, run_interruptible};
-use super::oncall::surfaced;
 use super::shell::{block_on, exit, help_with, Environment, OutputArg};
 
 #[derive(Subcommand)]
@@ -58,7 +57,7 @@ pub fn run(command: SnapshotCommand) -> anyhow::Result<ExitCode> {
                 let deployed = args.environment.connect().await?;
                 snapshot::create(&deployed.aws, &deployed.deployment, &deployed.manifest)
                     .await
-                    .map_err(surfaced)
+                    .map_err(anyhow::Error::from)
             })??;
             args.output.print(&snapshot, |s| {
                 format!(
@@ -76,7 +75,7 @@ pub fn run(command: SnapshotCommand) -> anyhow::Result<ExitCode> {
                 let deployed = args.environment.connect().await?;
                 snapshot::list(&deployed.aws, &deployed.deployment, &deployed.manifest)
                     .await
-                    .map_err(surfaced)
+                    .map_err(anyhow::Error::from)
             })??;
             args.output.print(&snapshots, |s| table(s))?;
             Ok(ExitCode::SUCCESS)
@@ -98,8 +97,7 @@ fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             &progress,
             &PollTimes::default(),
         )
-        .await
-        .map_err(surfaced)?;
+        .await?;
         if restored.outcome == Outcome::Declined {
             println!("not restored: nothing changed");
             return Ok(ExitCode::from(exit::FAILED));

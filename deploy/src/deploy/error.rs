@@ -4,7 +4,7 @@
 
 use sbw_packaging::BuildError;
 
-use crate::aws::{AwsError, WrongAccount};
+use crate::aws::{AwsError, FailedCall, WrongAccount};
 use crate::bootstrap::{NotBootstrapped, RoleError};
 use crate::plan::PlanError;
 use crate::stack::StackError;
@@ -45,6 +45,16 @@ fn stack_failures(failed: &[(String, StackError)], not_started: &[String]) -> St
         ));
     }
     text
+}
+
+impl FailedCall for DeployError {
+    fn failed_call(&self) -> Option<&AwsError> {
+        match self {
+            DeployError::Aws(error) => Some(error),
+            DeployError::Stacks { failed, .. } => crate::stack::all_failed_calls(failed),
+            _ => None,
+        }
+    }
 }
 
 impl From<RoleError> for DeployError {

@@ -27,7 +27,7 @@ use aws_sdk_cloudformation::Client;
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, FailedCall};
 use crate::progress::StackProgress;
 use crate::protection::{allow_every_update, set_stack_policy, stack_policy};
 
@@ -82,6 +82,22 @@ pub enum StackError {
         stack: String,
         at_risk: Vec<ResourceChange>,
     },
+}
+
+impl FailedCall for StackError {
+    fn failed_call(&self) -> Option<&AwsError> {
+        match self {
+            StackError::Aws(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// The failed AWS call under stacks that failed, when every one of them
+/// failed on a call (none failed to change).
+pub fn all_failed_calls(failed: &[(String, StackError)]) -> Option<&AwsError> {
+    let calls: Option<Vec<&AwsError>> = failed.iter().map(|(_, e)| e.failed_call()).collect();
+    calls?.first().copied()
 }
 
 fn list(failures: &[ResourceFailure]) -> String {

@@ -6,15 +6,19 @@
 use std::collections::BTreeMap;
 
 use sbw_infra::config::Deployment;
-use sbw_infra::render::{self, DataOnDelete, Manifest, RenderError, RenderedStack};
+use sbw_infra::render::{self, DataOnDelete, Manifest, RenderedStack};
 
-use crate::aws::{check_account, AwsError, RegionClients, WrongAccount};
-use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
+use crate::aws::{check_account, AwsError, RegionClients};
+use crate::bootstrap::deployer_role;
 use crate::plan::Schedule;
 use crate::progress::Progress;
 use crate::protection;
 use crate::stack::{self, DataGuard, PollTimes, StackChange, StackError, TemplateSource};
 use crate::Aws;
+
+mod error;
+
+pub use error::DestroyError;
 
 #[derive(Debug, Clone)]
 pub struct DestroyOptions {
@@ -22,33 +26,6 @@ pub struct DestroyOptions {
     /// Destroy even an environment marked `protected: true`.
     pub force: bool,
     pub poll: PollTimes,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DestroyError {
-    #[error("environment {0} is protected (`protected: true` in the config): pass --force to destroy it anyway")]
-    Protected(String),
-    #[error("not confirmed: nothing was deleted")]
-    NotConfirmed,
-    #[error(transparent)]
-    WrongAccount(#[from] WrongAccount),
-    #[error(transparent)]
-    Render(#[from] RenderError),
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-    #[error(transparent)]
-    NotBootstrapped(#[from] NotBootstrapped),
-    #[error("{}", .0.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("\n"))]
-    Stacks(Vec<(String, StackError)>),
-}
-
-impl From<RoleError> for DestroyError {
-    fn from(error: RoleError) -> Self {
-        match error {
-            RoleError::Aws(error) => DestroyError::Aws(error),
-            RoleError::Missing(error) => DestroyError::NotBootstrapped(error),
-        }
-    }
 }
 
 /// A resource left in the account on purpose.
