@@ -278,6 +278,23 @@ impl<'v> Checker {
         Some(text.to_owned())
     }
 
+    /// `text` when it is a code of the list `is_code` knows; otherwise none,
+    /// with `reason` at `path`.
+    fn code(
+        &mut self,
+        text: Option<String>,
+        path: &str,
+        is_code: fn(&str) -> bool,
+        reason: &str,
+    ) -> Option<String> {
+        let text = text?;
+        if is_code(&text) {
+            return Some(text);
+        }
+        self.error(path, reason);
+        None
+    }
+
     /// A required random (version 4) UUID, as `crypto.randomUUID()` makes.
     fn uuid(&mut self, field: Field<'v>, path: &str) -> Option<Uuid> {
         let text = self.present_text(field, path, 36, true)?;
@@ -369,16 +386,12 @@ impl<'v> Checker {
             return (None, None);
         };
         let country = self.string(country, "$.geo.country", 2, false);
-        let country = country.filter(|code| {
-            let ok = is_country_code(code);
-            if !ok {
-                self.error(
-                    "$.geo.country",
-                    "must be an ISO 3166-1 alpha-2 code like VN",
-                );
-            }
-            ok
-        });
+        let country = self.code(
+            country,
+            "$.geo.country",
+            is_country_code,
+            "must be an ISO 3166-1 alpha-2 code like VN",
+        );
         let city = self.string(city, "$.geo.city", MAX_NAME_CHARS, false);
         (country, city)
     }
@@ -410,16 +423,12 @@ impl<'v> Checker {
         );
         let category = self.string(category, "$.ecom.category", MAX_NAME_CHARS, false);
         let currency = self.string(currency, "$.ecom.currency", 3, is_required("currency"));
-        let currency = currency.filter(|code| {
-            let ok = is_currency_code(code);
-            if !ok {
-                self.error(
-                    "$.ecom.currency",
-                    "must be an ISO 4217 currency code like VND or USD",
-                );
-            }
-            ok
-        });
+        let currency = self.code(
+            currency,
+            "$.ecom.currency",
+            is_currency_code,
+            "must be an ISO 4217 currency code like VND or USD",
+        );
         let price = self
             .present(price, "$.ecom.price", is_required("price"))
             .and_then(|v| self.price(v));
