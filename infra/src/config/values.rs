@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 /// Implements `Deserialize` from a string through `TryFrom<String>` and
-/// `Serialize`/`Display` as that string.
+/// `Serialize` as its `Display`.
 macro_rules! string_value {
     ($name:ident) => {
         impl<'de> Deserialize<'de> for $name {
@@ -26,6 +26,31 @@ macro_rules! string_value {
         }
     };
 }
+
+/// `Display` for newtypes over the text they were written as: they show as that text.
+macro_rules! displays_as_written {
+    ($($name:ident),+) => {$(
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )+};
+}
+
+displays_as_written!(
+    Name,
+    AccountId,
+    Region,
+    PhoneNumber,
+    WebhookUrl,
+    Email,
+    DomainName,
+    HostedZoneId,
+    Origin,
+    SiteKey,
+    TimeZone
+);
 
 /// An integer in `MIN..=MAX`, e.g. `Bounded<5, 60>` for the ETL cadence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -115,12 +140,6 @@ impl TryFrom<String> for Name {
     }
 }
 
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
@@ -164,12 +183,6 @@ impl<'de> Deserialize<'de> for AccountId {
 impl Serialize for AccountId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -229,12 +242,6 @@ impl TryFrom<String> for Region {
 impl Region {
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -396,12 +403,6 @@ impl TryFrom<String> for PhoneNumber {
     }
 }
 
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// An HTTPS endpoint that receives alarm notifications as SNS JSON, e.g. a
 /// chat tool's incoming webhook. It must confirm the subscription (SNS posts
 /// a SubscriptionConfirmation with a URL to visit first).
@@ -443,18 +444,6 @@ impl TryFrom<String> for WebhookUrl {
     }
 }
 
-impl fmt::Display for WebhookUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 fn is_hostname(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 253
@@ -485,12 +474,6 @@ impl TryFrom<String> for DomainName {
     }
 }
 
-impl fmt::Display for DomainName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A Route 53 hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostedZoneId(String);
@@ -511,12 +494,6 @@ impl TryFrom<String> for HostedZoneId {
                 "{text:?} is not a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ"
             ))
         }
-    }
-}
-
-impl fmt::Display for HostedZoneId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -562,12 +539,6 @@ impl TryFrom<String> for Origin {
     }
 }
 
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A publishable site key: public by design (it ships in the page), it only
 /// tells the ingest function which site an anonymous event claims to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -586,12 +557,6 @@ impl TryFrom<String> for SiteKey {
         } else {
             Err(format!("{text:?} is not a site key: use 8 to 64 letters, digits, '_' or '-' (e.g. pk_live_3f9a1c2b)"))
         }
-    }
-}
-
-impl fmt::Display for SiteKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -628,12 +593,6 @@ impl Default for TimeZone {
 impl TimeZone {
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for TimeZone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
