@@ -29,33 +29,30 @@ pub struct NotBootstrapped {
     pub state: String,
 }
 
-/// Why the deployer role could not be found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoleError {
-    Aws(AwsError),
-    Missing(NotBootstrapped),
-}
-
 /// The deployer role's ARN, from the deployer stack's output.
-pub async fn deployer_role(aws: &Aws, deployment: &Deployment) -> Result<String, RoleError> {
-    let [arn] = deployer_outputs(aws, deployment, [iam::DEPLOYER_ROLE_OUTPUT]).await?;
+pub async fn deployer_role<E>(aws: &Aws, deployment: &Deployment) -> Result<String, E>
+where
+    E: From<AwsError> + From<NotBootstrapped>,
+{
+    let [arn] = deployer_outputs::<E, 1>(aws, deployment, [iam::DEPLOYER_ROLE_OUTPUT]).await?;
     Ok(arn)
 }
 
 /// The deployer stack's outputs `names`, in that order; a stack without one
-/// of them (not bootstrapped, or by an older `sbwctl`) is `Missing`.
-pub async fn deployer_outputs<const N: usize>(
+/// of them (not bootstrapped, or by an older `sbwctl`) is `NotBootstrapped`.
+pub async fn deployer_outputs<E, const N: usize>(
     aws: &Aws,
     deployment: &Deployment,
     names: [&str; N],
-) -> Result<[String; N], RoleError> {
+) -> Result<[String; N], E>
+where
+    E: From<AwsError> + From<NotBootstrapped>,
+{
     let region = deployment.region.to_string();
     let stack = iam::deployer_stack_name(deployment);
-    let state = stack::describe(&aws.region(&region).cloudformation, &stack)
-        .await
-        .map_err(RoleError::Aws)?;
+    let state = stack::describe(&aws.region(&region).cloudformation, &stack).await?;
     let missing = |state: String| {
-        RoleError::Missing(NotBootstrapped {
+        E::from(NotBootstrapped {
             prefix: deployment.prefix(),
             environment: deployment.environment.clone(),
             stack: stack.clone(),

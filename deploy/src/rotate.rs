@@ -14,7 +14,7 @@ use sbw_infra::render::{origin_secret_parameter, Manifest, ORIGIN_SECRET_PARAMET
 use sbw_names::origin_secret;
 
 use crate::aws::{check_account, AwsError, FailedCall, WrongAccount};
-use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
+use crate::bootstrap::{deployer_role, NotBootstrapped};
 use crate::deploy::{random_secret, secure_parameter};
 use crate::deployed::{DeployedError, DeployedStack, Through};
 use crate::progress::Progress;
@@ -44,15 +44,6 @@ pub enum RotateError {
         stack: String,
         source: StackError,
     },
-}
-
-impl From<RoleError> for RotateError {
-    fn from(error: RoleError) -> Self {
-        match error {
-            RoleError::Aws(error) => RotateError::Aws(error),
-            RoleError::Missing(error) => RotateError::NotBootstrapped(error),
-        }
-    }
 }
 
 /// A failed edge update is not surfaced as its AWS call: its message says
@@ -86,7 +77,7 @@ pub async fn rotate_origin_secret(
 ) -> Result<Rotated, RotateError> {
     let clients = aws.region(&manifest.region);
     check_account::<RotateError>(clients, deployment).await?;
-    let role_arn = deployer_role(aws, deployment).await?;
+    let role_arn = deployer_role::<RotateError>(aws, deployment).await?;
     let edge = DeployedStack::read(aws, manifest, EDGE_STACK).await?;
     if !edge.parameters.contains_key(ORIGIN_SECRET_PARAMETER) {
         return Err(RotateError::EdgePredatesSecret {

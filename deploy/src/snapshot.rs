@@ -20,7 +20,7 @@ use sbw_infra::render::{Manifest, ParameterSource, DATA_SNAPSHOT_PARAMETER};
 use serde::Serialize;
 
 use crate::aws::{AwsError, FailedCall, RegionClients};
-use crate::bootstrap::{deployer_role, NotBootstrapped, RoleError};
+use crate::bootstrap::{deployer_role, NotBootstrapped};
 use crate::deployed::{DeployedError, DeployedStack, Through};
 use crate::destroy::BACKUP_TAG;
 use crate::progress::Progress;
@@ -291,10 +291,7 @@ pub async fn restore(
         return Err(SnapshotError::BadId(snapshot_id.to_owned()));
     }
     let warehouse = Warehouse::read(aws, manifest).await?;
-    let role_arn = deployer_role(aws, deployment).await.map_err(|e| match e {
-        RoleError::Aws(error) => SnapshotError::Aws(error),
-        RoleError::Missing(error) => SnapshotError::NotBootstrapped(error),
-    })?;
+    let role_arn = deployer_role::<SnapshotError>(aws, deployment).await?;
     let snapshot = describe(warehouse.clients, &warehouse.stack.region, snapshot_id).await?;
     let prefix = deployment.prefix();
     let backup_tag = snapshot.1.clone();

@@ -5,7 +5,7 @@
 use sbw_packaging::BuildError;
 
 use crate::aws::{AwsError, FailedCall, WrongAccount};
-use crate::bootstrap::{NotBootstrapped, RoleError};
+use crate::bootstrap::NotBootstrapped;
 use crate::plan::PlanError;
 use crate::stack::StackError;
 
@@ -53,15 +53,6 @@ impl FailedCall for DeployError {
             DeployError::Aws(error) => Some(error),
             DeployError::Stacks { failed, .. } => crate::stack::all_failed_calls(failed),
             _ => None,
-        }
-    }
-}
-
-impl From<RoleError> for DeployError {
-    fn from(error: RoleError) -> Self {
-        match error {
-            RoleError::Aws(error) => DeployError::Aws(error),
-            RoleError::Missing(error) => DeployError::NotBootstrapped(error),
         }
     }
 }

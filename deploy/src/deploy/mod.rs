@@ -92,7 +92,7 @@ pub async fn deploy(
         });
     }
     check_account::<DeployError>(aws.region(&manifest.region), deployment).await?;
-    let [role_arn, hash_key_key] = deployer_outputs(
+    let [role_arn, hash_key_key] = deployer_outputs::<DeployError, 2>(
         aws,
         deployment,
         [iam::DEPLOYER_ROLE_OUTPUT, iam::HASH_KEY_KEY_OUTPUT],

@@ -4,7 +4,7 @@
 use sbw_infra::render::RenderError;
 
 use crate::aws::{AwsError, FailedCall, WrongAccount};
-use crate::bootstrap::{NotBootstrapped, RoleError};
+use crate::bootstrap::NotBootstrapped;
 use crate::stack::{self, StackError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,15 +31,6 @@ impl FailedCall for DestroyError {
             DestroyError::Aws(error) => Some(error),
             DestroyError::Stacks(failed) => stack::all_failed_calls(failed),
             _ => None,
-        }
-    }
-}
-
-impl From<RoleError> for DestroyError {
-    fn from(error: RoleError) -> Self {
-        match error {
-            RoleError::Aws(error) => DestroyError::Aws(error),
-            RoleError::Missing(error) => DestroyError::NotBootstrapped(error),
         }
     }
 }

@@ -88,7 +88,7 @@ pub async fn destroy(
     };
     let manifest = render::render_with(deployment, data)?;
     check_account::<DestroyError>(aws.region(&manifest.region), deployment).await?;
-    let role_arn = deployer_role(aws, deployment).await?;
+    let role_arn = deployer_role::<DestroyError>(aws, deployment).await?;
     if !progress
         .confirm(&describe_plan(&manifest, options.delete_data))
         .await
