@@ -19,8 +19,8 @@ ensure_local_platform
 DIR=.sbw/dev
 TIMEZONE=Asia/Ho_Chi_Minh
 
-log "building sbwctl (release)"
-cargo build -q --release --locked -p sbwctl
+log "building sbwctl (release; the first build takes about 20 minutes on two cores)"
+cargo build --release --locked -p sbwctl
 sbwctl="$CARGO_TARGET_DIR/release/sbwctl"
 
 # Seeded once, before the platform first runs: the first ETL run of `dev up`

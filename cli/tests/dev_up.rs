@@ -373,6 +373,10 @@ fn what_stops_dev_up_is_one_sentence() {
         format!("error: port {port} is in use, and the ingest server needs it; stop what listens there or pass --ingest-port with another port (0 picks a free one)")
     );
     drop(taken);
+    assert_eq!(
+        failure(&["--dir", dir_arg, "--shop-port", "3838", "--ingest-port", "0"]),
+        "error: the demo shop (--shop-port) and the dashboard (--dashboard-port) would both listen on port 3838; pass another port to one of them (0 picks a free one)"
+    );
 
     let file = dir.path().join("a-file");
     std::fs::write(&file, "").unwrap();

@@ -19,6 +19,15 @@ pub enum DevError {
         flag: &'static str,
     },
 
+    #[error("the {first} ({first_flag}) and the {second} ({second_flag}) would both listen on port {port}; pass another port to one of them (0 picks a free one)")]
+    SamePort {
+        port: u16,
+        first: &'static str,
+        first_flag: &'static str,
+        second: &'static str,
+        second_flag: &'static str,
+    },
+
     #[error("cannot listen on 127.0.0.1:{port} for the {service}: {reason}")]
     Listen {
         service: &'static str,

@@ -92,6 +92,16 @@ pub async fn up(
             path: shop_dir,
         });
     }
+    let private_postgres_port = match options.database {
+        DatabaseChoice::Private { port } => Some(port),
+        DatabaseChoice::Existing { .. } => None,
+    };
+    ports::distinct(&[
+        (options.shop_port, ports::SHOP),
+        (options.ingest_port, ports::INGEST),
+        (options.dashboard_port, ports::DASHBOARD),
+        (private_postgres_port.unwrap_or(0), ports::POSTGRES),
+    ])?;
     let listeners = Listeners {
         shop: ports::bind(options.shop_port, ports::SHOP)?,
         ingest: ports::bind(options.ingest_port, ports::INGEST)?,
@@ -115,10 +125,9 @@ pub async fn up(
         Some(_) => Some(ports::free(options.dashboard_port, ports::DASHBOARD)?),
         None => None,
     };
-    let postgres_port = match options.database {
-        DatabaseChoice::Private { port } => Some(ports::free(port, ports::POSTGRES)?),
-        DatabaseChoice::Existing { .. } => None,
-    };
+    let postgres_port = private_postgres_port
+        .map(|port| ports::free(port, ports::POSTGRES))
+        .transpose()?;
     stop_leftovers(&layout, &notify).await;
     let state = StateFile::create(
         layout.state(),

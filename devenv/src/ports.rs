@@ -29,6 +29,27 @@ pub const POSTGRES: Service = Service {
     flag: "--postgres-port",
 };
 
+/// Fails when two parts ask for the same port (0, any free one, never
+/// clashes): the second would find it taken by the first and blame
+/// whatever listens there.
+pub fn distinct(requested: &[(u16, Service)]) -> Result<(), DevError> {
+    for (at, (port, first)) in requested.iter().enumerate() {
+        let clash = requested[at + 1..]
+            .iter()
+            .find(|(other, _)| *port != 0 && other == port);
+        if let Some((_, second)) = clash {
+            return Err(DevError::SamePort {
+                port: *port,
+                first: first.name,
+                first_flag: first.flag,
+                second: second.name,
+                second_flag: second.flag,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Listens on 127.0.0.1:`port` (a free port when 0).
 pub fn bind(port: u16, service: Service) -> Result<TcpListener, DevError> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|error| match error.kind() {
@@ -74,5 +95,16 @@ mod tests {
         drop(taken);
         assert_eq!(free(port, DASHBOARD).unwrap(), port);
         assert_ne!(free(0, DASHBOARD).unwrap(), 0);
+    }
+
+    #[test]
+    fn two_parts_on_one_port_are_named_with_their_flags() {
+        assert_eq!(
+            distinct(&[(8000, SHOP), (8787, INGEST), (8000, DASHBOARD)])
+                .unwrap_err()
+                .to_string(),
+            "the demo shop (--shop-port) and the dashboard (--dashboard-port) would both listen on port 8000; pass another port to one of them (0 picks a free one)"
+        );
+        distinct(&[(0, SHOP), (0, INGEST), (3838, DASHBOARD), (0, POSTGRES)]).unwrap();
     }
 }

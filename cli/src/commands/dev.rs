@@ -87,10 +87,10 @@ pub struct UpArgs {
     dir: PathBuf,
     /// How often the ETL runs, from the end of one run to the start of the
     /// next: 60s, 5m, 2s (1 s to 24 h).
-    #[arg(long, default_value = "60s", value_parser = parse_period)]
+    #[arg(long, default_value = "60s", value_parser = parse_period, allow_hyphen_values = true)]
     etl_every: Duration,
     /// Visits a minute of the simulated shoppers (with --demo).
-    #[arg(long, default_value_t = 4.0, value_parser = parse_visits_per_minute)]
+    #[arg(long, default_value_t = 4.0, value_parser = parse_visits_per_minute, allow_negative_numbers = true)]
     visits_per_minute: f64,
     /// Seed of the simulated shoppers.
     #[arg(long, default_value_t = 1)]
@@ -395,5 +395,30 @@ mod tests {
         assert_eq!(parse_visits_per_minute("0.5"), Ok(0.5));
         assert!(parse_visits_per_minute("0").is_err());
         assert!(parse_visits_per_minute("fast").is_err());
+    }
+
+    /// A negative rate or period reaches its parser, which says what is
+    /// wanted, instead of being taken for an unknown flag.
+    #[test]
+    fn negative_values_are_explained_by_their_parser() {
+        use clap::Parser;
+        for (flag, value, says) in [
+            (
+                "--visits-per-minute",
+                "-3",
+                "is not a rate from 0.1 to 6000",
+            ),
+            ("--etl-every", "-5s", "is not a period"),
+        ] {
+            let error = crate::Cli::try_parse_from(["sbwctl", "dev", "up", flag, value])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                error.contains(&format!("invalid value '{value}' for '{flag}"))
+                    && error.contains(says),
+                "{error}"
+            );
+        }
     }
 }
