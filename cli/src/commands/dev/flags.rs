@@ -7,6 +7,7 @@ use std::time::Duration;
 /// `60s`, `5m`, `1h` or a number of seconds, from 1 s to 24 h.
 pub(super) fn parse_period(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    let not_a_period = || format!("{text:?} is not a period: use e.g. 60s, 5m or 1h");
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
         None => (text, "s"),
@@ -15,13 +16,13 @@ pub(super) fn parse_period(text: &str) -> Result<Duration, String> {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => return Err(format!("{text:?} is not a period: use e.g. 60s, 5m or 1h")),
+        _ => return Err(not_a_period()),
     };
     let seconds = number
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(seconds_per_unit))
-        .ok_or_else(|| format!("{text:?} is not a period: use e.g. 60s, 5m or 1h"))?;
+        .ok_or_else(not_a_period)?;
     if !(1..=86_400).contains(&seconds) {
         return Err(format!("{text:?} is out of range: 1s to 24h"));
     }
