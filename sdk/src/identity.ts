@@ -7,7 +7,7 @@ export const KEYS = {
   session: 'sbw_sid',
   optedOut: 'sbw_out',
   signedIn: 'sbw_in',
-  handedOff: 'sbw_sent',
+  sent: 'sbw_sent',
   tab: 'sbw_tab',
 } as const;
 

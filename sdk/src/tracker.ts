@@ -2,8 +2,8 @@
  * The tracker: events recorded, queued in IndexedDB, sent in batches by fetch (or by
  * beacon as the page goes away), handed off between pages and tabs, and retried.
  * Over 400 lines on purpose: `createTracker` is one closure whose state (the queue, what
- * is in flight, what was handed off, the timers) every function in it shares; a closure
- * also minifies smallest, and the bundle has a 4 KiB budget.
+ * is in flight, the timers) every function in it shares; a closure also minifies
+ * smallest, and the bundle has a 4 KiB budget.
  */
 import { KEYS, anonymousId, load, save, sessionId, tabId, uuid } from './identity';
 import { openQueue, type PersistentQueue } from './queue';
@@ -15,11 +15,12 @@ export const MAX_EVENTS_PER_REQUEST = 500;
 /** Body budget of one fetch (the contract allows 512 KiB). */
 export const MAX_FETCH_BYTES = 400_000;
 /**
- * Handed-off event ids remembered in localStorage, newest kept. Not forgotten at the next
- * load: the dying page's IndexedDB writes can commit after that load cleaned up, and a
- * later load must still know not to send those events again.
+ * Ids of sent events (acknowledged by the server or handed to the browser) remembered in
+ * localStorage, newest kept. Not forgotten at the next load: the dying page's IndexedDB
+ * writes can commit after that load cleaned up, and a later load must still know not to
+ * send those events again.
  */
-const MAX_HANDED_OFF = 2000;
+const MAX_SENT_IDS = 2000;
 /** Body budget of one sendBeacon / keepalive fetch (browsers allow 64 KiB in flight). */
 export const MAX_BEACON_BYTES = 60_000;
 /** Longest wait between two retries. */
@@ -31,7 +32,7 @@ export const MAX_RETRY_DELAY_MS = 5 * 60_000;
 export const OTHER_TAB_GRACE_MS = 2 * 60_000;
 /**
  * Wait before a page load sends events an earlier page left in IndexedDB and has not
- * (yet) noted as handed off. Chrome can run the previous page's pagehide in another
+ * (yet) noted as sent. Chrome can run the previous page's pagehide in another
  * process at the same time as this page starts, and that page's localStorage note
  * reaches this one a moment later: sent at once, its beacon's events would go twice.
  */
@@ -101,9 +102,9 @@ export function createTracker() {
     load(KEYS.optedOut) == '1' ||
     !!(options?.respectGlobalPrivacyControl && (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl);
 
-  const handedOff = (): string[] => {
+  const sentIds = (): string[] => {
     try {
-      const ids = JSON.parse(load(KEYS.handedOff)!);
+      const ids = JSON.parse(load(KEYS.sent)!);
       return Array.isArray(ids) ? ids : [];
     } catch {
       return [];
@@ -204,10 +205,17 @@ export function createTracker() {
     return fetch(routeOf(token), { method: 'POST', body, headers, keepalive, credentials: 'omit' });
   }
 
-  /** The server has the events (or refused them for good): forget them. */
+  /**
+   * The server has the events (or refused them for good), or the browser delivers them
+   * after the page is gone: forget them. Their ids are noted synchronously in localStorage
+   * first: the page can die before IndexedDB commits the delete, and a later load must not
+   * send them again.
+   */
   function acknowledge(batch: QueuedEvent[]): void {
+    const ids = batch.map((item) => item.e.event_id);
+    save(KEYS.sent, JSON.stringify([...new Set([...sentIds(), ...ids])].slice(-MAX_SENT_IDS)));
     queue = queue.filter((item) => !batch.includes(item));
-    store.remove(batch.map((item) => item.e.event_id));
+    store.remove(ids);
   }
 
   /** Sends the waiting events with fetch, one request at a time, retrying with backoff. */
@@ -254,59 +262,53 @@ export function createTracker() {
   /**
    * The page is going away: hand every waiting event to the browser, which
    * delivers it after the page is gone (sendBeacon; keepalive fetch for the
-   * signed-in route, which needs a header). The handed-off ids are noted
-   * synchronously in localStorage so the next page load does not send them
-   * again from IndexedDB. Offline, everything stays queued for the next load.
+   * signed-in route, which needs a header), and acknowledged, so the next page
+   * load does not send it again from IndexedDB. Offline, everything stays queued
+   * for the next load.
    */
   function leave(): void {
     if (!options || navigator.onLine === false) return;
-    const handed = handedOff();
-    const noteHandedOff = (batch: QueuedEvent[]) => {
-      handed.push(...batch.map((item) => item.e.event_id));
-      save(KEYS.handedOff, JSON.stringify(handed.slice(-MAX_HANDED_OFF)));
-      acknowledge(batch);
-    };
     let waiting = queue.slice(sending ? sending.length : 0);
-    if (sending && sendingKeepalive) noteHandedOff(sending);
+    if (sending && sendingKeepalive) acknowledge(sending);
     while (waiting.length) {
       const [batch, body] = nextBatch(waiting, MAX_BEACON_BYTES);
       waiting = waiting.slice(batch.length);
       if (!batch[0].u) {
-        if (navigator.sendBeacon?.(routeOf(null), body)) noteHandedOff(batch);
+        if (navigator.sendBeacon?.(routeOf(null), body)) acknowledge(batch);
       } else {
         // Sent only if the token is at hand before the page is gone; otherwise replayed on the next load.
         tokenFor(batch).then((token) => {
           post(body, token, true).catch(() => {});
-          noteHandedOff(batch);
+          acknowledge(batch);
         });
       }
     }
   }
 
   /**
-   * Events earlier pages left in IndexedDB and did not hand off: sent after REPLAY_DELAY_MS,
+   * Events earlier pages left in IndexedDB and did not note as sent: sent after REPLAY_DELAY_MS,
    * ahead of this page's own. Those of this tab's earlier pages; another tab's only when
    * old (that tab may be open and about to send them itself).
    */
   function replayStoredEvents(): void {
     store.all().then((stored) => {
-      const notHandedOff = () => {
-        const handed = new Set(handedOff());
+      const notSent = () => {
+        const sent = new Set(sentIds());
         const known = new Set(queue.map((item) => item.e.event_id));
         return stored.filter(
           (item) =>
-            !handed.has(item.e.event_id) &&
+            !sent.has(item.e.event_id) &&
             !known.has(item.e.event_id) &&
             (item.t == tab || Date.now() - (item.n / 1000 || 0) > OTHER_TAB_GRACE_MS),
         );
       };
       if (!options) return;
-      store.remove(handedOff());
-      if (!notHandedOff().length) return;
+      store.remove(sentIds());
+      if (!notSent().length) return;
       replayTimer = setTimeout(() => {
         replayTimer = undefined;
         if (!recording()) return;
-        const replay = notHandedOff().sort((a, b) => a.n - b.n);
+        const replay = notSent().sort((a, b) => a.n - b.n);
         const inFlight = sending ? sending.length : 0;
         queue.splice(inFlight, 0, ...replay);
         enqueue([], false);
@@ -346,7 +348,7 @@ export function createTracker() {
     queue = [];
     sending = null;
     store.clear();
-    save(KEYS.handedOff, null);
+    save(KEYS.sent, null);
   }
 
   return {

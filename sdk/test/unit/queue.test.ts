@@ -174,8 +174,22 @@ describe('flush when the page is hidden or closed', () => {
     await afterAMinute();
     expect(network.requests.map((r) => r.events.length)).toEqual([2, 1]);
     expect([...countById(network.delivered).values()].every((n) => n == 1)).toBe(true);
-    // Remembered beyond the next load (see the late-commit test below).
-    expect(JSON.parse(localStorage.getItem(KEYS.handedOff)!)).toEqual(beacon.events.map((e) => e.event_id));
+    // Every sent id, the beacon's remembered beyond the next load (see the late-commit test below).
+    expect(JSON.parse(localStorage.getItem(KEYS.sent)!)).toEqual(network.delivered.map((e) => e.event_id));
+  });
+
+  it('does not send acknowledged events again when IndexedDB could not delete them before the page died', async () => {
+    const network = fakeNetwork();
+    const page = await startTracker({ batchSize: 1, autoPageViews: false });
+    page.click();
+    await settle();
+    expect(network.delivered).toHaveLength(1);
+    // The 202 arrived; the page was left before the delete transaction committed.
+    firePageHide();
+    closePage();
+    await putInIndexedDb(network.delivered[0]);
+
+    await expectNotSentAgainByTheNextPage(network);
   });
 
   it('does not send handed-off events again even when IndexedDB could not delete them before the page died', async () => {
@@ -209,7 +223,7 @@ describe('flush when the page is hidden or closed', () => {
     closePage();
     await startTracker({ autoPageViews: false });
     // The first page's pagehide ran in its own process: its note of the beacon arrives only now.
-    localStorage.setItem(KEYS.handedOff, JSON.stringify(stored.map((e) => e.event_id)));
+    localStorage.setItem(KEYS.sent, JSON.stringify(stored.map((e) => e.event_id)));
     await afterReplayDelay();
     await afterAMinute();
     expect(network.requests).toHaveLength(0);
@@ -232,27 +246,27 @@ describe('flush when the page is hidden or closed', () => {
     expect(await queuedInIndexedDb()).toEqual([]);
   });
 
-  it('remembers only the newest handed-off ids', async () => {
-    localStorage.setItem(KEYS.handedOff, JSON.stringify(Array.from({ length: 2000 }, (_, i) => `old-${i}`)));
+  it('remembers only the newest sent ids', async () => {
+    localStorage.setItem(KEYS.sent, JSON.stringify(Array.from({ length: 2000 }, (_, i) => `old-${i}`)));
     fakeNetwork();
     const sbw = await startTracker({ autoPageViews: false });
     sbw.click();
     await settle();
     firePageHide();
-    const remembered = JSON.parse(localStorage.getItem(KEYS.handedOff)!);
+    const remembered = JSON.parse(localStorage.getItem(KEYS.sent)!);
     expect(remembered).toHaveLength(2000);
     expect(remembered[0]).toBe('old-1');
   });
 
-  it('survives a corrupt hand-off list in localStorage', async () => {
+  it('survives a corrupt list of sent ids in localStorage', async () => {
     const network = fakeNetwork();
-    localStorage.setItem(KEYS.handedOff, '{not json');
+    localStorage.setItem(KEYS.sent, '{not json');
     const sbw = await startTracker({ autoPageViews: false });
     sbw.click();
     await settle();
     firePageHide();
     expect(network.requests.map((r) => r.via)).toEqual(['beacon']);
-    expect(JSON.parse(localStorage.getItem(KEYS.handedOff)!)).toHaveLength(1);
+    expect(JSON.parse(localStorage.getItem(KEYS.sent)!)).toHaveLength(1);
   });
 
   it('flushes when the tab becomes hidden', async () => {
